@@ -1,0 +1,341 @@
+/**
+ * A cyclic barrier: Python's `threading.Barrier` for fibers.
+ *
+ * **When to use**
+ *
+ * Use a `Barrier` when a fixed number of fibers work in phases and none may
+ * start the next phase until all have finished the current one.
+ *
+ * **Details**
+ *
+ * - `wait` blocks until `parties` fibers have called it, then releases them
+ *   all. It returns the arrival index, from 0 (first) to `parties - 1` (last).
+ * - The last arrival runs the optional `action` once per generation, before
+ *   anyone is released. The barrier then resets itself for the next generation.
+ * - A timeout, an interruption of a waiter, a failing action or `abort` breaks
+ *   the barrier: every waiter fails with `BrokenBarrier`, and so does every
+ *   later `wait` until `reset`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Barrier } from "@strand/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const barrier = yield* Barrier.make(3, { action: Effect.log("phase done") })
+ *   const worker = (id: number) => Effect.gen(function*() {
+ *     yield* Effect.log(`worker ${id} phase 1`)
+ *     yield* Barrier.wait(barrier)
+ *     yield* Effect.log(`worker ${id} phase 2`)
+ *   })
+ *   yield* Effect.all([1, 2, 3].map(worker), { concurrency: "unbounded" })
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import { BrokenBarrier, InvalidArgument } from "./internal/errors.ts"
+import { makeWaiter, WaitQueue, type Waiter } from "./internal/waiters.ts"
+
+export {
+  /**
+   * The barrier was broken by a timeout, an interruption, a failing action,
+   * `abort` or `reset` while this fiber waited, or before it arrived.
+   *
+   * @since 0.1.0
+   */
+  BrokenBarrier,
+  /**
+   * `parties` is not a whole number of at least 1.
+   *
+   * @since 0.1.0
+   */
+  InvalidArgument
+} from "./internal/errors.ts"
+
+const TypeId = "~@strand/core/Barrier" as const
+
+/**
+ * A cyclic barrier for a fixed number of parties.
+ *
+ * @since 0.1.0
+ */
+export interface Barrier {
+  readonly [TypeId]: typeof TypeId
+  /** How many fibers must arrive to release a generation. */
+  readonly parties: number
+  /** Waits for all parties; succeeds with the arrival index. */
+  wait(options?: WaitOptions): Effect.Effect<number, BrokenBarrier>
+  /** Breaks the barrier: current and later waiters fail with `BrokenBarrier`. */
+  readonly abort: Effect.Effect<void>
+  /** Breaks the current generation (if anyone waits) and makes the barrier usable again. */
+  readonly reset: Effect.Effect<void>
+  /** How many fibers wait in the current generation. */
+  readonly waiting: Effect.Effect<number>
+  /** Whether the barrier is broken. */
+  readonly broken: Effect.Effect<boolean>
+}
+
+/**
+ * Options for `Barrier.make`.
+ *
+ * @since 0.1.0
+ */
+export interface Options {
+  /** Run by the last arrival of each generation before the others are released. */
+  readonly action?: Effect.Effect<void, unknown> | undefined
+  /** The default timeout of every `wait`. */
+  readonly timeout?: Duration.Input | undefined
+}
+
+/**
+ * Options for `Barrier.wait`.
+ *
+ * @since 0.1.0
+ */
+export interface WaitOptions {
+  /** Overrides the barrier's default timeout for this wait. */
+  readonly timeout?: Duration.Input | undefined
+}
+
+type Reason = BrokenBarrier["reason"]
+
+class Generation {
+  arrived = 0
+  broken: Reason | undefined = undefined
+  readonly queue = new WaitQueue<Waiter>()
+}
+
+class BarrierImpl implements Barrier {
+  readonly [TypeId] = TypeId
+  readonly parties: number
+  readonly options: Options | undefined
+  current = new Generation()
+
+  constructor(parties: number, options: Options | undefined) {
+    this.parties = parties
+    this.options = options
+  }
+
+  /** Breaks `generation`, releasing its waiters to fail with `BrokenBarrier`. */
+  breakGeneration(generation: Generation, reason: Reason): void {
+    if (generation.broken !== undefined) return
+    generation.broken = reason
+    generation.queue.drain((waiter) => generation.queue.grant(waiter))
+  }
+
+  wait(options?: WaitOptions): Effect.Effect<number, BrokenBarrier> {
+    return Effect.withFiber((fiber) => {
+      const generation = this.current
+      if (generation.broken !== undefined) return Effect.fail(new BrokenBarrier({ reason: generation.broken }))
+      const index = generation.arrived++
+      if (generation.arrived === this.parties) return this.trip(generation, index)
+      const timeout = options?.timeout ?? this.options?.timeout
+      return generation.queue.park(makeWaiter(fiber.id, {}), () => {}, timeout).pipe(
+        Effect.onInterrupt(() => Effect.sync(() => this.breakGeneration(generation, "interrupted"))),
+        Effect.flatMap((released) => {
+          if (!released) this.breakGeneration(generation, "timeout")
+          return generation.broken === undefined
+            ? Effect.succeed(index)
+            : Effect.fail(new BrokenBarrier({ reason: generation.broken }))
+        })
+      )
+    })
+  }
+
+  /** The last arrival runs the action, then releases the generation. */
+  trip(generation: Generation, index: number): Effect.Effect<number, BrokenBarrier> {
+    this.current = new Generation()
+    const release = Effect.sync(() => {
+      generation.queue.drain((waiter) => generation.queue.grant(waiter))
+      return index
+    })
+    if (this.options?.action === undefined) return release
+    return this.options.action.pipe(
+      Effect.matchCauseEffect({
+        onSuccess: () => release,
+        onFailure: () =>
+          Effect.suspend(() => {
+            const reason = "action-failed"
+            this.breakGeneration(generation, reason)
+            this.breakGeneration(this.current, reason)
+            return Effect.fail(new BrokenBarrier({ reason }))
+          })
+      })
+    )
+  }
+
+  readonly abort = Effect.sync(() => this.breakGeneration(this.current, "abort"))
+
+  readonly reset = Effect.sync(() => {
+    if (this.current.queue.size > 0) this.breakGeneration(this.current, "reset")
+    this.current = new Generation()
+  })
+
+  readonly waiting = Effect.sync(() => this.current.queue.size)
+  readonly broken = Effect.sync(() => this.current.broken !== undefined)
+}
+
+/**
+ * Creates a barrier for `parties` fibers.
+ *
+ * **When to use**
+ *
+ * Use to line up a fixed group of fibers between phases of work.
+ *
+ * **Details**
+ *
+ * Fails with `InvalidArgument` unless `parties` is a whole number of at least 1.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Barrier } from "@strand/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const barrier = yield* Barrier.make(2, { timeout: "5 seconds" })
+ *   return yield* Effect.all([Barrier.wait(barrier), Barrier.wait(barrier)], { concurrency: 2 }) // [0, 1]
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const make = (parties: number, options?: Options): Effect.Effect<Barrier, InvalidArgument> =>
+  Effect.suspend(() =>
+    Number.isInteger(parties) && parties >= 1
+      ? Effect.succeed(new BarrierImpl(parties, options))
+      : Effect.fail(
+        new InvalidArgument({
+          operation: "Barrier.make",
+          argument: "parties",
+          value: parties,
+          expected: "a whole number of at least 1"
+        })
+      )
+  )
+
+/**
+ * Waits until all parties have arrived; succeeds with the arrival index.
+ *
+ * **When to use**
+ *
+ * Use at the end of each phase.
+ *
+ * **Details**
+ *
+ * Fails with `BrokenBarrier` if the barrier breaks while waiting or is
+ * already broken. If this wait times out or is interrupted, it breaks the
+ * barrier for everyone.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Barrier } from "@strand/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const barrier = yield* Barrier.make(1)
+ *   return yield* Barrier.wait(barrier, { timeout: "1 second" }) // 0
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const wait = (self: Barrier, options?: WaitOptions): Effect.Effect<number, BrokenBarrier> =>
+  self.wait(options)
+
+/**
+ * Breaks the barrier: Python's `abort()`.
+ *
+ * **When to use**
+ *
+ * Use when one party cannot continue, so that the others stop waiting for it.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Barrier } from "@strand/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const barrier = yield* Barrier.make(2)
+ *   yield* Barrier.abort(barrier)
+ *   return yield* Barrier.broken(barrier) // true
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const abort = (self: Barrier): Effect.Effect<void> => self.abort
+
+/**
+ * Returns the barrier to its empty, unbroken state: Python's `reset()`.
+ *
+ * **When to use**
+ *
+ * Use after a break, once the parties are ready to start over.
+ *
+ * **Details**
+ *
+ * Fibers waiting at the moment of the reset fail with `BrokenBarrier`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Barrier } from "@strand/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const barrier = yield* Barrier.make(2)
+ *   yield* Barrier.abort(barrier)
+ *   yield* Barrier.reset(barrier)
+ *   return yield* Barrier.broken(barrier) // false
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const reset = (self: Barrier): Effect.Effect<void> => self.reset
+
+/**
+ * How many fibers wait in the current generation: Python's `n_waiting`.
+ *
+ * **When to use**
+ *
+ * Use for diagnostics and tests.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Barrier } from "@strand/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const barrier = yield* Barrier.make(2)
+ *   return yield* Barrier.waiting(barrier) // 0
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const waiting = (self: Barrier): Effect.Effect<number> => self.waiting
+
+/**
+ * Whether the barrier is broken: Python's `broken`.
+ *
+ * **When to use**
+ *
+ * Use to decide whether to `reset` before the next phase.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Barrier } from "@strand/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const barrier = yield* Barrier.make(2)
+ *   return yield* Barrier.broken(barrier) // false
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const broken = (self: Barrier): Effect.Effect<boolean> => self.broken

@@ -1,0 +1,394 @@
+/**
+ * A counting semaphore that cannot be released past its size and serves
+ * weighted takes in strict FIFO order: Python's `threading.BoundedSemaphore`.
+ *
+ * **When to use**
+ *
+ * Use it to bound access to a resource (connections, memory, CPU slots) when a
+ * release without a matching take is a bug you want reported, or when takes
+ * have different weights and a large one must not starve behind small ones.
+ * For plain bounding where neither matters, Effect's own `Semaphore` is enough.
+ *
+ * **Details**
+ *
+ * - `make(permits)` validates its count: a negative or fractional count fails with `InvalidArgument`.
+ * - Releasing more permits than are taken fails with `SemaphoreOverRelease`.
+ * - Takes are served strictly FIFO: while a large take waits at the head, later
+ *   small takes wait behind it even if they would fit, so the large one is served
+ *   as soon as enough permits are free.
+ * - Asking for more permits than the semaphore has fails with `InvalidArgument`,
+ *   since that take could never be served.
+ * - An interrupted or timed-out waiter leaves no trace; permits granted to it
+ *   go back to the semaphore.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { BoundedSemaphore } from "@strand/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const connections = yield* BoundedSemaphore.make(3)
+ *   const query = (id: number) => Effect.succeed(id).pipe(BoundedSemaphore.withPermits(connections, 1))
+ *   return yield* Effect.all([1, 2, 3, 4, 5].map(query), { concurrency: "unbounded" })
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import { dual } from "effect/Function"
+import { InvalidArgument, SemaphoreOverRelease } from "./internal/errors.ts"
+import { makeWaiter, WaitQueue, type Waiter } from "./internal/waiters.ts"
+
+export {
+  /**
+   * A count given to the semaphore is not a whole number in range.
+   *
+   * @since 0.1.0
+   */
+  InvalidArgument,
+  /**
+   * More permits were released than are taken.
+   *
+   * @since 0.1.0
+   */
+  SemaphoreOverRelease
+} from "./internal/errors.ts"
+
+const TypeId = "~@strand/core/BoundedSemaphore" as const
+
+/**
+ * A bounded, FIFO-fair, weighted semaphore.
+ *
+ * @since 0.1.0
+ */
+export interface BoundedSemaphore {
+  readonly [TypeId]: typeof TypeId
+  /** The number of permits it was made with. */
+  readonly permits: number
+  /** Waits for `n` permits (default 1), in FIFO order. */
+  acquire(n?: number): Effect.Effect<void, InvalidArgument>
+  /** Takes `n` permits only if that needs no wait. */
+  tryAcquire(n?: number): Effect.Effect<boolean, InvalidArgument>
+  /** Waits at most `timeout` for `n` permits; `true` if they were taken. */
+  acquireTimeout(timeout: Duration.Input, n?: number): Effect.Effect<boolean, InvalidArgument>
+  /** Gives back `n` permits (default 1). */
+  release(n?: number): Effect.Effect<void, InvalidArgument | SemaphoreOverRelease>
+  /** Runs an effect holding `n` permits, giving them back however it ends. */
+  withPermits(n: number): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | InvalidArgument, R>
+  /** How many permits are free right now. */
+  readonly available: Effect.Effect<number>
+  /** How many fibers are waiting. */
+  readonly waiting: Effect.Effect<number>
+}
+
+interface PermitWaiter extends Waiter {
+  readonly n: number
+}
+
+class BoundedSemaphoreImpl implements BoundedSemaphore {
+  readonly [TypeId] = TypeId
+  readonly permits: number
+  free: number
+  // A waiter that leaves the head may unblock smaller takes behind it.
+  readonly queue = new WaitQueue<PermitWaiter>(() => this.dispatch())
+
+  constructor(permits: number) {
+    this.permits = permits
+    this.free = permits
+  }
+
+  /** Serves waiters from the head while the head fits: strict FIFO. */
+  readonly dispatch = (): void => {
+    for (let head = this.queue.head(); head !== undefined && head.n <= this.free; head = this.queue.head()) {
+      this.free -= head.n
+      this.queue.grant(head)
+    }
+  }
+
+  readonly giveBack = (waiter: PermitWaiter): void => {
+    this.free += waiter.n
+    this.dispatch()
+  }
+
+  check(operation: string, n: number): InvalidArgument | undefined {
+    if (Number.isInteger(n) && n >= 0 && n <= this.permits) return undefined
+    return new InvalidArgument({
+      operation: `BoundedSemaphore.${operation}`,
+      argument: "n",
+      value: n,
+      expected: `a whole number from 0 to the semaphore's ${this.permits} permits`
+    })
+  }
+
+  takeNow(n: number): boolean {
+    if (this.queue.size > 0 || n > this.free) return false
+    this.free -= n
+    return true
+  }
+
+  take(operation: string, n: number, timeout: Duration.Input | undefined): Effect.Effect<boolean, InvalidArgument> {
+    return Effect.withFiber((fiber) => {
+      const invalid = this.check(operation, n)
+      if (invalid) return Effect.fail(invalid)
+      if (this.takeNow(n)) return Effect.succeed(true)
+      return this.queue.park(makeWaiter(fiber.id, { n }), this.giveBack, timeout)
+    })
+  }
+
+  acquire(n = 1): Effect.Effect<void, InvalidArgument> {
+    return Effect.asVoid(this.take("acquire", n, undefined))
+  }
+
+  tryAcquire(n = 1): Effect.Effect<boolean, InvalidArgument> {
+    return Effect.suspend(() => {
+      const invalid = this.check("tryAcquire", n)
+      return invalid ? Effect.fail(invalid) : Effect.succeed(this.takeNow(n))
+    })
+  }
+
+  acquireTimeout(timeout: Duration.Input, n = 1): Effect.Effect<boolean, InvalidArgument> {
+    return this.take("acquireTimeout", n, timeout)
+  }
+
+  release(n = 1): Effect.Effect<void, InvalidArgument | SemaphoreOverRelease> {
+    return Effect.suspend((): Effect.Effect<void, InvalidArgument | SemaphoreOverRelease> => {
+      const invalid = this.check("release", n)
+      if (invalid) return Effect.fail(invalid)
+      const taken = this.permits - this.free
+      if (n > taken) {
+        return Effect.fail(new SemaphoreOverRelease({ permits: this.permits, taken, released: n }))
+      }
+      this.free += n
+      this.dispatch()
+      return Effect.void
+    })
+  }
+
+  withPermits(n: number) {
+    return <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | InvalidArgument, R> =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(restore(this.acquire(n)), () =>
+          Effect.onExit(restore(self), () =>
+            Effect.sync(() => {
+              this.free += n
+              this.dispatch()
+            })))
+      )
+  }
+
+  readonly available = Effect.sync(() => this.free)
+  readonly waiting = Effect.sync(() => this.queue.size)
+}
+
+/**
+ * Creates a bounded semaphore with `permits` permits.
+ *
+ * **When to use**
+ *
+ * Use to bound concurrent access to a resource, reporting over-release as an error.
+ *
+ * **Details**
+ *
+ * Fails with `InvalidArgument` unless `permits` is a whole number of at least 0.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { BoundedSemaphore } from "@strand/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const sem = yield* BoundedSemaphore.make(2)
+ *   yield* BoundedSemaphore.acquire(sem)
+ *   yield* BoundedSemaphore.release(sem)
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const make = (permits: number): Effect.Effect<BoundedSemaphore, InvalidArgument> =>
+  Effect.suspend(() =>
+    Number.isInteger(permits) && permits >= 0
+      ? Effect.succeed(new BoundedSemaphoreImpl(permits))
+      : Effect.fail(
+        new InvalidArgument({
+          operation: "BoundedSemaphore.make",
+          argument: "permits",
+          value: permits,
+          expected: "a whole number of at least 0"
+        })
+      )
+  )
+
+/**
+ * Waits for `n` permits (default 1), served in FIFO order.
+ *
+ * **When to use**
+ *
+ * Use with `release` where the work does not fit one effect; otherwise prefer `withPermits`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { BoundedSemaphore } from "@strand/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const sem = yield* BoundedSemaphore.make(4)
+ *   yield* BoundedSemaphore.acquire(sem, 3)
+ *   yield* BoundedSemaphore.release(sem, 3)
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const acquire: {
+  (n?: number): (self: BoundedSemaphore) => Effect.Effect<void, InvalidArgument>
+  (self: BoundedSemaphore, n?: number): Effect.Effect<void, InvalidArgument>
+} = dual(
+  (args) => args[0] instanceof BoundedSemaphoreImpl,
+  (self: BoundedSemaphore, n?: number) => self.acquire(n)
+)
+
+/**
+ * Takes `n` permits (default 1) only if they are free and nobody is waiting.
+ *
+ * **When to use**
+ *
+ * Use to skip work, rather than wait, when the resource is busy.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { BoundedSemaphore } from "@strand/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const sem = yield* BoundedSemaphore.make(1)
+ *   return yield* BoundedSemaphore.tryAcquire(sem) // true
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const tryAcquire: {
+  (n?: number): (self: BoundedSemaphore) => Effect.Effect<boolean, InvalidArgument>
+  (self: BoundedSemaphore, n?: number): Effect.Effect<boolean, InvalidArgument>
+} = dual(
+  (args) => args[0] instanceof BoundedSemaphoreImpl,
+  (self: BoundedSemaphore, n?: number) => self.tryAcquire(n)
+)
+
+/**
+ * Waits at most `timeout` for `n` permits (default 1).
+ *
+ * **When to use**
+ *
+ * Use when giving up after a while is better than waiting forever.
+ *
+ * **Details**
+ *
+ * Succeeds with `true` if the permits were taken, `false` if the time ran out.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { BoundedSemaphore } from "@strand/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const sem = yield* BoundedSemaphore.make(1)
+ *   return yield* BoundedSemaphore.acquireTimeout(sem, "1 second", 1) // true
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const acquireTimeout: {
+  (timeout: Duration.Input, n?: number): (self: BoundedSemaphore) => Effect.Effect<boolean, InvalidArgument>
+  (self: BoundedSemaphore, timeout: Duration.Input, n?: number): Effect.Effect<boolean, InvalidArgument>
+} = dual(
+  (args) => args[0] instanceof BoundedSemaphoreImpl,
+  (self: BoundedSemaphore, timeout: Duration.Input, n?: number) => self.acquireTimeout(timeout, n)
+)
+
+/**
+ * Gives back `n` permits (default 1) and serves waiters in FIFO order.
+ *
+ * **When to use**
+ *
+ * Use once for every `acquire`, with the same count.
+ *
+ * **Details**
+ *
+ * Fails with `SemaphoreOverRelease` if fewer than `n` permits are taken.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { BoundedSemaphore } from "@strand/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const sem = yield* BoundedSemaphore.make(1)
+ *   yield* BoundedSemaphore.acquire(sem)
+ *   yield* BoundedSemaphore.release(sem)
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const release: {
+  (n?: number): (self: BoundedSemaphore) => Effect.Effect<void, InvalidArgument | SemaphoreOverRelease>
+  (self: BoundedSemaphore, n?: number): Effect.Effect<void, InvalidArgument | SemaphoreOverRelease>
+} = dual(
+  (args) => args[0] instanceof BoundedSemaphoreImpl,
+  (self: BoundedSemaphore, n?: number) => self.release(n)
+)
+
+/**
+ * Runs an effect while holding `n` permits: Python's `with sem:`.
+ *
+ * **When to use**
+ *
+ * Use for every bounded section that fits in one effect.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { BoundedSemaphore } from "@strand/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const sem = yield* BoundedSemaphore.make(2)
+ *   return yield* Effect.succeed("done").pipe(BoundedSemaphore.withPermits(sem, 2))
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const withPermits: {
+  (self: BoundedSemaphore, n: number): <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | InvalidArgument, R>
+  <A, E, R>(self: BoundedSemaphore, n: number, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | InvalidArgument, R>
+} = dual(
+  (args) => args.length === 3,
+  <A, E, R>(self: BoundedSemaphore, n: number, effect: Effect.Effect<A, E, R>) => self.withPermits(n)(effect)
+)
+
+/**
+ * How many permits are free right now.
+ *
+ * **When to use**
+ *
+ * Use for diagnostics and tests.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { BoundedSemaphore } from "@strand/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const sem = yield* BoundedSemaphore.make(2)
+ *   return yield* BoundedSemaphore.available(sem) // 2
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const available = (self: BoundedSemaphore): Effect.Effect<number> => self.available

@@ -1,0 +1,417 @@
+/**
+ * A condition variable: Python's `threading.Condition` for fibers.
+ *
+ * **When to use**
+ *
+ * Use a `Condition` when fibers must wait until some shared state, guarded by a
+ * lock, satisfies a predicate: a producer and consumer on a buffer, a pool of
+ * resources, a phase change.
+ *
+ * **Details**
+ *
+ * - A condition is bound to a `Lock` or an `RLock`; by default a fresh `RLock`, as in Python.
+ * - `wait` releases the lock atomically (every hold, for an `RLock`) and always
+ *   reacquires it before it returns, even when it is interrupted or times out.
+ * - Wake-ups are FIFO and never lost: a notified waiter that is interrupted
+ *   before it runs passes its wake-up to the next waiter.
+ * - Calling `wait`, `waitFor`, `notify` or `notifyAll` without holding the lock
+ *   fails with `LockNotHeld`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Condition } from "@strand/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const cond = yield* Condition.make()
+ *   const items: Array<number> = []
+ *   const consumer = Condition.withLock(cond, Effect.gen(function*() {
+ *     yield* Condition.waitFor(cond, Effect.sync(() => items.length > 0))
+ *     return items.shift()!
+ *   }))
+ *   const producer = Condition.withLock(cond, Effect.gen(function*() {
+ *     items.push(42)
+ *     yield* Condition.notify(cond)
+ *   }))
+ *   const [item] = yield* Effect.all([consumer, producer], { concurrency: 2 })
+ *   return item // 42
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import { dual } from "effect/Function"
+import type { LockNotHeld } from "./internal/errors.ts"
+import { makeWaiter, WaitQueue, type Waiter } from "./internal/waiters.ts"
+import type * as Lock from "./Lock.ts"
+import * as RLock from "./RLock.ts"
+
+export {
+  /**
+   * `wait`, `waitFor`, `notify` or `notifyAll` was called by a fiber that does not hold the condition's lock.
+   *
+   * @since 0.1.0
+   */
+  LockNotHeld
+} from "./internal/errors.ts"
+
+const TypeId = "~@strand/core/Condition" as const
+
+/**
+ * A condition variable bound to a `Lock` or `RLock`.
+ *
+ * @since 0.1.0
+ */
+export interface Condition {
+  readonly [TypeId]: typeof TypeId
+  /** The lock that guards the condition's state. */
+  readonly lock: Lock.Lock | RLock.RLock
+  /** Releases the lock, waits for a notification, then reacquires the lock. */
+  readonly wait: Effect.Effect<void, LockNotHeld>
+  /** As `wait`, but gives up after `timeout`: `true` if notified, `false` if the time ran out. */
+  waitTimeout(timeout: Duration.Input): Effect.Effect<boolean, LockNotHeld>
+  /** Wakes up to `n` waiters, longest waiting first. */
+  notify(n?: number): Effect.Effect<void, LockNotHeld>
+  /** Wakes every waiter. */
+  readonly notifyAll: Effect.Effect<void, LockNotHeld>
+  /** How many fibers are waiting. */
+  readonly waiting: Effect.Effect<number>
+}
+
+/**
+ * Options for `Condition.make`.
+ *
+ * @since 0.1.0
+ */
+export interface Options {
+  /** The lock to bind to. Defaults to a new `RLock`. */
+  readonly lock?: Lock.Lock | RLock.RLock | undefined
+}
+
+class ConditionImpl implements Condition {
+  readonly [TypeId] = TypeId
+  readonly queue = new WaitQueue<Waiter>()
+  readonly lock: Lock.Lock | RLock.RLock
+
+  constructor(lock: Lock.Lock | RLock.RLock) {
+    this.lock = lock
+  }
+
+  /** A notified waiter that was interrupted before it ran passes its wake-up on. */
+  readonly passOn = (): void => {
+    const next = this.queue.head()
+    if (next !== undefined) this.queue.grant(next)
+  }
+
+  park(timeout: Duration.Input | undefined, operation: string): Effect.Effect<boolean, LockNotHeld> {
+    return Effect.withFiber((fiber) => {
+      const core = this.lock.core
+      if (core.owner !== fiber.id) return Effect.fail(core.notHeld(fiber.id, operation))
+      return Effect.uninterruptibleMask((restore) => {
+        const holds = core.releaseAllUnsafe()
+        return Effect.flatMap(
+          Effect.exit(restore(this.queue.park(makeWaiter(fiber.id, {}), this.passOn, timeout))),
+          (exit) => Effect.andThen(core.reacquire(fiber.id, holds), exit)
+        )
+      })
+    })
+  }
+
+  readonly wait = Effect.asVoid(this.park(undefined, "Condition.wait"))
+
+  waitTimeout(timeout: Duration.Input): Effect.Effect<boolean, LockNotHeld> {
+    return this.park(timeout, "Condition.wait")
+  }
+
+  notify(n = 1): Effect.Effect<void, LockNotHeld> {
+    return this.whileHeld("Condition.notify", () => {
+      for (let i = 0; i < n; i++) {
+        const next = this.queue.head()
+        if (next === undefined) return
+        this.queue.grant(next)
+      }
+    })
+  }
+
+  readonly notifyAll = this.whileHeld("Condition.notifyAll", () => {
+    for (let next = this.queue.head(); next !== undefined; next = this.queue.head()) {
+      this.queue.grant(next)
+    }
+  })
+
+  readonly waiting = Effect.sync(() => this.queue.size)
+
+  whileHeld(operation: string, f: () => void): Effect.Effect<void, LockNotHeld> {
+    return Effect.withFiber((fiber) => {
+      const core = this.lock.core
+      if (core.owner !== fiber.id) return Effect.fail(core.notHeld(fiber.id, operation))
+      f()
+      return Effect.void
+    })
+  }
+}
+
+/**
+ * Creates a condition variable.
+ *
+ * **When to use**
+ *
+ * Use to let fibers wait for a change to state that a lock guards.
+ *
+ * **Details**
+ *
+ * Pass `lock` to share an existing `Lock` or `RLock` (several conditions may
+ * share one lock); otherwise the condition makes its own `RLock`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Condition, Lock } from "@strand/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const lock = yield* Lock.make()
+ *   const notEmpty = yield* Condition.make({ lock })
+ *   const notFull = yield* Condition.make({ lock })
+ *   return [notEmpty, notFull]
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const make = (options?: Options): Effect.Effect<Condition> =>
+  Effect.sync(() => new ConditionImpl(options?.lock ?? RLock.makeUnsafe()))
+
+/**
+ * Runs an effect while holding the condition's lock: Python's `with cond:`.
+ *
+ * **When to use**
+ *
+ * Use around every `wait`, `waitFor` and `notify`, and around the reads and
+ * writes of the state the condition guards.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Condition } from "@strand/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const cond = yield* Condition.make()
+ *   yield* Condition.withLock(cond, Condition.notifyAll(cond))
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const withLock: {
+  (self: Condition): <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | Lock.LockAlreadyHeld, R>
+  <A, E, R>(self: Condition, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | Lock.LockAlreadyHeld, R>
+} = dual(
+  (args) => args.length === 2,
+  <A, E, R>(self: Condition, effect: Effect.Effect<A, E, R>) => self.lock.core.withLock(effect)
+)
+
+/**
+ * Releases the lock, waits for a notification, and reacquires the lock.
+ *
+ * **When to use**
+ *
+ * Use inside a loop that rechecks the predicate, or use `waitFor`, which is
+ * that loop.
+ *
+ * **Details**
+ *
+ * The lock is held again when `wait` returns, whether it was notified,
+ * interrupted or failed. Fails with `LockNotHeld` unless the caller holds the lock.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Condition } from "@strand/core"
+ *
+ * declare const cond: Condition.Condition
+ * declare let ready: boolean
+ * const awaitReady = Condition.withLock(cond, Effect.gen(function*() {
+ *   while (!ready) yield* Condition.wait(cond)
+ * }))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const wait = (self: Condition): Effect.Effect<void, LockNotHeld> => self.wait
+
+/**
+ * Waits for a notification for at most `timeout`: Python's `wait(timeout)`.
+ *
+ * **When to use**
+ *
+ * Use when the waiter must give up after a while.
+ *
+ * **Details**
+ *
+ * Succeeds with `true` if notified, `false` if the time ran out; the lock is
+ * held again either way.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Condition } from "@strand/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const cond = yield* Condition.make()
+ *   return yield* Condition.withLock(cond, Condition.waitTimeout(cond, "10 millis")) // false
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const waitTimeout: {
+  (timeout: Duration.Input): (self: Condition) => Effect.Effect<boolean, LockNotHeld>
+  (self: Condition, timeout: Duration.Input): Effect.Effect<boolean, LockNotHeld>
+} = dual(2, (self: Condition, timeout: Duration.Input) => self.waitTimeout(timeout))
+
+/**
+ * Waits until `predicate` holds: Python's `wait_for(predicate, timeout)`.
+ *
+ * **When to use**
+ *
+ * Use instead of a hand-written `while (!predicate) wait` loop.
+ *
+ * **Details**
+ *
+ * The predicate is evaluated with the lock held, first before any wait and
+ * again after each wake-up. With a `timeout`, it gives up once the whole wait
+ * has taken that long. Succeeds with the last value of the predicate.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Condition } from "@strand/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const cond = yield* Condition.make()
+ *   let count = 0
+ *   return yield* Condition.withLock(
+ *     cond,
+ *     Condition.waitFor(cond, Effect.sync(() => count > 0), { timeout: "1 second" })
+ *   )
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const waitFor: {
+  <E, R>(
+    predicate: Effect.Effect<boolean, E, R>,
+    options?: { readonly timeout?: Duration.Input | undefined }
+  ): (self: Condition) => Effect.Effect<boolean, E | LockNotHeld, R>
+  <E, R>(
+    self: Condition,
+    predicate: Effect.Effect<boolean, E, R>,
+    options?: { readonly timeout?: Duration.Input | undefined }
+  ): Effect.Effect<boolean, E | LockNotHeld, R>
+} = dual(
+  (args) => args[0] instanceof ConditionImpl,
+  <E, R>(
+    self: Condition,
+    predicate: Effect.Effect<boolean, E, R>,
+    options?: { readonly timeout?: Duration.Input | undefined }
+  ): Effect.Effect<boolean, E | LockNotHeld, R> =>
+    Effect.gen(function*() {
+      const timeout = options?.timeout === undefined
+        ? undefined
+        : Duration.toMillis(Duration.fromInputUnsafe(options.timeout))
+      const deadline = timeout === undefined ? undefined : (yield* Clock.currentTimeMillis) + timeout
+      let result = yield* predicate
+      while (!result) {
+        if (deadline === undefined) {
+          yield* self.wait
+        } else {
+          const remaining = deadline - (yield* Clock.currentTimeMillis)
+          if (remaining <= 0) break
+          yield* self.waitTimeout(remaining)
+        }
+        result = yield* predicate
+      }
+      return result
+    })
+)
+
+/**
+ * Wakes up to `n` waiters (default 1), longest waiting first.
+ *
+ * **When to use**
+ *
+ * Use after changing the guarded state in a way that lets `n` waiters proceed.
+ *
+ * **Details**
+ *
+ * Fails with `LockNotHeld` unless the caller holds the lock. Woken waiters
+ * run once they have reacquired the lock, so after the notifier releases it.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Condition } from "@strand/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const cond = yield* Condition.make()
+ *   yield* Condition.withLock(cond, Condition.notify(cond, 2))
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const notify: {
+  (n?: number): (self: Condition) => Effect.Effect<void, LockNotHeld>
+  (self: Condition, n?: number): Effect.Effect<void, LockNotHeld>
+} = dual(
+  (args) => args[0] instanceof ConditionImpl,
+  (self: Condition, n?: number) => self.notify(n)
+)
+
+/**
+ * Wakes every waiter: Python's `notify_all()`.
+ *
+ * **When to use**
+ *
+ * Use when a change may let every waiter proceed, or when waiters wait for different predicates.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Condition } from "@strand/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const cond = yield* Condition.make()
+ *   yield* Condition.withLock(cond, Condition.notifyAll(cond))
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const notifyAll = (self: Condition): Effect.Effect<void, LockNotHeld> => self.notifyAll
+
+/**
+ * How many fibers are waiting on the condition.
+ *
+ * **When to use**
+ *
+ * Use for diagnostics and tests.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Condition } from "@strand/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const cond = yield* Condition.make()
+ *   return yield* Condition.waiting(cond) // 0
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const waiting = (self: Condition): Effect.Effect<number> => self.waiting

@@ -1,0 +1,197 @@
+/**
+ * Handles to work in progress, and the completion policies of Python's
+ * `concurrent.futures`: `wait` and `asCompleted`.
+ *
+ * **When to use**
+ *
+ * Use `wait` to block until the first, the first failing, or every one of a
+ * set of futures is done, and `asCompleted` to consume results in the order
+ * they finish.
+ *
+ * **Details**
+ *
+ * A `Future` comes from `Executor.submit`. It can be awaited any number of
+ * times, and cancelled; awaiting a cancelled future fails with `FutureCancelled`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Executor, Future } from "@strand/core"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const executor = yield* Executor.make({ maxWorkers: 4 })
+ *   const futures = yield* Effect.forEach(["1 second", "2 seconds"] as const, (delay) =>
+ *     Executor.submit(executor, Effect.as(Effect.sleep(delay), delay)))
+ *   const { done, pending } = yield* Future.wait(futures, { returnWhen: "FirstCompleted" })
+ *   return [done.length, pending.length] // [1, 1]
+ * }))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import { identity } from "effect/Function"
+import * as Stream from "effect/Stream"
+import { FutureCancelled } from "./internal/errors.ts"
+
+export {
+  /**
+   * The future was cancelled before it completed.
+   *
+   * @since 0.1.0
+   */
+  FutureCancelled
+} from "./internal/errors.ts"
+
+const TypeId = "~@strand/core/Future" as const
+
+/**
+ * The handle of a submitted piece of work.
+ *
+ * @since 0.1.0
+ */
+export interface Future<A, E = never> {
+  readonly [TypeId]: typeof TypeId
+  /** Waits for the result: Python's `result()`. */
+  readonly await: Effect.Effect<A, E | FutureCancelled>
+  /** Cancels the work if it has not completed; `true` if this call cancelled it. */
+  readonly cancel: Effect.Effect<boolean>
+  /** Whether the work has completed, failed or been cancelled: Python's `done()`. */
+  readonly isDone: Effect.Effect<boolean>
+  /** @internal */
+  readonly deferred: Deferred.Deferred<A, E | FutureCancelled>
+}
+
+/** @internal */
+export const make = <A, E>(
+  deferred: Deferred.Deferred<A, E | FutureCancelled>,
+  cancel: Effect.Effect<boolean>
+): Future<A, E> => ({
+  [TypeId]: TypeId,
+  await: Deferred.await(deferred),
+  cancel,
+  isDone: Deferred.isDone(deferred),
+  deferred
+})
+
+/**
+ * When `wait` returns, as in `concurrent.futures`.
+ *
+ * @since 0.1.0
+ */
+export type ReturnWhen = "FirstCompleted" | "FirstException" | "AllCompleted"
+
+/**
+ * The futures that are done and those still pending when `wait` returned.
+ *
+ * @since 0.1.0
+ */
+export interface WaitResult<A, E> {
+  readonly done: Array<Future<A, E>>
+  readonly pending: Array<Future<A, E>>
+}
+
+const failed = <A, E>(future: Future<A, E>): boolean => {
+  const effect = future.deferred.effect
+  return effect !== undefined && Exit.isExit(effect) && Exit.isFailure(effect)
+}
+
+/**
+ * Waits for a set of futures: Python's `concurrent.futures.wait`.
+ *
+ * **When to use**
+ *
+ * Use to react to the first result, the first failure, or all results, with
+ * an optional overall timeout.
+ *
+ * **Details**
+ *
+ * - `"AllCompleted"` (the default) returns once every future is done.
+ * - `"FirstCompleted"` returns once at least one is done.
+ * - `"FirstException"` returns once one has failed (or been cancelled), or all are done.
+ * - With a `timeout`, it returns when the time runs out, whatever is done.
+ *
+ * Waiting never consumes or cancels anything: the pending futures keep running.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Executor, Future } from "@strand/core"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const executor = yield* Executor.make({ maxWorkers: 2 })
+ *   const ok = yield* Executor.submit(executor, Effect.succeed(1))
+ *   const bad = yield* Executor.submit(executor, Effect.fail("boom"))
+ *   const { done } = yield* Future.wait([ok, bad], { returnWhen: "FirstException", timeout: "1 second" })
+ *   return done.length
+ * }))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const wait = <A, E>(
+  futures: Iterable<Future<A, E>>,
+  options?: { readonly returnWhen?: ReturnWhen | undefined; readonly timeout?: Duration.Input | undefined }
+): Effect.Effect<WaitResult<A, E>> =>
+  Effect.gen(function*() {
+    const all = Array.from(futures)
+    const returnWhen = options?.returnWhen ?? "AllCompleted"
+    const deadline = options?.timeout === undefined
+      ? undefined
+      : (yield* Clock.currentTimeMillis) + Duration.toMillis(Duration.fromInputUnsafe(options.timeout))
+    for (;;) {
+      const done = all.filter((f) => Deferred.isDoneUnsafe(f.deferred))
+      const pending = all.filter((f) => !Deferred.isDoneUnsafe(f.deferred))
+      const satisfied = pending.length === 0 ||
+        (returnWhen === "FirstCompleted" && done.length > 0) ||
+        (returnWhen === "FirstException" && done.some(failed))
+      if (satisfied) return { done, pending }
+      const next = Effect.raceAll(pending.map((f) => Effect.exit(Deferred.await(f.deferred))))
+      if (deadline === undefined) {
+        yield* next
+      } else {
+        const remaining = deadline - (yield* Clock.currentTimeMillis)
+        if (remaining <= 0) return { done, pending }
+        yield* Effect.timeoutOption(next, remaining)
+      }
+    }
+  })
+
+/**
+ * Runs effects with bounded concurrency and streams their results in the
+ * order they complete: Python's `as_completed`.
+ *
+ * **When to use**
+ *
+ * Use to process results as soon as each is ready, rather than in input order.
+ *
+ * **Details**
+ *
+ * At most `concurrency` effects run at once (unbounded by default). The
+ * stream fails with the first error; wrap each effect in `Effect.exit` to
+ * receive failures as values instead.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { Future } from "@strand/core"
+ *
+ * const program = Future.asCompleted(
+ *   [Effect.as(Effect.sleep("2 seconds"), "slow"), Effect.as(Effect.sleep("1 second"), "fast")],
+ *   { concurrency: 2 }
+ * ).pipe(Stream.runCollect) // ["fast", "slow"]
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const asCompleted = <A, E, R>(
+  effects: Iterable<Effect.Effect<A, E, R>>,
+  options?: { readonly concurrency?: number | "unbounded" | undefined }
+): Stream.Stream<A, E, R> =>
+  Stream.fromIterable(effects).pipe(
+    Stream.mapEffect(identity, { concurrency: options?.concurrency ?? "unbounded", unordered: true })
+  )

@@ -1,0 +1,337 @@
+/**
+ * An Effect `Queue` that also counts unfinished work: Python's `queue.Queue`
+ * with `task_done()` and `join()`.
+ *
+ * **When to use**
+ *
+ * Use a `JoinableQueue` when a producer must wait until every item it offered
+ * has been fully processed by the consumers, not just taken.
+ *
+ * **Details**
+ *
+ * - Every offered item adds one unfinished task; `taskDone` removes one.
+ *   `join` waits until none is left.
+ * - Calling `taskDone` more times than items were offered fails with `TaskDoneTooOften`.
+ * - Offer through this module (`offer`, `offerAll`) so items are counted; take
+ *   through `take` or the underlying `dequeue`, which is a plain Effect `Dequeue`.
+ * - Capacity and back-pressure are those of Effect's `Queue`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { JoinableQueue } from "@strand/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const queue = yield* JoinableQueue.make<number>({ capacity: 10 })
+ *   const worker = Effect.forever(Effect.gen(function*() {
+ *     const item = yield* JoinableQueue.take(queue)
+ *     yield* Effect.log(`processed ${item}`)
+ *     yield* JoinableQueue.taskDone(queue)
+ *   }))
+ *   yield* Effect.forkChild(worker)
+ *   yield* JoinableQueue.offerAll(queue, [1, 2, 3])
+ *   yield* JoinableQueue.join(queue) // every item processed
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import * as Latch from "effect/Latch"
+import * as Queue from "effect/Queue"
+import { InvalidArgument, TaskDoneTooOften } from "./internal/errors.ts"
+
+export {
+  /**
+   * The capacity is not a whole number of at least 1.
+   *
+   * @since 0.1.0
+   */
+  InvalidArgument,
+  /**
+   * `taskDone` was called more times than items were offered.
+   *
+   * @since 0.1.0
+   */
+  TaskDoneTooOften
+} from "./internal/errors.ts"
+
+const TypeId = "~@strand/core/JoinableQueue" as const
+
+/**
+ * A queue with `taskDone` and `join`.
+ *
+ * @since 0.1.0
+ */
+export interface JoinableQueue<A> {
+  readonly [TypeId]: typeof TypeId
+  /** The take side, as a plain Effect `Dequeue` (for streams and the `Queue` API). */
+  readonly dequeue: Queue.Dequeue<A>
+  /** Offers an item, waiting while the queue is full; `false` once it is shut down. */
+  offer(item: A): Effect.Effect<boolean>
+  /** Offers several items; succeeds with those that could not be offered. */
+  offerAll(items: Iterable<A>): Effect.Effect<Array<A>>
+  /** Marks one taken item as processed. */
+  readonly taskDone: Effect.Effect<void, TaskDoneTooOften>
+  /** Waits until every offered item has been marked done. */
+  readonly join: Effect.Effect<void>
+  /** How many offered items are not yet marked done. */
+  readonly unfinished: Effect.Effect<number>
+  /** Shuts down the queue, as Effect's `Queue.shutdown`. */
+  readonly shutdown: Effect.Effect<boolean>
+}
+
+/**
+ * Options for `JoinableQueue.make`.
+ *
+ * @since 0.1.0
+ */
+export interface Options {
+  /** The bound on buffered items; unbounded when left out. */
+  readonly capacity?: number | undefined
+}
+
+/**
+ * Creates a joinable queue.
+ *
+ * **When to use**
+ *
+ * Use for producer/consumer work where the producer must know when all of it is done.
+ *
+ * **Details**
+ *
+ * Fails with `InvalidArgument` if `capacity` is given and is not a whole
+ * number of at least 1.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { JoinableQueue } from "@strand/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const queue = yield* JoinableQueue.make<string>({ capacity: 100 })
+ *   yield* JoinableQueue.offer(queue, "job")
+ *   return yield* JoinableQueue.unfinished(queue) // 1
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const make = <A>(options?: Options): Effect.Effect<JoinableQueue<A>, InvalidArgument> =>
+  Effect.gen(function*() {
+    const capacity = options?.capacity
+    if (capacity !== undefined && (!Number.isInteger(capacity) || capacity < 1)) {
+      return yield* new InvalidArgument({
+        operation: "JoinableQueue.make",
+        argument: "capacity",
+        value: capacity,
+        expected: "a whole number of at least 1"
+      })
+    }
+    const queue = yield* (capacity === undefined ? Queue.unbounded<A>() : Queue.bounded<A>(capacity))
+    const allDone = yield* Latch.make(true)
+    let unfinished = 0
+    const added = (n: number) => {
+      if (n === 0) return
+      unfinished += n
+      allDone.closeUnsafe()
+    }
+    return {
+      [TypeId]: TypeId,
+      dequeue: queue,
+      // Count before offering: a consumer may take and finish the item before the offer returns.
+      offer: (item) =>
+        Effect.uninterruptibleMask((restore) => {
+          added(1)
+          return Effect.tap(restore(Queue.offer(queue, item)).pipe(Effect.onInterrupt(() => done(1))), (ok) =>
+            ok ? Effect.void : done(1))
+        }),
+      offerAll: (items) =>
+        Effect.uninterruptibleMask((restore) => {
+          const all = Array.from(items)
+          added(all.length)
+          return Effect.tap(
+            restore(Queue.offerAll(queue, all)).pipe(Effect.onInterrupt(() => done(all.length))),
+            (rejected) => done(rejected.length)
+          )
+        }),
+      taskDone: Effect.suspend(() => (unfinished === 0 ? Effect.fail(new TaskDoneTooOften()) : done(1))),
+      join: allDone.await,
+      unfinished: Effect.sync(() => unfinished),
+      shutdown: Queue.shutdown(queue)
+    }
+    function done(n: number): Effect.Effect<void> {
+      return Effect.sync(() => {
+        unfinished -= n
+        if (unfinished === 0) allDone.openUnsafe()
+      })
+    }
+  })
+
+/**
+ * Offers an item, waiting while the queue is full.
+ *
+ * **When to use**
+ *
+ * Use to hand one unit of work to the consumers.
+ *
+ * **Details**
+ *
+ * Succeeds with `false`, and counts nothing, once the queue is shut down.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { JoinableQueue } from "@strand/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const queue = yield* JoinableQueue.make<number>()
+ *   return yield* JoinableQueue.offer(queue, 1) // true
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const offer = <A>(self: JoinableQueue<A>, item: A): Effect.Effect<boolean> => self.offer(item)
+
+/**
+ * Offers several items; succeeds with those that could not be offered.
+ *
+ * **When to use**
+ *
+ * Use to hand a batch of work to the consumers.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { JoinableQueue } from "@strand/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const queue = yield* JoinableQueue.make<number>()
+ *   return yield* JoinableQueue.offerAll(queue, [1, 2, 3]) // []
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const offerAll = <A>(self: JoinableQueue<A>, items: Iterable<A>): Effect.Effect<Array<A>> =>
+  self.offerAll(items)
+
+/**
+ * Takes the next item, waiting while the queue is empty.
+ *
+ * **When to use**
+ *
+ * Use in a consumer; call `taskDone` once the item is processed.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { JoinableQueue } from "@strand/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const queue = yield* JoinableQueue.make<number>()
+ *   yield* JoinableQueue.offer(queue, 7)
+ *   const item = yield* JoinableQueue.take(queue) // 7
+ *   yield* JoinableQueue.taskDone(queue)
+ *   return item
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const take = <A>(self: JoinableQueue<A>): Effect.Effect<A> => Queue.take(self.dequeue)
+
+/**
+ * Marks one taken item as processed: Python's `task_done()`.
+ *
+ * **When to use**
+ *
+ * Use once per item, after processing it.
+ *
+ * **Details**
+ *
+ * Fails with `TaskDoneTooOften` when no offered item is unfinished.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { JoinableQueue } from "@strand/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const queue = yield* JoinableQueue.make<number>()
+ *   yield* JoinableQueue.offer(queue, 1)
+ *   yield* JoinableQueue.take(queue)
+ *   yield* JoinableQueue.taskDone(queue)
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const taskDone = <A>(self: JoinableQueue<A>): Effect.Effect<void, TaskDoneTooOften> => self.taskDone
+
+/**
+ * Waits until every offered item has been marked done: Python's `join()`.
+ *
+ * **When to use**
+ *
+ * Use in the producer, to know when all of its work is finished.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { JoinableQueue } from "@strand/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const queue = yield* JoinableQueue.make<number>()
+ *   yield* JoinableQueue.join(queue) // nothing offered: returns at once
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const join = <A>(self: JoinableQueue<A>): Effect.Effect<void> => self.join
+
+/**
+ * How many offered items are not yet marked done: Python's `unfinished_tasks`.
+ *
+ * **When to use**
+ *
+ * Use for progress reports and tests.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { JoinableQueue } from "@strand/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const queue = yield* JoinableQueue.make<number>()
+ *   return yield* JoinableQueue.unfinished(queue) // 0
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const unfinished = <A>(self: JoinableQueue<A>): Effect.Effect<number> => self.unfinished
+
+/**
+ * Shuts the queue down, with the semantics of Effect's `Queue.shutdown`.
+ *
+ * **When to use**
+ *
+ * Use to stop the consumers and refuse further offers.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { JoinableQueue } from "@strand/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const queue = yield* JoinableQueue.make<number>()
+ *   return yield* JoinableQueue.shutdown(queue) // true
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const shutdown = <A>(self: JoinableQueue<A>): Effect.Effect<boolean> => self.shutdown

@@ -1,0 +1,299 @@
+/**
+ * A re-entrant lock: Python's `threading.RLock` for fibers.
+ *
+ * **When to use**
+ *
+ * Use an `RLock` when code that holds the lock may call code that takes the
+ * same lock again, such as a recursive function or a method that calls
+ * another method of the same guarded object.
+ *
+ * **Details**
+ *
+ * - The fiber that holds the lock may acquire it again; it is free once the
+ *   same fiber has released it as many times as it acquired it.
+ * - Releasing an `RLock` you do not hold, or more times than you acquired it,
+ *   fails with `LockNotHeld`.
+ * - Waiters are served in FIFO order with direct hand-off, as with `Lock`.
+ * - Ownership belongs to a fiber, never to its children: a fiber forked inside
+ *   `withLock` is not the owner, so it waits for the lock like any other fiber
+ *   (and would deadlock if its parent joined it while holding the lock).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { RLock } from "@strand/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const lock = yield* RLock.make()
+ *   const inner = RLock.withLock(lock, Effect.succeed("inner"))
+ *   return yield* RLock.withLock(lock, inner) // no deadlock
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import { dual } from "effect/Function"
+import type { LockNotHeld } from "./internal/errors.ts"
+import { LockCore } from "./internal/lock.ts"
+
+export {
+  /**
+   * A fiber released an `RLock` it does not hold, or more times than it acquired it.
+   *
+   * @since 0.1.0
+   */
+  LockNotHeld
+} from "./internal/errors.ts"
+
+const TypeId = "~@strand/core/RLock" as const
+
+/**
+ * A FIFO-fair lock that the fiber holding it may acquire again.
+ *
+ * @since 0.1.0
+ */
+export interface RLock {
+  readonly [TypeId]: typeof TypeId
+  /** The name given to `make`, used in error messages and diagnostics. */
+  readonly name: string | undefined
+  /** Waits for the lock, or adds a hold if this fiber holds it already. */
+  readonly acquire: Effect.Effect<void>
+  /** Takes the lock (or adds a hold) if that needs no wait, and tells whether it did. */
+  readonly tryAcquire: Effect.Effect<boolean>
+  /** Waits at most `timeout` for the lock; `true` if it was acquired. */
+  acquireTimeout(timeout: Duration.Input): Effect.Effect<boolean>
+  /** Drops one hold. Fails with `LockNotHeld` unless this fiber holds the lock. */
+  readonly release: Effect.Effect<void, LockNotHeld>
+  /** Runs `self` with one more hold on the lock, dropping it however `self` ends. */
+  withLock<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R>
+  /** Whether some fiber holds the lock. */
+  readonly locked: Effect.Effect<boolean>
+  /** How many holds the calling fiber has (0 if it does not hold the lock). */
+  readonly holds: Effect.Effect<number>
+  /** @internal */
+  readonly core: LockCore
+}
+
+/**
+ * Options for `RLock.make`.
+ *
+ * @since 0.1.0
+ */
+export interface Options {
+  /** A name that error messages and diagnostics show. */
+  readonly name?: string | undefined
+}
+
+/**
+ * Creates a re-entrant lock outside of Effect.
+ *
+ * **When to use**
+ *
+ * Use at module level or in a class field, where no Effect runs yet.
+ *
+ * @example
+ * ```ts
+ * import { RLock } from "@strand/core"
+ *
+ * const lock = RLock.makeUnsafe({ name: "cache" })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const makeUnsafe = (options?: Options): RLock => {
+  const core = new LockCore(true, options?.name)
+  return {
+    [TypeId]: TypeId,
+    name: core.name,
+    // A re-entrant lock never reports LockAlreadyHeld: its owner just adds a hold.
+    acquire: core.acquire as Effect.Effect<void>,
+    tryAcquire: core.tryAcquire,
+    acquireTimeout: (timeout) => core.acquireTimeout(timeout) as Effect.Effect<boolean>,
+    release: core.release,
+    withLock: (self) => core.withLock(self) as Effect.Effect<any, any, any>,
+    locked: Effect.sync(() => core.owner !== undefined),
+    holds: Effect.withFiber((fiber) => Effect.succeed(core.owner === fiber.id ? core.holds : 0)),
+    core
+  }
+}
+
+/**
+ * Creates a re-entrant lock.
+ *
+ * **When to use**
+ *
+ * Use where the same fiber may need the lock again while it holds it. It is
+ * also the default lock of a `Condition`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { RLock } from "@strand/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const lock = yield* RLock.make()
+ *   yield* lock.acquire
+ *   yield* lock.acquire
+ *   yield* lock.release
+ *   yield* lock.release // now free
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const make = (options?: Options): Effect.Effect<RLock> => Effect.sync(() => makeUnsafe(options))
+
+/**
+ * Waits for the lock, or adds a hold if the calling fiber holds it already.
+ *
+ * **When to use**
+ *
+ * Use with `release` where the critical section does not fit one effect;
+ * otherwise prefer `withLock`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { RLock } from "@strand/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const lock = yield* RLock.make()
+ *   yield* RLock.acquire(lock)
+ *   yield* RLock.release(lock)
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const acquire = (self: RLock): Effect.Effect<void> => self.acquire
+
+/**
+ * Takes the lock, or adds a hold, only if that needs no wait.
+ *
+ * **When to use**
+ *
+ * Use to skip work, rather than wait, when another fiber holds the lock.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { RLock } from "@strand/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const lock = yield* RLock.make()
+ *   return yield* RLock.tryAcquire(lock) // true
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const tryAcquire = (self: RLock): Effect.Effect<boolean> => self.tryAcquire
+
+/**
+ * Waits at most `timeout` for the lock; `true` if it was acquired.
+ *
+ * **When to use**
+ *
+ * Use when giving up after a while is better than waiting forever.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { RLock } from "@strand/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const lock = yield* RLock.make()
+ *   return yield* RLock.acquireTimeout(lock, "1 second") // true
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const acquireTimeout: {
+  (timeout: Duration.Input): (self: RLock) => Effect.Effect<boolean>
+  (self: RLock, timeout: Duration.Input): Effect.Effect<boolean>
+} = dual(2, (self: RLock, timeout: Duration.Input) => self.acquireTimeout(timeout))
+
+/**
+ * Drops one hold; the last one hands the lock to the longest waiter.
+ *
+ * **When to use**
+ *
+ * Use once for every `acquire`.
+ *
+ * **Details**
+ *
+ * Fails with `LockNotHeld` when the calling fiber holds no hold on the lock.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { RLock } from "@strand/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const lock = yield* RLock.make()
+ *   yield* RLock.acquire(lock)
+ *   yield* RLock.release(lock)
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const release = (self: RLock): Effect.Effect<void, LockNotHeld> => self.release
+
+/**
+ * Runs an effect with one more hold on the lock: Python's `with rlock:`.
+ *
+ * **When to use**
+ *
+ * Use for every critical section that fits in one effect, including nested ones.
+ *
+ * **Details**
+ *
+ * Only the fiber that runs `withLock` holds the lock: a fiber forked inside it
+ * is not the owner.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { RLock } from "@strand/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const lock = yield* RLock.make()
+ *   return yield* Effect.succeed(1).pipe(RLock.withLock(lock), RLock.withLock(lock))
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const withLock: {
+  (self: RLock): <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  <A, E, R>(self: RLock, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R>
+} = dual(
+  (args) => args.length === 2,
+  <A, E, R>(self: RLock, effect: Effect.Effect<A, E, R>) => self.withLock(effect)
+)
+
+/**
+ * Tells whether some fiber holds the lock.
+ *
+ * **When to use**
+ *
+ * Use for diagnostics and tests.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { RLock } from "@strand/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const lock = yield* RLock.make()
+ *   return yield* RLock.locked(lock) // false
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const locked = (self: RLock): Effect.Effect<boolean> => self.locked

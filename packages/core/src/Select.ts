@@ -1,0 +1,132 @@
+/**
+ * Go's `select` over Effect queues and deferreds: take exactly one item from
+ * whichever source is ready first.
+ *
+ * **When to use**
+ *
+ * Use `select` when a fiber serves several channels (work queues, a control
+ * queue, a shutdown signal) and must react to whichever has something first.
+ *
+ * **Details**
+ *
+ * - Sources are Effect `Queue.Dequeue`s and `Deferred`s. A deferred counts as
+ *   ready once it is done; reading it does not consume it.
+ * - When several sources are ready, the one listed first wins, so list the
+ *   most urgent source first (a shutdown signal, say).
+ * - `select` takes exactly one item and never loses one: it waits for a source
+ *   to become ready without taking from it, then takes from one source
+ *   synchronously. Racing `Queue.take` calls instead can take from two queues
+ *   at once and drop the loser's item.
+ * - A source that is done (a shut-down queue, a failed deferred) ends the
+ *   select with its failure.
+ * - With a `timeout`, it fails with Effect's `Cause.TimeoutError` when no source
+ *   became ready in time.
+ *
+ * @example
+ * ```ts
+ * import { Deferred, Effect, Queue } from "effect"
+ * import { Select } from "@strand/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const jobs = yield* Queue.bounded<string>(10)
+ *   const stop = yield* Deferred.make<string>()
+ *   yield* Queue.offer(jobs, "job 1")
+ *   const { index, value } = yield* Select.select([stop, jobs], { timeout: "1 second" })
+ *   return [index, value] // [1, "job 1"]
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Queue from "effect/Queue"
+
+/**
+ * Something `select` can take from.
+ *
+ * @since 0.1.0
+ */
+export type Source<A, E = never> = Queue.Dequeue<A, E> | Deferred.Deferred<A, E>
+
+/**
+ * The item `select` took, and the index of the source it came from.
+ *
+ * @since 0.1.0
+ */
+export interface Selected<A> {
+  readonly index: number
+  readonly value: A
+}
+
+type SourceValue<S> = S extends Source<infer A, infer _E> ? A : never
+type SourceError<S> = S extends Source<infer _A, infer E> ? E : never
+
+const tryTake = <A, E>(source: Source<A, E>): Exit.Exit<A, E> | undefined => {
+  if (Queue.isDequeue(source)) return Queue.takeUnsafe(source)
+  const effect = source.effect
+  return effect === undefined ? undefined : (effect as Exit.Exit<A, E>)
+}
+
+const awaitReady = <A, E>(source: Source<A, E>): Effect.Effect<unknown> =>
+  Effect.exit(Queue.isDequeue(source) ? Queue.peek(source) : Deferred.await(source))
+
+/**
+ * Takes one item from the first ready source.
+ *
+ * **When to use**
+ *
+ * Use in a loop that serves several queues, or a queue and a stop signal.
+ *
+ * **Details**
+ *
+ * Checks the sources in order, takes from the first ready one and succeeds
+ * with `{ index, value }`. If none is ready, it waits without taking anything
+ * until one is, then checks again. Interrupting it loses nothing.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Queue } from "effect"
+ * import { Select } from "@strand/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const urgent = yield* Queue.unbounded<string>()
+ *   const normal = yield* Queue.unbounded<string>()
+ *   yield* Queue.offer(normal, "routine")
+ *   yield* Queue.offer(urgent, "fire!")
+ *   return yield* Select.select([urgent, normal]) // { index: 0, value: "fire!" }
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const select = <const Sources extends ReadonlyArray<Source<any, any>>>(
+  sources: Sources,
+  options?: { readonly timeout?: Duration.Input | undefined }
+): Effect.Effect<
+  Selected<SourceValue<Sources[number]>>,
+  SourceError<Sources[number]> | Cause.TimeoutError
+> =>
+  Effect.gen(function*() {
+    const deadline = options?.timeout === undefined
+      ? undefined
+      : (yield* Clock.currentTimeMillis) + Duration.toMillis(Duration.fromInputUnsafe(options.timeout))
+    for (;;) {
+      for (let index = 0; index < sources.length; index++) {
+        const exit = tryTake(sources[index]!)
+        if (exit !== undefined) return yield* Effect.map(exit, (value) => ({ index, value }))
+      }
+      const ready = Effect.raceAll(sources.map(awaitReady))
+      if (deadline === undefined) {
+        yield* ready
+      } else {
+        const remaining = deadline - (yield* Clock.currentTimeMillis)
+        if (remaining <= 0) return yield* new Cause.TimeoutError("Select.select: no source was ready in time")
+        yield* Effect.timeoutOption(ready, remaining)
+      }
+    }
+  })

@@ -1,0 +1,102 @@
+/**
+ * A bounded, back-pressured queue over a pluggable store (a heap or a stack),
+ * shared by `PriorityQueue` and `LifoQueue`. Its shutdown follows Effect's
+ * `Queue`: buffered items are dropped, offers succeed with `false` and takers
+ * are interrupted.
+ *
+ * @internal
+ */
+import * as Effect from "effect/Effect"
+import { InvalidArgument } from "./errors.ts"
+import { makeWaiter, WaitQueue, type Waiter } from "./waiters.ts"
+
+/** @internal */
+export const checkCapacity = (operation: string, capacity: number): InvalidArgument | undefined =>
+  Number.isInteger(capacity) && capacity >= 1
+    ? undefined
+    : new InvalidArgument({ operation, argument: "capacity", value: capacity, expected: "a whole number of at least 1" })
+
+/** @internal */
+export interface Store<A> {
+  readonly size: number
+  push(item: A): void
+  pop(): A
+  clear(): void
+}
+
+interface Offerer<A> extends Waiter {
+  readonly item: A
+}
+
+/** @internal */
+export class BoundedBuffer<A> {
+  readonly capacity: number
+  readonly store: Store<A>
+  readonly takers = new WaitQueue<Waiter>()
+  readonly offerers = new WaitQueue<Offerer<A>>()
+  /** Takers that were granted an item but have not resumed to pop it yet. */
+  reserved = 0
+  isShutdown = false
+
+  constructor(capacity: number, store: Store<A>) {
+    this.capacity = capacity
+    this.store = store
+  }
+
+  /** Moves waiting offerers into free space, then hands free items to waiting takers. */
+  readonly settle = (): void => {
+    for (let o = this.offerers.head(); o !== undefined && this.store.size < this.capacity; o = this.offerers.head()) {
+      this.store.push(o.item)
+      this.offerers.grant(o)
+    }
+    for (let t = this.takers.head(); t !== undefined && this.store.size > this.reserved; t = this.takers.head()) {
+      this.reserved++
+      this.takers.grant(t)
+    }
+  }
+
+  /** A taker that was granted an item but interrupted gives its reservation back. */
+  readonly unreserve = (): void => {
+    this.reserved--
+    this.settle()
+  }
+
+  offer(item: A): Effect.Effect<boolean> {
+    return Effect.withFiber((fiber) => {
+      if (this.isShutdown) return Effect.succeed(false)
+      if (this.offerers.size === 0 && this.store.size < this.capacity) {
+        this.store.push(item)
+        this.settle()
+        return Effect.succeed(true)
+      }
+      // An offerer whose grant is lost was already moved into the store: its item stays queued.
+      return this.offerers.park(makeWaiter(fiber.id, { item }), () => {})
+    })
+  }
+
+  readonly take: Effect.Effect<A> = Effect.withFiber((fiber) => {
+    if (this.isShutdown) return Effect.interrupt
+    if (this.takers.size === 0 && this.store.size > this.reserved) return Effect.succeed(this.popNow())
+    return Effect.flatMap(this.takers.park(makeWaiter(fiber.id, {}), this.unreserve), () => {
+      if (this.isShutdown) return Effect.interrupt
+      this.reserved--
+      return Effect.succeed(this.popNow())
+    })
+  })
+
+  popNow(): A {
+    const item = this.store.pop()
+    this.settle()
+    return item
+  }
+
+  readonly shutdown: Effect.Effect<boolean> = Effect.sync(() => {
+    if (this.isShutdown) return false
+    this.isShutdown = true
+    this.store.clear()
+    this.reserved = 0
+    this.offerers.drain((waiter) => WaitQueue.resumeWith(waiter, Effect.succeed(false)))
+    this.takers.drain((waiter) => WaitQueue.resumeWith(waiter, Effect.interrupt))
+    return true
+  })
+}

@@ -1,0 +1,102 @@
+/**
+ * Strand's typed errors. Each one says what happened and what to do about it.
+ * The public modules re-export the ones that belong to them.
+ *
+ * @internal
+ */
+import * as Schema from "effect/Schema"
+
+/** @internal */
+export class InvalidArgument extends Schema.TaggedError<InvalidArgument>()("InvalidArgument", {
+  operation: Schema.String,
+  argument: Schema.String,
+  value: Schema.Unknown,
+  expected: Schema.String
+}) {
+  override get message(): string {
+    return `${this.operation}: ${this.argument} must be ${this.expected}, got ${String(this.value)}`
+  }
+}
+
+/** @internal */
+export class LockNotHeld extends Schema.TaggedError<LockNotHeld>()("LockNotHeld", {
+  lock: Schema.String,
+  operation: Schema.String,
+  caller: Schema.Number,
+  owner: Schema.optional(Schema.Number)
+}) {
+  override get message(): string {
+    const owner = this.owner === undefined ? "nobody holds it" : `fiber #${this.owner} holds it`
+    return `${this.operation} on ${this.lock} by fiber #${this.caller}, which does not hold it (${owner}). ` +
+      "Only the fiber that acquired a lock may release it or wait on its Condition; use withLock to pair them."
+  }
+}
+
+/** @internal */
+export class LockAlreadyHeld extends Schema.TaggedError<LockAlreadyHeld>()("LockAlreadyHeld", {
+  lock: Schema.String,
+  caller: Schema.Number
+}) {
+  override get message(): string {
+    return `fiber #${this.caller} tried to acquire ${this.lock}, which it already holds: that would deadlock. ` +
+      "Use an RLock if the same fiber must acquire it again."
+  }
+}
+
+/** @internal */
+export class SemaphoreOverRelease extends Schema.TaggedError<SemaphoreOverRelease>()("SemaphoreOverRelease", {
+  permits: Schema.Number,
+  taken: Schema.Number,
+  released: Schema.Number
+}) {
+  override get message(): string {
+    return `BoundedSemaphore: released ${this.released} permit(s) while only ${this.taken} of ${this.permits} ` +
+      "are taken. Release only what you acquired; withPermits pairs them for you."
+  }
+}
+
+/** @internal */
+export class BrokenBarrier extends Schema.TaggedError<BrokenBarrier>()("BrokenBarrier", {
+  reason: Schema.Literals(["timeout", "interrupted", "abort", "reset", "action-failed"])
+}) {
+  override get message(): string {
+    return `the Barrier is broken (${this.reason}): every waiter of this generation was released with this error. ` +
+      "Call reset to use the barrier again."
+  }
+}
+
+/** @internal */
+export class TimerAlreadyStarted extends Schema.TaggedError<TimerAlreadyStarted>()("TimerAlreadyStarted", {}) {
+  override get message(): string {
+    return "Timer.start: this timer was already started. A Timer runs at most once; make a new one to run again."
+  }
+}
+
+/** @internal */
+export class TimerCancelled extends Schema.TaggedError<TimerCancelled>()("TimerCancelled", {}) {
+  override get message(): string {
+    return "the Timer was cancelled before it fired, so its effect never ran"
+  }
+}
+
+/** @internal */
+export class TaskDoneTooOften extends Schema.TaggedError<TaskDoneTooOften>()("TaskDoneTooOften", {}) {
+  override get message(): string {
+    return "JoinableQueue.taskDone was called more times than there were items offered. " +
+      "Call taskDone exactly once for each item you take."
+  }
+}
+
+/** @internal */
+export class ExecutorShutdown extends Schema.TaggedError<ExecutorShutdown>()("ExecutorShutdown", {}) {
+  override get message(): string {
+    return "Executor.submit after shutdown: this executor takes no new work. Submit before shutdown, or make a new one."
+  }
+}
+
+/** @internal */
+export class FutureCancelled extends Schema.TaggedError<FutureCancelled>()("FutureCancelled", {}) {
+  override get message(): string {
+    return "the Future was cancelled before it completed, so it has no result"
+  }
+}
