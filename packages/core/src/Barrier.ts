@@ -37,7 +37,7 @@
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { BrokenBarrier, InvalidArgument } from "./internal/errors.ts"
-import { makeWaiter, WaitQueue, type Waiter } from "./internal/waiters.ts"
+import { makeWaiter, type Waiter, WaitQueue } from "./internal/waiters.ts"
 
 export {
   /**
@@ -133,15 +133,17 @@ class BarrierImpl implements Barrier {
       const index = generation.arrived++
       if (generation.arrived === this.parties) return this.trip(generation, index)
       const timeout = options?.timeout ?? this.options?.timeout
-      return generation.queue.park(makeWaiter(fiber.id, {}), () => {}, timeout).pipe(
-        Effect.onInterrupt(() => Effect.sync(() => this.breakGeneration(generation, "interrupted"))),
-        Effect.flatMap((released) => {
-          if (!released) this.breakGeneration(generation, "timeout")
-          return generation.broken === undefined
-            ? Effect.succeed(index)
-            : Effect.fail(new BrokenBarrier({ reason: generation.broken }))
-        })
-      )
+      return generation.queue
+        .park(makeWaiter(fiber.id, {}), () => {}, timeout)
+        .pipe(
+          Effect.onInterrupt(() => Effect.sync(() => this.breakGeneration(generation, "interrupted"))),
+          Effect.flatMap((released) => {
+            if (!released) this.breakGeneration(generation, "timeout")
+            return generation.broken === undefined
+              ? Effect.succeed(index)
+              : Effect.fail(new BrokenBarrier({ reason: generation.broken }))
+          })
+        )
     })
   }
 
@@ -207,13 +209,13 @@ export const make = (parties: number, options?: Options): Effect.Effect<Barrier,
     Number.isInteger(parties) && parties >= 1
       ? Effect.succeed(new BarrierImpl(parties, options))
       : Effect.fail(
-        new InvalidArgument({
-          operation: "Barrier.make",
-          argument: "parties",
-          value: parties,
-          expected: "a whole number of at least 1"
-        })
-      )
+          new InvalidArgument({
+            operation: "Barrier.make",
+            argument: "parties",
+            value: parties,
+            expected: "a whole number of at least 1"
+          })
+        )
   )
 
 /**
@@ -242,8 +244,7 @@ export const make = (parties: number, options?: Options): Effect.Effect<Barrier,
  *
  * @since 0.1.0
  */
-export const wait = (self: Barrier, options?: WaitOptions): Effect.Effect<number, BrokenBarrier> =>
-  self.wait(options)
+export const wait = (self: Barrier, options?: WaitOptions): Effect.Effect<number, BrokenBarrier> => self.wait(options)
 
 /**
  * Breaks the barrier: Python's `abort()`.

@@ -39,7 +39,7 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import { InvalidArgument, SemaphoreOverRelease } from "./internal/errors.ts"
-import { makeWaiter, WaitQueue, type Waiter } from "./internal/waiters.ts"
+import { makeWaiter, type Waiter, WaitQueue } from "./internal/waiters.ts"
 
 export {
   /**
@@ -174,7 +174,9 @@ class BoundedSemaphoreImpl implements BoundedSemaphore {
             Effect.sync(() => {
               this.free += n
               this.dispatch()
-            })))
+            })
+          )
+        )
       )
   }
 
@@ -212,13 +214,13 @@ export const make = (permits: number): Effect.Effect<BoundedSemaphore, InvalidAr
     Number.isInteger(permits) && permits >= 0
       ? Effect.succeed(new BoundedSemaphoreImpl(permits))
       : Effect.fail(
-        new InvalidArgument({
-          operation: "BoundedSemaphore.make",
-          argument: "permits",
-          value: permits,
-          expected: "a whole number of at least 0"
-        })
-      )
+          new InvalidArgument({
+            operation: "BoundedSemaphore.make",
+            argument: "permits",
+            value: permits,
+            expected: "a whole number of at least 0"
+          })
+        )
   )
 
 /**
@@ -364,12 +366,13 @@ export const release: {
  * @since 0.1.0
  */
 export const withPermits: {
-  (self: BoundedSemaphore, n: number): <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | InvalidArgument, R>
+  (
+    self: BoundedSemaphore,
+    n: number
+  ): <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | InvalidArgument, R>
   <A, E, R>(self: BoundedSemaphore, n: number, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | InvalidArgument, R>
-} = dual(
-  (args) => args.length === 3,
-  <A, E, R>(self: BoundedSemaphore, n: number, effect: Effect.Effect<A, E, R>) => self.withPermits(n)(effect)
-)
+} = ((self: BoundedSemaphore, n: number, effect?: Effect.Effect<any, any, any>) =>
+  effect === undefined ? self.withPermits(n) : self.withPermits(n)(effect)) as any
 
 /**
  * How many permits are free right now.

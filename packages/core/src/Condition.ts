@@ -45,7 +45,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import type { LockNotHeld } from "./internal/errors.ts"
-import { makeWaiter, WaitQueue, type Waiter } from "./internal/waiters.ts"
+import { makeWaiter, type Waiter, WaitQueue } from "./internal/waiters.ts"
 import type * as Lock from "./Lock.ts"
 import * as RLock from "./RLock.ts"
 
@@ -208,10 +208,10 @@ export const make = (options?: Options): Effect.Effect<Condition> =>
 export const withLock: {
   (self: Condition): <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | Lock.LockAlreadyHeld, R>
   <A, E, R>(self: Condition, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | Lock.LockAlreadyHeld, R>
-} = dual(
-  (args) => args.length === 2,
-  <A, E, R>(self: Condition, effect: Effect.Effect<A, E, R>) => self.lock.core.withLock(effect)
-)
+} = ((self: Condition, effect?: Effect.Effect<any, any, any>) => {
+  const core = self.lock.core
+  return effect === undefined ? (effect: Effect.Effect<any, any, any>) => core.withLock(effect) : core.withLock(effect)
+}) as any
 
 /**
  * Releases the lock, waits for a notification, and reacquires the lock.
@@ -319,10 +319,9 @@ export const waitFor: {
     predicate: Effect.Effect<boolean, E, R>,
     options?: { readonly timeout?: Duration.Input | undefined }
   ): Effect.Effect<boolean, E | LockNotHeld, R> =>
-    Effect.gen(function*() {
-      const timeout = options?.timeout === undefined
-        ? undefined
-        : Duration.toMillis(Duration.fromInputUnsafe(options.timeout))
+    Effect.gen(function* () {
+      const timeout =
+        options?.timeout === undefined ? undefined : Duration.toMillis(Duration.fromInputUnsafe(options.timeout))
       const deadline = timeout === undefined ? undefined : (yield* Clock.currentTimeMillis) + timeout
       let result = yield* predicate
       while (!result) {

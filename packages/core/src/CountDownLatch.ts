@@ -29,10 +29,11 @@
  *
  * @since 0.1.0
  */
+
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Latch from "effect/Latch"
 import * as Option from "effect/Option"
-import type * as Duration from "effect/Duration"
 import { InvalidArgument } from "./internal/errors.ts"
 
 export {

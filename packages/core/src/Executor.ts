@@ -119,12 +119,8 @@ interface Task {
  *
  * @since 0.1.0
  */
-export const make = (options: { readonly maxWorkers: number }): Effect.Effect<
-  Executor,
-  InvalidArgument,
-  Scope.Scope
-> =>
-  Effect.gen(function*() {
+export const make = (options: { readonly maxWorkers: number }): Effect.Effect<Executor, InvalidArgument, Scope.Scope> =>
+  Effect.gen(function* () {
     const { maxWorkers } = options
     if (!Number.isInteger(maxWorkers) || maxWorkers < 1) {
       return yield* new InvalidArgument({
@@ -134,13 +130,15 @@ export const make = (options: { readonly maxWorkers: number }): Effect.Effect<
         expected: "a whole number of at least 1"
       })
     }
-    const scope = yield* Effect.scope
+    // Tasks live in a child scope that closes after the shutdown finalizer below has
+    // run, so a normal close can wait for them before anything is interrupted.
+    const scope = yield* Scope.fork(yield* Effect.scope)
     const slots = yield* Semaphore.make(maxWorkers)
     const tasks = new Set<Task>()
     let closed = false
 
     const submit = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<Future.Future<A, E>, ExecutorShutdown> =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         if (closed) return yield* new ExecutorShutdown()
         const deferred = Deferred.makeUnsafe<A, E | FutureCancelled>()
         let fiber: Fiber.Fiber<unknown, unknown> | undefined
@@ -159,10 +157,7 @@ export const make = (options: { readonly maxWorkers: number }): Effect.Effect<
           Effect.onExit((exit) =>
             Effect.sync(() => {
               tasks.delete(task)
-              Deferred.doneUnsafe(
-                deferred,
-                Exit.hasInterrupts(exit) ? Effect.fail(new Future.FutureCancelled()) : exit
-              )
+              Deferred.doneUnsafe(deferred, Exit.hasInterrupts(exit) ? Effect.fail(new Future.FutureCancelled()) : exit)
             })
           )
         )
@@ -171,11 +166,15 @@ export const make = (options: { readonly maxWorkers: number }): Effect.Effect<
       })
 
     const shutdown = (options?: ShutdownOptions): Effect.Effect<void> =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         closed = true
         const all = Array.from(tasks)
         if (options?.cancelPending === true) {
-          yield* Effect.forEach(all.filter((t) => !t.started), (t) => t.future.cancel, { discard: true })
+          yield* Effect.forEach(
+            all.filter((t) => !t.started),
+            (t) => t.future.cancel,
+            { discard: true }
+          )
         }
         if (options?.wait !== false) {
           yield* Effect.forEach(all, (t) => Effect.exit(t.future.await), { discard: true })
@@ -186,11 +185,11 @@ export const make = (options: { readonly maxWorkers: number }): Effect.Effect<
       Exit.isSuccess(exit)
         ? shutdown({ wait: true })
         : Effect.andThen(
-          Effect.sync(() => {
-            closed = true
-          }),
-          Effect.forEach(Array.from(tasks), (t) => t.future.cancel, { discard: true })
-        )
+            Effect.sync(() => {
+              closed = true
+            }),
+            Effect.forEach(Array.from(tasks), (t) => t.future.cancel, { discard: true })
+          )
     )
 
     return { [TypeId]: TypeId, maxWorkers, submit, shutdown } satisfies Executor
@@ -262,18 +261,15 @@ export const map: {
     inputs: Iterable<I>,
     f: (input: I, index: number) => Effect.Effect<A, E>
   ): Effect.Effect<Array<A>, E | ExecutorShutdown | FutureCancelled>
-} = dual(3, <I, A, E>(
-  self: Executor,
-  inputs: Iterable<I>,
-  f: (input: I, index: number) => Effect.Effect<A, E>
-) =>
+} = dual(3, <I, A, E>(self: Executor, inputs: Iterable<I>, f: (input: I, index: number) => Effect.Effect<A, E>) =>
   Effect.flatMap(
     Effect.forEach(inputs, (input, i) => self.submit(f(input, i))),
     (futures) =>
       Effect.forEach(futures, (future) => future.await).pipe(
         Effect.onError(() => Effect.forEach(futures, (future) => future.cancel, { discard: true }))
       )
-  ))
+  )
+)
 
 /**
  * Stops the executor: Python's `shutdown(wait, cancel_futures)`.

@@ -36,7 +36,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { identity } from "effect/Function"
 import * as Stream from "effect/Stream"
-import { FutureCancelled } from "./internal/errors.ts"
+import type { FutureCancelled } from "./internal/errors.ts"
 
 export {
   /**
@@ -62,8 +62,8 @@ export interface Future<A, E = never> {
   readonly cancel: Effect.Effect<boolean>
   /** Whether the work has completed, failed or been cancelled: Python's `done()`. */
   readonly isDone: Effect.Effect<boolean>
-  /** @internal */
-  readonly deferred: Deferred.Deferred<A, E | FutureCancelled>
+  /** @internal The outcome, once there is one. */
+  readonly exitUnsafe: () => Exit.Exit<A, E | FutureCancelled> | undefined
 }
 
 /** @internal */
@@ -75,7 +75,7 @@ export const make = <A, E>(
   await: Deferred.await(deferred),
   cancel,
   isDone: Deferred.isDone(deferred),
-  deferred
+  exitUnsafe: () => deferred.effect as Exit.Exit<A, E | FutureCancelled> | undefined
 })
 
 /**
@@ -95,9 +95,11 @@ export interface WaitResult<A, E> {
   readonly pending: Array<Future<A, E>>
 }
 
+const isDone = <A, E>(future: Future<A, E>): boolean => future.exitUnsafe() !== undefined
+
 const failed = <A, E>(future: Future<A, E>): boolean => {
-  const effect = future.deferred.effect
-  return effect !== undefined && Exit.isExit(effect) && Exit.isFailure(effect)
+  const exit = future.exitUnsafe()
+  return exit !== undefined && Exit.isFailure(exit)
 }
 
 /**
@@ -137,20 +139,22 @@ export const wait = <A, E>(
   futures: Iterable<Future<A, E>>,
   options?: { readonly returnWhen?: ReturnWhen | undefined; readonly timeout?: Duration.Input | undefined }
 ): Effect.Effect<WaitResult<A, E>> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const all = Array.from(futures)
     const returnWhen = options?.returnWhen ?? "AllCompleted"
-    const deadline = options?.timeout === undefined
-      ? undefined
-      : (yield* Clock.currentTimeMillis) + Duration.toMillis(Duration.fromInputUnsafe(options.timeout))
+    const deadline =
+      options?.timeout === undefined
+        ? undefined
+        : (yield* Clock.currentTimeMillis) + Duration.toMillis(Duration.fromInputUnsafe(options.timeout))
     for (;;) {
-      const done = all.filter((f) => Deferred.isDoneUnsafe(f.deferred))
-      const pending = all.filter((f) => !Deferred.isDoneUnsafe(f.deferred))
-      const satisfied = pending.length === 0 ||
+      const done = all.filter(isDone)
+      const pending = all.filter((f) => !isDone(f))
+      const satisfied =
+        pending.length === 0 ||
         (returnWhen === "FirstCompleted" && done.length > 0) ||
         (returnWhen === "FirstException" && done.some(failed))
       if (satisfied) return { done, pending }
-      const next = Effect.raceAll(pending.map((f) => Effect.exit(Deferred.await(f.deferred))))
+      const next = Effect.raceAll(pending.map((f) => Effect.exit(f.await)))
       if (deadline === undefined) {
         yield* next
       } else {

@@ -118,7 +118,7 @@ export interface Options {
  * @since 0.1.0
  */
 export const make = <A>(options?: Options): Effect.Effect<JoinableQueue<A>, InvalidArgument> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const capacity = options?.capacity
     if (capacity !== undefined && (!Number.isInteger(capacity) || capacity < 1)) {
       return yield* new InvalidArgument({
@@ -128,7 +128,7 @@ export const make = <A>(options?: Options): Effect.Effect<JoinableQueue<A>, Inva
         expected: "a whole number of at least 1"
       })
     }
-    const queue = yield* (capacity === undefined ? Queue.unbounded<A>() : Queue.bounded<A>(capacity))
+    const queue = yield* capacity === undefined ? Queue.unbounded<A>() : Queue.bounded<A>(capacity)
     const allDone = yield* Latch.make(true)
     let unfinished = 0
     const added = (n: number) => {
@@ -144,7 +144,8 @@ export const make = <A>(options?: Options): Effect.Effect<JoinableQueue<A>, Inva
         Effect.uninterruptibleMask((restore) => {
           added(1)
           return Effect.tap(restore(Queue.offer(queue, item)).pipe(Effect.onInterrupt(() => done(1))), (ok) =>
-            ok ? Effect.void : done(1))
+            ok ? Effect.void : done(1)
+          )
         }),
       offerAll: (items) =>
         Effect.uninterruptibleMask((restore) => {
@@ -214,8 +215,7 @@ export const offer = <A>(self: JoinableQueue<A>, item: A): Effect.Effect<boolean
  *
  * @since 0.1.0
  */
-export const offerAll = <A>(self: JoinableQueue<A>, items: Iterable<A>): Effect.Effect<Array<A>> =>
-  self.offerAll(items)
+export const offerAll = <A>(self: JoinableQueue<A>, items: Iterable<A>): Effect.Effect<Array<A>> => self.offerAll(items)
 
 /**
  * Takes the next item, waiting while the queue is empty.

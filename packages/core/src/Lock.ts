@@ -297,10 +297,8 @@ export const release = (self: Lock): Effect.Effect<void, LockNotHeld> => self.re
 export const withLock: {
   (self: Lock): <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | LockAlreadyHeld, R>
   <A, E, R>(self: Lock, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | LockAlreadyHeld, R>
-} = dual(
-  (args) => args.length === 2,
-  <A, E, R>(self: Lock, effect: Effect.Effect<A, E, R>) => self.withLock(effect)
-)
+} = ((self: Lock, effect?: Effect.Effect<any, any, any>) =>
+  effect === undefined ? (effect: Effect.Effect<any, any, any>) => self.withLock(effect) : self.withLock(effect)) as any
 
 /**
  * Tells whether some fiber holds the lock: Python's `locked()`.

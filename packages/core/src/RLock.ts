@@ -271,10 +271,8 @@ export const release = (self: RLock): Effect.Effect<void, LockNotHeld> => self.r
 export const withLock: {
   (self: RLock): <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   <A, E, R>(self: RLock, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R>
-} = dual(
-  (args) => args.length === 2,
-  <A, E, R>(self: RLock, effect: Effect.Effect<A, E, R>) => self.withLock(effect)
-)
+} = ((self: RLock, effect?: Effect.Effect<any, any, any>) =>
+  effect === undefined ? (effect: Effect.Effect<any, any, any>) => self.withLock(effect) : self.withLock(effect)) as any
 
 /**
  * Tells whether some fiber holds the lock.

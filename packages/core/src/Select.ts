@@ -43,7 +43,7 @@ import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
+import type * as Exit from "effect/Exit"
 import * as Queue from "effect/Queue"
 
 /**
@@ -66,14 +66,16 @@ export interface Selected<A> {
 type SourceValue<S> = S extends Source<infer A, infer _E> ? A : never
 type SourceError<S> = S extends Source<infer _A, infer E> ? E : never
 
-const tryTake = <A, E>(source: Source<A, E>): Exit.Exit<A, E> | undefined => {
+// Deferred is invariant in its error type, so `Deferred<A>` needs its own member.
+type AnySource = Queue.Dequeue<any, any> | Deferred.Deferred<any, any> | Deferred.Deferred<any>
+
+const tryTake = (source: AnySource): Exit.Exit<unknown, unknown> | undefined => {
   if (Queue.isDequeue(source)) return Queue.takeUnsafe(source)
-  const effect = source.effect
-  return effect === undefined ? undefined : (effect as Exit.Exit<A, E>)
+  return (source as Deferred.Deferred<unknown>).effect as Exit.Exit<unknown, unknown> | undefined
 }
 
-const awaitReady = <A, E>(source: Source<A, E>): Effect.Effect<unknown> =>
-  Effect.exit(Queue.isDequeue(source) ? Queue.peek(source) : Deferred.await(source))
+const awaitReady = (source: AnySource): Effect.Effect<unknown> =>
+  Effect.exit(Queue.isDequeue(source) ? Queue.peek(source) : Deferred.await(source as Deferred.Deferred<unknown>))
 
 /**
  * Takes one item from the first ready source.
@@ -104,17 +106,16 @@ const awaitReady = <A, E>(source: Source<A, E>): Effect.Effect<unknown> =>
  *
  * @since 0.1.0
  */
-export const select = <const Sources extends ReadonlyArray<Source<any, any>>>(
+export const select = <const Sources extends ReadonlyArray<AnySource>>(
   sources: Sources,
   options?: { readonly timeout?: Duration.Input | undefined }
-): Effect.Effect<
-  Selected<SourceValue<Sources[number]>>,
-  SourceError<Sources[number]> | Cause.TimeoutError
-> =>
-  Effect.gen(function*() {
-    const deadline = options?.timeout === undefined
-      ? undefined
-      : (yield* Clock.currentTimeMillis) + Duration.toMillis(Duration.fromInputUnsafe(options.timeout))
+): Effect.Effect<Selected<SourceValue<Sources[number]>>, SourceError<Sources[number]> | Cause.TimeoutError> =>
+  // The sources are checked one by one at run time, so the typed result is asserted once, here.
+  Effect.gen(function* () {
+    const deadline =
+      options?.timeout === undefined
+        ? undefined
+        : (yield* Clock.currentTimeMillis) + Duration.toMillis(Duration.fromInputUnsafe(options.timeout))
     for (;;) {
       for (let index = 0; index < sources.length; index++) {
         const exit = tryTake(sources[index]!)
@@ -129,4 +130,4 @@ export const select = <const Sources extends ReadonlyArray<Source<any, any>>>(
         yield* Effect.timeoutOption(ready, remaining)
       }
     }
-  })
+  }) as Effect.Effect<any, any>

@@ -108,7 +108,7 @@ export const make = <A, E, R>(
   delay: Duration.Input,
   effect: Effect.Effect<A, E, R>
 ): Effect.Effect<Timer<A, E>, never, R | Scope.Scope> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const scope = yield* Effect.scope
     const context = yield* Effect.context<R>()
     const result = yield* Deferred.make<A, E | TimerCancelled>()

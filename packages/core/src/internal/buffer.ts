@@ -8,13 +8,18 @@
  */
 import * as Effect from "effect/Effect"
 import { InvalidArgument } from "./errors.ts"
-import { makeWaiter, WaitQueue, type Waiter } from "./waiters.ts"
+import { makeWaiter, type Waiter, WaitQueue } from "./waiters.ts"
 
 /** @internal */
 export const checkCapacity = (operation: string, capacity: number): InvalidArgument | undefined =>
   Number.isInteger(capacity) && capacity >= 1
     ? undefined
-    : new InvalidArgument({ operation, argument: "capacity", value: capacity, expected: "a whole number of at least 1" })
+    : new InvalidArgument({
+        operation,
+        argument: "capacity",
+        value: capacity,
+        expected: "a whole number of at least 1"
+      })
 
 /** @internal */
 export interface Store<A> {

@@ -27,8 +27,10 @@ export class LockNotHeld extends Schema.TaggedError<LockNotHeld>()("LockNotHeld"
 }) {
   override get message(): string {
     const owner = this.owner === undefined ? "nobody holds it" : `fiber #${this.owner} holds it`
-    return `${this.operation} on ${this.lock} by fiber #${this.caller}, which does not hold it (${owner}). ` +
+    return (
+      `${this.operation} on ${this.lock} by fiber #${this.caller}, which does not hold it (${owner}). ` +
       "Only the fiber that acquired a lock may release it or wait on its Condition; use withLock to pair them."
+    )
   }
 }
 
@@ -38,8 +40,10 @@ export class LockAlreadyHeld extends Schema.TaggedError<LockAlreadyHeld>()("Lock
   caller: Schema.Number
 }) {
   override get message(): string {
-    return `fiber #${this.caller} tried to acquire ${this.lock}, which it already holds: that would deadlock. ` +
+    return (
+      `fiber #${this.caller} tried to acquire ${this.lock}, which it already holds: that would deadlock. ` +
       "Use an RLock if the same fiber must acquire it again."
+    )
   }
 }
 
@@ -50,8 +54,10 @@ export class SemaphoreOverRelease extends Schema.TaggedError<SemaphoreOverReleas
   released: Schema.Number
 }) {
   override get message(): string {
-    return `BoundedSemaphore: released ${this.released} permit(s) while only ${this.taken} of ${this.permits} ` +
+    return (
+      `BoundedSemaphore: released ${this.released} permit(s) while only ${this.taken} of ${this.permits} ` +
       "are taken. Release only what you acquired; withPermits pairs them for you."
+    )
   }
 }
 
@@ -60,8 +66,10 @@ export class BrokenBarrier extends Schema.TaggedError<BrokenBarrier>()("BrokenBa
   reason: Schema.Literals(["timeout", "interrupted", "abort", "reset", "action-failed"])
 }) {
   override get message(): string {
-    return `the Barrier is broken (${this.reason}): every waiter of this generation was released with this error. ` +
+    return (
+      `the Barrier is broken (${this.reason}): every waiter of this generation was released with this error. ` +
       "Call reset to use the barrier again."
+    )
   }
 }
 
@@ -82,8 +90,10 @@ export class TimerCancelled extends Schema.TaggedError<TimerCancelled>()("TimerC
 /** @internal */
 export class TaskDoneTooOften extends Schema.TaggedError<TaskDoneTooOften>()("TaskDoneTooOften", {}) {
   override get message(): string {
-    return "JoinableQueue.taskDone was called more times than there were items offered. " +
+    return (
+      "JoinableQueue.taskDone was called more times than there were items offered. " +
       "Call taskDone exactly once for each item you take."
+    )
   }
 }
 

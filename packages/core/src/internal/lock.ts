@@ -7,7 +7,7 @@
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { LockAlreadyHeld, LockNotHeld } from "./errors.ts"
-import { makeWaiter, WaitQueue, type Waiter } from "./waiters.ts"
+import { makeWaiter, type Waiter, WaitQueue } from "./waiters.ts"
 
 /** @internal */
 export class LockCore {
@@ -78,15 +78,14 @@ export class LockCore {
     return Effect.void
   }
 
-  readonly release: Effect.Effect<void, LockNotHeld> = Effect.withFiber((fiber) =>
-    this.releaseFor(fiber.id, "release")
-  )
+  readonly release: Effect.Effect<void, LockNotHeld> = Effect.withFiber((fiber) => this.releaseFor(fiber.id, "release"))
 
   withLock<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | LockAlreadyHeld, R> {
     return Effect.withFiber((fiber) =>
       Effect.uninterruptibleMask((restore) =>
         Effect.flatMap(restore(this.acquireFor(fiber.id)), () =>
-          Effect.onExit(restore(self), () => Effect.ignore(this.releaseFor(fiber.id, "withLock"))))
+          Effect.onExit(restore(self), () => Effect.ignore(this.releaseFor(fiber.id, "withLock")))
+        )
       )
     )
   }

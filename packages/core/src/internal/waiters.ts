@@ -81,7 +81,12 @@ export class WaitQueue<W extends Waiter> {
     })
     if (timeout === undefined) return wait
     return Effect.flatMap(
-      Effect.forkChild(Effect.andThen(Effect.sleep(timeout), Effect.sync(() => this.expire(waiter)))),
+      Effect.forkChild(
+        Effect.andThen(
+          Effect.sleep(timeout),
+          Effect.sync(() => this.expire(waiter))
+        )
+      ),
       (timer) => Effect.ensuring(wait, Fiber.interrupt(timer))
     )
   }
