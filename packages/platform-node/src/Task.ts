@@ -1,0 +1,197 @@
+/**
+ * Task definitions: the typed contract between a caller and a worker thread.
+ *
+ * **When to use**
+ *
+ * Define each piece of CPU-bound work once, in a module that both the caller
+ * and the worker import, then serve it in the worker with `WorkerRunner` and
+ * run it from the caller with `WorkerPool`.
+ *
+ * **Details**
+ *
+ * A task has a unique `name` and Schemas for its `payload`, its `success`
+ * value and, optionally, its typed `error`. Payloads and results cross the
+ * thread boundary encoded by those schemas, so a typed error raised in the
+ * worker reaches the caller as an instance of the same class. Where a schema
+ * does not transform its value (numbers, strings, plain structs and arrays),
+ * encoding is skipped and the value is only validated by the receiver.
+ *
+ * A streaming task (`Task.stream`) sends a Stream of `success` items back to
+ * the caller: the worker side of a pipe or `multiprocessing.Queue`.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Task } from "@strand/platform-node"
+ *
+ * export class Overflow extends Schema.TaggedError<Overflow>()("Overflow", { n: Schema.Number }) {}
+ *
+ * export const Fibonacci = Task.make("Fibonacci", {
+ *   payload: Schema.Number,
+ *   success: Schema.Number,
+ *   error: Overflow
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+import * as SchemaAST from "effect/SchemaAST"
+
+const TypeId = "~@strand/platform-node/Task" as const
+
+/**
+ * Any schema that can cross a thread boundary: it needs no services to encode or decode.
+ *
+ * @since 0.1.0
+ */
+export type AnySchema = Schema.Codec<any, any, never, never>
+
+/**
+ * A task that returns one value.
+ *
+ * @since 0.1.0
+ */
+export interface Task<
+  Name extends string,
+  Payload extends AnySchema,
+  Success extends AnySchema,
+  Error extends AnySchema = typeof Schema.Never
+> {
+  readonly [TypeId]: typeof TypeId
+  readonly _tag: "Task"
+  readonly name: Name
+  readonly payload: Payload
+  readonly success: Success
+  readonly error: Error
+}
+
+/**
+ * A task that returns a stream of values.
+ *
+ * @since 0.1.0
+ */
+export interface StreamTask<
+  Name extends string,
+  Payload extends AnySchema,
+  Success extends AnySchema,
+  Error extends AnySchema = typeof Schema.Never
+> {
+  readonly [TypeId]: typeof TypeId
+  readonly _tag: "StreamTask"
+  readonly name: Name
+  readonly payload: Payload
+  readonly success: Success
+  readonly error: Error
+}
+
+/**
+ * Any task definition.
+ *
+ * @since 0.1.0
+ */
+export type Any = Task<string, AnySchema, AnySchema, AnySchema> | StreamTask<string, AnySchema, AnySchema, AnySchema>
+
+/**
+ * The payload type of a task.
+ *
+ * @since 0.1.0
+ */
+export type Payload<T extends Any> = Schema.Schema.Type<T["payload"]>
+
+/**
+ * The success type of a task (the item type, for a streaming task).
+ *
+ * @since 0.1.0
+ */
+export type Success<T extends Any> = Schema.Schema.Type<T["success"]>
+
+/**
+ * The typed error of a task.
+ *
+ * @since 0.1.0
+ */
+export type Error<T extends Any> = Schema.Schema.Type<T["error"]>
+
+/**
+ * Defines a task that returns one value.
+ *
+ * **When to use**
+ *
+ * Use for a function to run on a worker thread: a hash, a parse, a render, a simulation step.
+ *
+ * **Details**
+ *
+ * `payload`, `success` and `error` are Schemas. Leave `error` out for a task
+ * that cannot fail with a typed error; defects always reach the caller.
+ * Names must be unique among the tasks a worker serves.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Task } from "@strand/platform-node"
+ *
+ * export const SumOfSquares = Task.make("SumOfSquares", { payload: Schema.Int, success: Schema.Number })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const make = <
+  const Name extends string,
+  Payload extends AnySchema,
+  Success extends AnySchema,
+  Error extends AnySchema = typeof Schema.Never
+>(
+  name: Name,
+  options: { readonly payload: Payload; readonly success: Success; readonly error?: Error | undefined }
+): Task<Name, Payload, Success, Error> => ({
+  [TypeId]: TypeId,
+  _tag: "Task",
+  name,
+  payload: options.payload,
+  success: options.success,
+  error: (options.error ?? Schema.Never) as Error
+})
+
+/**
+ * Defines a task whose handler returns a Stream, delivered to the caller item by item.
+ *
+ * **When to use**
+ *
+ * Use where Python would hand a `multiprocessing.Queue` or `Pipe` to a
+ * process: progress reports, partial results, messages from the worker.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Task } from "@strand/platform-node"
+ *
+ * export const Messages = Task.stream("Messages", { payload: Schema.Void, success: Schema.String })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const stream = <
+  const Name extends string,
+  Payload extends AnySchema,
+  Success extends AnySchema,
+  Error extends AnySchema = typeof Schema.Never
+>(
+  name: Name,
+  options: { readonly payload: Payload; readonly success: Success; readonly error?: Error | undefined }
+): StreamTask<Name, Payload, Success, Error> => ({
+  [TypeId]: TypeId,
+  _tag: "StreamTask",
+  name,
+  payload: options.payload,
+  success: options.success,
+  error: (options.error ?? Schema.Never) as Error
+})
+
+/**
+ * Whether values of `schema` cross the thread boundary as they are, so
+ * encoding can be skipped.
+ *
+ * @internal
+ */
+export const isTransparent = (schema: AnySchema): boolean => SchemaAST.toEncoded(schema.ast) === schema.ast

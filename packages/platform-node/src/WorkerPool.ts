@@ -1,0 +1,710 @@
+/**
+ * A pool of worker threads for CPU-bound Effect work: Python's
+ * `multiprocessing.Pool`, typed, interruptible and crash-safe.
+ *
+ * **When to use**
+ *
+ * Use a `WorkerPool` for work that keeps a core busy (hashing, parsing,
+ * compression, simulation). JavaScript runs one thread per isolate, so such
+ * work blocks every fiber on the main thread; the pool runs it in parallel on
+ * other cores. I/O-bound work belongs on fibers instead.
+ *
+ * **Details**
+ *
+ * - Tasks are defined once with `Task.make` and served in the worker module
+ *   with `WorkerRunner.launch`. Payloads, results and typed errors are encoded
+ *   with the task's Schemas; a worker's defect reaches the caller as a defect
+ *   with the worker's stack.
+ * - Dispatch is FIFO and O(1) per task, whatever the number of waiting callers.
+ *   Several tasks may be in flight on one worker (pipelining: by default about
+ *   a millisecond of work each), and all commands and results produced in one
+ *   tick travel in a single message.
+ * - Interrupting a caller interrupts the task's fiber in the worker. A handler
+ *   that never yields (a synchronous loop) is stopped by terminating its worker
+ *   after `cancelGracePeriod`; the interruption completes once the thread is
+ *   gone, and the worker is replaced.
+ * - A worker that crashes (an uncaught exception, `process.exit`, running out
+ *   of memory under `resourceLimits`) fails its in-flight tasks at once with
+ *   `WorkerCrashed`, and is replaced. Retrying is the caller's choice.
+ * - Closing the pool's scope interrupts (or, with `onClose: "finish"`, finishes)
+ *   the tasks in flight, fails the queued ones with `WorkerPoolClosed`, then
+ *   terminates every worker and waits until each thread has exited.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schedule, Schema } from "effect"
+ * import { Task, WorkerPool } from "@strand/platform-node"
+ *
+ * const Fib = Task.make("Fib", { payload: Schema.Number, success: Schema.Number })
+ *
+ * const program = Effect.gen(function*() {
+ *   const pool = yield* WorkerPool.WorkerPool
+ *   const one = yield* pool.run(Fib, 30)
+ *   // A crash is a typed error, so a retry policy is one line:
+ *   const retried = yield* pool.run(Fib, 31).pipe(
+ *     Effect.retry({ while: (e) => e._tag === "WorkerCrashed", schedule: Schedule.recurs(2) })
+ *   )
+ *   return yield* pool.map(Fib, [20, 21, 22], { chunkSize: "auto" })
+ * }).pipe(Effect.provide(WorkerPool.layer({ module: new URL("./fib-worker.ts", import.meta.url) })))
+ * ```
+ *
+ * @since 0.1.0
+ */
+
+import { availableParallelism } from "node:os"
+import { resolve } from "node:path"
+import { pathToFileURL } from "node:url"
+import type { ResourceLimits, TransferListItem } from "node:worker_threads"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
+import * as Queue from "effect/Queue"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import {
+  InvalidPoolOptions,
+  PayloadError,
+  type QueueFull,
+  TaskNotServed,
+  TaskTimeout,
+  type WorkerCrashed,
+  type WorkerPoolClosed,
+  type WorkerSpawnError
+} from "./internal/errors.ts"
+import { POOL_ERROR, Pool, type PoolConfig, type Slot } from "./internal/pool.ts"
+import { type Codec, Command, codec, deserializeDefect, Result, schemaIssue } from "./internal/protocol.ts"
+import type * as Task from "./Task.ts"
+
+export {
+  /**
+   * An option given to `WorkerPool.make` or `layer` is out of range.
+   *
+   * @since 0.1.0
+   */
+  InvalidPoolOptions,
+  /**
+   * A payload did not match its task's schema; the worker is unharmed.
+   *
+   * @since 0.1.0
+   */
+  PayloadError,
+  /**
+   * The bounded queue was full and `onQueueFull` is `"fail"`.
+   *
+   * @since 0.1.0
+   */
+  QueueFull,
+  /**
+   * The workers do not serve the task.
+   *
+   * @since 0.1.0
+   */
+  TaskNotServed,
+  /**
+   * The task ran longer than its timeout and was cancelled.
+   *
+   * @since 0.1.0
+   */
+  TaskTimeout,
+  /**
+   * The worker running the task crashed; the pool has replaced it.
+   *
+   * @since 0.1.0
+   */
+  WorkerCrashed,
+  /**
+   * The pool's scope closed before the task could run.
+   *
+   * @since 0.1.0
+   */
+  WorkerPoolClosed,
+  /**
+   * A worker stopped before it was ready (a wrong module, a failing Layer).
+   *
+   * @since 0.1.0
+   */
+  WorkerSpawnError
+} from "./internal/errors.ts"
+
+/**
+ * Every error the pool itself can add to a task's own typed errors.
+ *
+ * @since 0.1.0
+ */
+export type WorkerPoolError =
+  | WorkerCrashed
+  | TaskTimeout
+  | QueueFull
+  | PayloadError
+  | TaskNotServed
+  | WorkerPoolClosed
+  | WorkerSpawnError
+
+type SingleTask = Task.Task<string, Task.AnySchema, Task.AnySchema, Task.AnySchema>
+type StreamingTask = Task.StreamTask<string, Task.AnySchema, Task.AnySchema, Task.AnySchema>
+
+/**
+ * Options for one task run.
+ *
+ * @since 0.1.0
+ */
+export interface RunOptions {
+  /** Cancels the task if it runs longer than this, counted from when it starts executing. */
+  readonly timeout?: Duration.Input | undefined
+  /** ArrayBuffers (or typed arrays' buffers) in the payload to move to the worker without copying. */
+  readonly transfer?: ReadonlyArray<TransferListItem> | undefined
+}
+
+/**
+ * Options for `map` and `mapStream`.
+ *
+ * @since 0.1.0
+ */
+export interface MapOptions {
+  /** Inputs per message; `"auto"` uses Python's rule, ceil(n / (4 × workers)). Default 1. */
+  readonly chunkSize?: number | "auto" | undefined
+  /** `"input"` (default) keeps the input order; `"completion"` yields results as they finish. */
+  readonly order?: "input" | "completion" | undefined
+  /** A timeout for each chunk. */
+  readonly timeout?: Duration.Input | undefined
+}
+
+/**
+ * A snapshot of the pool.
+ *
+ * @since 0.1.0
+ */
+export interface Stats {
+  readonly size: number
+  readonly queued: number
+  readonly inflight: number
+  readonly started: number
+  readonly succeeded: number
+  readonly failed: number
+  readonly cancelled: number
+  readonly crashed: number
+  readonly respawned: number
+  readonly workers: ReadonlyArray<{
+    readonly id: number
+    readonly threadId: number
+    readonly ready: boolean
+    readonly inflight: number
+    readonly completed: number
+    readonly utilization: number
+  }>
+}
+
+/**
+ * The pool's operations.
+ *
+ * @since 0.1.0
+ */
+export interface Service {
+  /** Runs one task on a worker: Python's `apply` / `apply_async`. */
+  run<T extends SingleTask>(
+    task: T,
+    payload: Task.Payload<T>,
+    options?: RunOptions
+  ): Effect.Effect<Task.Success<T>, Task.Error<T> | WorkerPoolError>
+  /** Runs a streaming task and delivers its items as a Stream. */
+  stream<T extends StreamingTask>(
+    task: T,
+    payload: Task.Payload<T>,
+    options?: RunOptions
+  ): Stream.Stream<Task.Success<T>, Task.Error<T> | WorkerPoolError>
+  /** Runs a task over every input: Python's `map` and `starmap` (with tuple payloads). */
+  map<T extends SingleTask>(
+    task: T,
+    inputs: Iterable<Task.Payload<T>>,
+    options?: MapOptions
+  ): Effect.Effect<Array<Task.Success<T>>, Task.Error<T> | WorkerPoolError>
+  /** As `map`, but lazily as a Stream: Python's `imap` and `imap_unordered`. */
+  mapStream<T extends SingleTask>(
+    task: T,
+    inputs: Iterable<Task.Payload<T>>,
+    options?: MapOptions
+  ): Stream.Stream<Task.Success<T>, Task.Error<T> | WorkerPoolError>
+  /** A snapshot of the pool's state and counters. */
+  readonly stats: Effect.Effect<Stats>
+}
+
+/**
+ * The worker pool service.
+ *
+ * @since 0.1.0
+ */
+export class WorkerPool extends Context.Service<WorkerPool, Service>()("@strand/platform-node/WorkerPool") {}
+
+/**
+ * Options for `make` and `layer`.
+ *
+ * @since 0.1.0
+ */
+export interface Options {
+  /** The worker module: a file URL or path. Use `import.meta.url` for single-file mode. */
+  readonly module: string | URL
+  /** A fixed size (default `os.availableParallelism()`), or bounds with an idle time-to-live. */
+  readonly size?:
+    | number
+    | { readonly min: number; readonly max: number; readonly idleTimeToLive?: Duration.Input | undefined }
+    | undefined
+  /** Replaces a worker after it has been given this many tasks (Python's `maxtasksperchild`). */
+  readonly maxTasksPerWorker?: number | undefined
+  /** Passed to every worker thread: heap limits and stack size. */
+  readonly resourceLimits?: ResourceLimits | undefined
+  /** Bounds the queue of tasks waiting for a worker. */
+  readonly maxQueue?: number | undefined
+  /** With a full queue: wait for room (default) or fail with `QueueFull`. */
+  readonly onQueueFull?: "wait" | "fail" | undefined
+  /** Tasks in flight per worker: a number, or `"auto"` (default) for about 1 ms of work. */
+  readonly concurrentTasksPerWorker?: number | "auto" | undefined
+  /** How long a cancelled task may take to stop before its worker is terminated. Default 100 ms. */
+  readonly cancelGracePeriod?: Duration.Input | undefined
+  /** What closing the scope does to tasks in flight. Default `"interrupt"`. */
+  readonly onClose?: "finish" | "interrupt" | undefined
+  /** Node flags for the workers; by default they inherit the main thread's (such as tsx's loader). */
+  readonly execArgv?: ReadonlyArray<string> | undefined
+}
+
+const boundaries = Metric.exponentialBoundaries({ start: 0.01, factor: 4, count: 12 })
+
+/**
+ * The pool's metrics, recorded through Effect's `Metric`.
+ *
+ * @since 0.1.0
+ */
+export const metrics = {
+  started: Metric.counter("strand_pool_tasks_started", { description: "Tasks sent to a worker" }),
+  succeeded: Metric.counter("strand_pool_tasks_succeeded", { description: "Tasks that succeeded" }),
+  failed: Metric.counter("strand_pool_tasks_failed", { description: "Tasks that failed, died or crashed" }),
+  cancelled: Metric.counter("strand_pool_tasks_cancelled", { description: "Tasks interrupted by their caller" }),
+  queueDepth: Metric.gauge("strand_pool_queue_depth", { description: "Tasks waiting for a worker" }),
+  waitTime: Metric.histogram("strand_pool_wait_time_ms", { description: "Time queued, in ms", boundaries }),
+  runTime: Metric.histogram("strand_pool_run_time_ms", { description: "Time on a worker, in ms", boundaries }),
+  utilization: Metric.gauge("strand_pool_worker_utilization", { description: "Busy fraction of a worker's life" })
+}
+
+const validate = (options: Options): Effect.Effect<PoolConfig, InvalidPoolOptions> => {
+  const invalid = (option: string, value: unknown, expected: string) =>
+    Effect.fail(new InvalidPoolOptions({ option, value: String(value), expected }))
+  const wholeAtLeast = (n: unknown, min: number) => typeof n === "number" && Number.isInteger(n) && n >= min
+  const size = options.size ?? availableParallelism()
+  const [minSize, maxSize] = typeof size === "number" ? [size, size] : [size.min, size.max]
+  if (!wholeAtLeast(minSize, 0)) return invalid("size.min", minSize, "a whole number of at least 0")
+  if (!wholeAtLeast(maxSize, 1) || maxSize < minSize) {
+    return invalid("size", maxSize, "a whole number of at least 1, and at least size.min")
+  }
+  const { maxTasksPerWorker, maxQueue } = options
+  if (maxTasksPerWorker !== undefined && !wholeAtLeast(maxTasksPerWorker, 1)) {
+    return invalid("maxTasksPerWorker", maxTasksPerWorker, "a whole number of at least 1")
+  }
+  if (maxQueue !== undefined && !wholeAtLeast(maxQueue, 1))
+    return invalid("maxQueue", maxQueue, "a whole number of at least 1")
+  const pipelining = options.concurrentTasksPerWorker ?? "auto"
+  if (pipelining !== "auto" && !wholeAtLeast(pipelining, 1)) {
+    return invalid("concurrentTasksPerWorker", pipelining, 'a whole number of at least 1, or "auto"')
+  }
+  const millis = (input: Duration.Input | undefined, fallback: number) =>
+    input === undefined ? fallback : Duration.toMillis(Duration.fromInputUnsafe(input))
+  const module =
+    options.module instanceof URL || options.module.startsWith("file:")
+      ? options.module
+      : pathToFileURL(resolve(options.module))
+  return Effect.succeed({
+    module,
+    minSize,
+    maxSize,
+    idleTimeToLive: millis(typeof size === "number" ? undefined : size.idleTimeToLive, 30_000),
+    maxTasksPerWorker,
+    resourceLimits: options.resourceLimits,
+    maxQueue,
+    onQueueFull: options.onQueueFull ?? "wait",
+    pipelining,
+    gracePeriod: millis(options.cancelGracePeriod, 100),
+    onClose: options.onClose ?? "interrupt",
+    execArgv: options.execArgv
+  })
+}
+
+/** Turns a result from a worker (or from the pool) into the caller's `Exit`. */
+const toExit = (task: Task.Any, codec: Codec, code: number, value: unknown): Exit.Exit<any, any> => {
+  switch (code) {
+    case Result.Success: {
+      const decoded = codec.decodeSuccess(value)
+      return Exit.isSuccess(decoded)
+        ? decoded
+        : Exit.die(
+            new Error(`task "${task.name}" returned a value that does not match its schema: ${schemaIssue(decoded)}`)
+          )
+    }
+    case Result.Failure: {
+      const decoded = codec.decodeError(value)
+      return Exit.isSuccess(decoded)
+        ? Exit.fail(decoded.value)
+        : Exit.die(
+            new Error(`task "${task.name}" failed with an error its schema does not describe: ${schemaIssue(decoded)}`)
+          )
+    }
+    case Result.Defect:
+      return Exit.die(deserializeDefect(value as any))
+    case Result.PayloadError:
+      return Exit.fail(new PayloadError({ task: task.name, side: "worker", issue: String(value) }))
+    case Result.Timeout:
+      return Exit.fail(new TaskTimeout({ task: task.name, timeoutMillis: -1 }))
+    case Result.NotServed:
+      return Exit.fail(new TaskNotServed({ task: task.name }))
+    case POOL_ERROR:
+      return Exit.fail(value)
+    default:
+      return Exit.interrupt()
+  }
+}
+
+/**
+ * Creates a pool in the current scope, waiting until its first workers are ready.
+ *
+ * **When to use**
+ *
+ * Use `layer` to provide the pool as a service; use `make` where a pool is a
+ * local resource of one scope.
+ *
+ * **Details**
+ *
+ * Fails with `InvalidPoolOptions` for out-of-range options, and with
+ * `WorkerSpawnError` if a first worker stops before it is ready.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Task, WorkerPool } from "@strand/platform-node"
+ *
+ * const Square = Task.make("Square", { payload: Schema.Number, success: Schema.Number })
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const pool = yield* WorkerPool.make({ module: "./square-worker.ts", size: 2 })
+ *   return yield* pool.run(Square, 12) // 144
+ * }))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const make = (options: Options): Effect.Effect<Service, InvalidPoolOptions | WorkerSpawnError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const config = yield* validate(options)
+    const context = yield* Effect.context<never>()
+    const gauges = new WeakMap<Slot, Metric.Gauge<number>>()
+    const pool = new Pool(config, {
+      started: (wait) => {
+        metrics.started.updateUnsafe(1, context)
+        metrics.waitTime.updateUnsafe(wait, context)
+      },
+      finished: (code, run) => {
+        metrics.runTime.updateUnsafe(run, context)
+        const counter =
+          code === Result.Success || code === Result.End
+            ? metrics.succeeded
+            : code === Result.Interrupted
+              ? metrics.cancelled
+              : metrics.failed
+        counter.updateUnsafe(1, context)
+      },
+      queueDepth: (depth) => metrics.queueDepth.updateUnsafe(depth, context),
+      utilization: (slot) => {
+        let gauge = gauges.get(slot)
+        if (gauge === undefined) {
+          gauge = Metric.withAttributes(metrics.utilization, { worker: String(slot.id) })
+          gauges.set(slot, gauge)
+        }
+        gauge.updateUnsafe(slot.utilization(performance.now()), context)
+      }
+    })
+    yield* Effect.addFinalizer(() => Effect.promise(() => pool.close()))
+    for (let i = 0; i < config.minSize; i++) pool.spawn()
+    const spawnError = yield* Effect.promise(() => pool.awaitReady())
+    if (spawnError !== undefined) return yield* spawnError
+
+    const cancel = (job: ReturnType<Pool["makeJob"]>) =>
+      Effect.suspend(() => {
+        const stopped = pool.cancel(job)
+        return stopped === undefined ? Effect.void : Effect.promise(() => stopped)
+      })
+    const timeoutOf = (options: RunOptions | MapOptions | undefined) =>
+      options?.timeout === undefined ? 0 : Math.max(1, Duration.toMillis(Duration.fromInputUnsafe(options.timeout)))
+
+    const submit = (
+      task: Task.Any,
+      command: number,
+      payloads: ReadonlyArray<unknown>,
+      options: RunOptions | undefined
+    ): Effect.Effect<any, any> =>
+      Effect.callback((resume) => {
+        const taskCodec = codec(task)
+        const encoded: Array<unknown> = []
+        for (const payload of payloads) {
+          const exit = taskCodec.encodePayload(payload)
+          if (Exit.isFailure(exit)) {
+            return resume(Exit.fail(new PayloadError({ task: task.name, side: "caller", issue: schemaIssue(exit) })))
+          }
+          encoded.push(exit.value)
+        }
+        const timeout = timeoutOf(options)
+        const job = pool.makeJob(
+          task,
+          taskCodec,
+          command,
+          command === Command.RunChunk ? encoded : encoded[0],
+          timeout,
+          (options as RunOptions | undefined)?.transfer,
+          (code, value) => {
+            if (command !== Command.RunChunk || code !== Result.Success) {
+              return resume(withTimeout(toExit(task, taskCodec, code, value), timeout))
+            }
+            const results: Array<unknown> = []
+            for (const item of value as Array<unknown>) {
+              const exit = toExit(task, taskCodec, code, item)
+              if (Exit.isFailure(exit)) return resume(exit)
+              results.push(exit.value)
+            }
+            resume(Exit.succeed(results))
+          }
+        )
+        pool.submit(job)
+        return cancel(job)
+      })
+
+    const run: Service["run"] = (task, payload, options) => submit(task, Command.Run, [payload], options)
+
+    const stream: Service["stream"] = (task, payload, options) =>
+      Stream.unwrap(
+        Effect.gen(function* () {
+          const taskCodec = codec(task)
+          const encoded = taskCodec.encodePayload(payload)
+          if (Exit.isFailure(encoded)) {
+            return yield* new PayloadError({ task: task.name, side: "caller", issue: schemaIssue(encoded) })
+          }
+          const queue = yield* Queue.unbounded<any, any>()
+          const timeout = timeoutOf(options)
+          const job = pool.makeJob(
+            task,
+            taskCodec,
+            Command.Run,
+            encoded.value,
+            timeout,
+            options?.transfer,
+            (code, value) => {
+              if (code === Result.End) return void Queue.endUnsafe(queue)
+              const exit = withTimeout(
+                toExit(task, taskCodec, code === Result.Item ? Result.Success : code, value),
+                timeout
+              )
+              if (Exit.isFailure(exit)) Queue.failCauseUnsafe(queue, exit.cause)
+              else if (code === Result.Item) Queue.offerUnsafe(queue, exit.value)
+            }
+          )
+          yield* Effect.acquireRelease(
+            Effect.sync(() => pool.submit(job)),
+            () => cancel(job)
+          )
+          return Stream.fromQueue(queue)
+        })
+      )
+
+    const chunksOf = <A>(inputs: Iterable<A>, options: MapOptions | undefined): Array<Array<A>> => {
+      const all = Array.from(inputs)
+      const requested = options?.chunkSize ?? 1
+      const size = requested === "auto" ? Math.max(1, Math.ceil(all.length / (4 * config.maxSize))) : requested
+      const chunks: Array<Array<A>> = []
+      for (let i = 0; i < all.length; i += size) chunks.push(all.slice(i, i + size))
+      return chunks
+    }
+
+    const runChunk = (task: SingleTask, chunk: ReadonlyArray<unknown>, options: MapOptions | undefined) =>
+      chunk.length === 1
+        ? Effect.map(submit(task, Command.Run, chunk, options), (a) => [a])
+        : (submit(task, Command.RunChunk, chunk, options) as Effect.Effect<Array<any>, any>)
+
+    const map: Service["map"] = (task, inputs, options) =>
+      Effect.suspend(() => {
+        const chunks = chunksOf(inputs, options)
+        if (options?.order === "completion") {
+          const results: Array<any> = []
+          return Effect.as(
+            Effect.forEach(chunks, (chunk) => Effect.map(runChunk(task, chunk, options), (r) => results.push(...r)), {
+              concurrency: "unbounded",
+              discard: true
+            }),
+            results
+          )
+        }
+        return Effect.map(
+          Effect.forEach(chunks, (chunk) => runChunk(task, chunk, options), { concurrency: "unbounded" }),
+          (results) => results.flat()
+        )
+      })
+
+    const mapStream: Service["mapStream"] = (task, inputs, options) =>
+      Stream.suspend(() =>
+        Stream.fromIterable(chunksOf(inputs, options)).pipe(
+          Stream.mapEffect((chunk) => runChunk(task, chunk, options), {
+            concurrency: 4 * config.maxSize,
+            unordered: options?.order === "completion"
+          }),
+          Stream.flattenIterable
+        )
+      )
+
+    const stats = Effect.sync((): Stats => {
+      const now = performance.now()
+      return {
+        size: pool.slots.length,
+        queued: pool.queued,
+        inflight: pool.inflightCount(),
+        ...pool.totals,
+        workers: pool.slots.map((slot) => ({
+          id: slot.id,
+          threadId: slot.worker.threadId,
+          ready: slot.ready,
+          inflight: slot.inflight.size,
+          completed: slot.completed,
+          utilization: slot.utilization(now)
+        }))
+      }
+    })
+
+    return WorkerPool.of({ run, stream, map, mapStream, stats })
+  })
+
+/** Fills in the timeout a worker reported, which only the caller knows. */
+const withTimeout = (exit: Exit.Exit<any, any>, timeout: number): Exit.Exit<any, any> => {
+  if (Exit.isSuccess(exit)) return exit
+  const error = exit.cause.reasons[0]
+  if (error?._tag === "Fail" && error.error instanceof TaskTimeout && error.error.timeoutMillis === -1) {
+    return Exit.fail(new TaskTimeout({ task: error.error.task, timeoutMillis: timeout }))
+  }
+  return exit
+}
+
+/**
+ * Provides the `WorkerPool` service.
+ *
+ * **When to use**
+ *
+ * Use at the edge of the program, once; the pool lives as long as the Layer.
+ *
+ * @example
+ * ```ts
+ * import { WorkerPool } from "@strand/platform-node"
+ *
+ * const PoolLive = WorkerPool.layer({
+ *   module: new URL("./worker.ts", import.meta.url),
+ *   size: { min: 1, max: 4, idleTimeToLive: "30 seconds" },
+ *   maxTasksPerWorker: 1000,
+ *   maxQueue: 10_000,
+ *   onQueueFull: "fail"
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const layer = (options: Options): Layer.Layer<WorkerPool, InvalidPoolOptions | WorkerSpawnError> =>
+  Layer.effect(WorkerPool, make(options))
+
+/**
+ * Runs one task on the pool in context.
+ *
+ * **When to use**
+ *
+ * Use in application code that gets the pool from a Layer.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Task, WorkerPool } from "@strand/platform-node"
+ *
+ * const Hash = Task.make("Hash", { payload: Schema.String, success: Schema.String })
+ * const program = WorkerPool.run(Hash, "hello", { timeout: "5 seconds" })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const run = <T extends SingleTask>(
+  task: T,
+  payload: Task.Payload<T>,
+  options?: RunOptions
+): Effect.Effect<Task.Success<T>, Task.Error<T> | WorkerPoolError, WorkerPool> =>
+  Effect.flatMap(Effect.service(WorkerPool), (pool) => pool.run(task, payload, options))
+
+/**
+ * Runs a task over every input, in context: Python's `Pool.map`.
+ *
+ * **When to use**
+ *
+ * Use to fan a collection out over the workers; `chunkSize` amortises the
+ * per-message cost when each input is small.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Task, WorkerPool } from "@strand/platform-node"
+ *
+ * const Double = Task.make("Double", { payload: Schema.Number, success: Schema.Number })
+ * const program = WorkerPool.map(Double, [0, 1, 2, 3], { chunkSize: 2 }) // [0, 2, 4, 6]
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const map = <T extends SingleTask>(
+  task: T,
+  inputs: Iterable<Task.Payload<T>>,
+  options?: MapOptions
+): Effect.Effect<Array<Task.Success<T>>, Task.Error<T> | WorkerPoolError, WorkerPool> =>
+  Effect.flatMap(Effect.service(WorkerPool), (pool) => pool.map(task, inputs, options))
+
+/**
+ * Runs a streaming task in context, delivering its items as a Stream.
+ *
+ * **When to use**
+ *
+ * Use for a worker that reports progress or sends messages back.
+ *
+ * @example
+ * ```ts
+ * import { Schema, Stream } from "effect"
+ * import { Task, WorkerPool } from "@strand/platform-node"
+ *
+ * const Hello = Task.stream("Hello", { payload: Schema.Void, success: Schema.String })
+ * const program = WorkerPool.stream(Hello, undefined).pipe(Stream.runCollect)
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const stream = <T extends StreamingTask>(
+  task: T,
+  payload: Task.Payload<T>,
+  options?: RunOptions
+): Stream.Stream<Task.Success<T>, Task.Error<T> | WorkerPoolError, WorkerPool> =>
+  Stream.unwrap(Effect.map(Effect.service(WorkerPool), (pool) => pool.stream(task, payload, options)))
+
+/**
+ * A snapshot of the pool in context.
+ *
+ * **When to use**
+ *
+ * Use for dashboards, health checks and tests.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { WorkerPool } from "@strand/platform-node"
+ *
+ * const program = Effect.map(WorkerPool.stats, (stats) => `${stats.queued} queued`)
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const stats: Effect.Effect<Stats, never, WorkerPool> = Effect.flatMap(
+  Effect.service(WorkerPool),
+  (pool) => pool.stats
+)

@@ -1,0 +1,110 @@
+/**
+ * The worker pool's typed errors. Each one says what happened and what to do.
+ *
+ * @internal
+ */
+import * as Schema from "effect/Schema"
+
+/** @internal */
+export class WorkerCrashed extends Schema.TaggedError<WorkerCrashed>()("WorkerCrashed", {
+  task: Schema.String,
+  workerId: Schema.Number,
+  exitCode: Schema.optional(Schema.Number),
+  reason: Schema.String
+}) {
+  override get message(): string {
+    const code = this.exitCode === undefined ? "" : ` (exit code ${this.exitCode})`
+    return (
+      `worker #${this.workerId} crashed${code} while running task "${this.task}": ${this.reason}. ` +
+      "The pool has replaced the worker; retry with Effect.retry if the task is safe to run again."
+    )
+  }
+}
+
+/** @internal */
+export class TaskTimeout extends Schema.TaggedError<TaskTimeout>()("TaskTimeout", {
+  task: Schema.String,
+  timeoutMillis: Schema.Number
+}) {
+  override get message(): string {
+    return (
+      `task "${this.task}" ran for more than ${this.timeoutMillis} ms and was cancelled. ` +
+      "Raise the timeout, or split the work into smaller tasks."
+    )
+  }
+}
+
+/** @internal */
+export class QueueFull extends Schema.TaggedError<QueueFull>()("QueueFull", {
+  task: Schema.String,
+  maxQueue: Schema.Number
+}) {
+  override get message(): string {
+    return (
+      `the pool's queue already holds ${this.maxQueue} tasks, so task "${this.task}" was refused. ` +
+      'Retry later, raise maxQueue, or set onQueueFull: "wait" to wait for room.'
+    )
+  }
+}
+
+/** @internal */
+export class PayloadError extends Schema.TaggedError<PayloadError>()("PayloadError", {
+  task: Schema.String,
+  side: Schema.Literals(["caller", "worker"]),
+  issue: Schema.String
+}) {
+  override get message(): string {
+    return (
+      `the payload of task "${this.task}" does not match its schema (checked by the ${this.side}): ` +
+      `${this.issue}. Fix the payload; the worker is unharmed.`
+    )
+  }
+}
+
+/** @internal */
+export class TaskNotServed extends Schema.TaggedError<TaskNotServed>()("TaskNotServed", {
+  task: Schema.String
+}) {
+  override get message(): string {
+    return (
+      `the pool's workers do not serve task "${this.task}". ` +
+      "Add a handler for it to the WorkerRunner.launch call in the worker module."
+    )
+  }
+}
+
+/** @internal */
+export class WorkerPoolClosed extends Schema.TaggedError<WorkerPoolClosed>()("WorkerPoolClosed", {
+  task: Schema.String
+}) {
+  override get message(): string {
+    return (
+      `task "${this.task}" was submitted to, or still queued in, a WorkerPool whose scope has closed. ` +
+      "Run tasks inside the scope that provides the pool."
+    )
+  }
+}
+
+/** @internal */
+export class WorkerSpawnError extends Schema.TaggedError<WorkerSpawnError>()("WorkerSpawnError", {
+  module: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return (
+      `a worker for ${this.module} stopped before it was ready: ${this.reason}. ` +
+      "Check that the module exists and calls WorkerRunner.launch."
+    )
+  }
+}
+
+/** @internal */
+export class InvalidPoolOptions extends Schema.TaggedError<InvalidPoolOptions>()("InvalidPoolOptions", {
+  option: Schema.String,
+  value: Schema.String,
+  expected: Schema.String
+}) {
+  override get message(): string {
+    return `WorkerPool option ${this.option} must be ${this.expected}, got ${this.value}`
+  }
+}

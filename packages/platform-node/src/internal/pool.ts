@@ -1,0 +1,564 @@
+/**
+ * The worker pool's engine: worker slots, the FIFO job queue and dispatch.
+ *
+ * It runs outside any fiber, on worker events and microtasks, so that every
+ * step of a job's life is O(1) and costs no fiber switch: a caller parks on an
+ * `Effect.callback`, the pool resumes it when the result arrives.
+ *
+ * @internal
+ */
+
+import { type ResourceLimits, type TransferListItem, Worker } from "node:worker_threads"
+import * as MutableList from "effect/MutableList"
+import type * as Task from "../Task.ts"
+import { QueueFull, TaskTimeout, WorkerCrashed, WorkerPoolClosed, WorkerSpawnError } from "./errors.ts"
+import { type Codec, Command, READY, RESULT_STRIDE, Result, WORKER_MARK } from "./protocol.ts"
+
+/** A result code the pool itself produces; its value is a typed pool error. */
+export const POOL_ERROR = -1
+
+/** @internal */
+export interface PoolConfig {
+  readonly module: string | URL
+  readonly minSize: number
+  readonly maxSize: number
+  readonly idleTimeToLive: number
+  readonly maxTasksPerWorker: number | undefined
+  readonly resourceLimits: ResourceLimits | undefined
+  readonly maxQueue: number | undefined
+  readonly onQueueFull: "wait" | "fail"
+  readonly pipelining: number | "auto"
+  readonly gracePeriod: number
+  readonly onClose: "finish" | "interrupt"
+  readonly execArgv: ReadonlyArray<string> | undefined
+}
+
+/** Hooks for metrics, called on the pool's hot path. */
+export interface PoolObserver {
+  readonly started: (waitMillis: number) => void
+  readonly finished: (code: number, runMillis: number) => void
+  readonly queueDepth: (depth: number) => void
+  readonly utilization: (slot: Slot) => void
+}
+
+const State = { Queued: 0, Admitting: 1, Running: 2, Cancelling: 3, Done: 4 } as const
+type JobState = (typeof State)[keyof typeof State]
+
+/** One submitted task (or chunk of tasks) and its way back to the caller. */
+export class Job {
+  state: JobState = State.Queued
+  slot: Slot | undefined = undefined
+  enqueuedAt = 0
+  startedAt = 0
+  inflightAtStart = 1
+  backstop: ReturnType<typeof setTimeout> | undefined = undefined
+  onSettled: (() => void) | undefined = undefined
+  /** How a job being stopped by terminating its worker ends, once the thread is gone. */
+  outcome: { readonly code: number; readonly value: unknown } | undefined = undefined
+  readonly id: number
+  readonly task: Task.Any
+  readonly codec: Codec
+  readonly command: number
+  readonly payload: unknown
+  readonly timeout: number
+  readonly transfer: ReadonlyArray<TransferListItem> | undefined
+  /** Receives every result; for a stream, items first and then one final code. */
+  readonly onResult: (code: number, value: unknown) => void
+
+  constructor(
+    id: number,
+    task: Task.Any,
+    codec: Codec,
+    command: number,
+    payload: unknown,
+    timeout: number,
+    transfer: ReadonlyArray<TransferListItem> | undefined,
+    onResult: (code: number, value: unknown) => void
+  ) {
+    this.id = id
+    this.task = task
+    this.codec = codec
+    this.command = command
+    this.payload = payload
+    this.timeout = timeout
+    this.transfer = transfer
+    this.onResult = onResult
+  }
+}
+
+/** One worker thread and the jobs in flight on it. */
+export class Slot {
+  ready = false
+  /** Takes no new jobs: it is being recycled, scaled down or stopped. */
+  retiring = false
+  /** Its thread has been terminated or has crashed. */
+  dead = false
+  dispatched = 0
+  completed = 0
+  /** Estimated milliseconds of work per job, for adaptive pipelining. */
+  costMillis = -1
+  busySince = 0
+  busyMillis = 0
+  readonly createdAt = performance.now()
+  readonly inflight = new Map<number, Job>()
+  outbox: Array<unknown> = []
+  transfers: Array<TransferListItem> = []
+  idleTimer: ReturnType<typeof setTimeout> | undefined = undefined
+  crash: { reason: string; exitCode?: number } | undefined = undefined
+  readonly exited: Promise<void>
+  readonly id: number
+  readonly worker: Worker
+  private resolveExited!: () => void
+
+  constructor(id: number, worker: Worker) {
+    this.id = id
+    this.worker = worker
+    this.exited = new Promise((resolve) => {
+      this.resolveExited = resolve
+    })
+  }
+
+  markExited(): void {
+    this.resolveExited()
+  }
+
+  utilization(now: number): number {
+    const busy = this.busyMillis + (this.inflight.size > 0 ? now - this.busySince : 0)
+    return busy / Math.max(1, now - this.createdAt)
+  }
+}
+
+/** The pool engine. */
+export class Pool {
+  readonly slots: Array<Slot> = []
+  readonly dying = new Set<Slot>()
+  readonly queue = MutableList.make<Job>()
+  readonly admission = MutableList.make<Job>()
+  queued = 0
+  nextJobId = 1
+  nextSlotId = 1
+  startupFailures = 0
+  closing = false
+  backoff: ReturnType<typeof setTimeout> | undefined = undefined
+  totals = { started: 0, succeeded: 0, failed: 0, cancelled: 0, crashed: 0, respawned: 0 }
+  readonly config: PoolConfig
+  readonly observer: PoolObserver
+  private onIdle: (() => void) | undefined = undefined
+
+  constructor(config: PoolConfig, observer: PoolObserver) {
+    this.config = config
+    this.observer = observer
+  }
+
+  // ---------------------------------------------------------------- workers
+
+  spawn(): Slot {
+    const worker = new Worker(this.config.module, {
+      workerData: { [WORKER_MARK]: 1 },
+      ...(this.config.resourceLimits === undefined ? {} : { resourceLimits: this.config.resourceLimits }),
+      ...(this.config.execArgv === undefined ? {} : { execArgv: [...this.config.execArgv] })
+    })
+    const slot = new Slot(this.nextSlotId++, worker)
+    this.slots.push(slot)
+    worker.on("message", (message) => this.onMessage(slot, message))
+    worker.on("error", (error: Error & { code?: string }) => {
+      const reason =
+        error.code === "ERR_WORKER_OUT_OF_MEMORY"
+          ? `out of memory under its resourceLimits (${error.message})`
+          : `uncaught ${error.name}: ${error.message}`
+      this.crashed(slot, { reason })
+    })
+    worker.on("exit", (exitCode) => {
+      this.crashed(slot, { reason: `the worker thread exited with code ${exitCode}`, exitCode })
+      this.exited(slot)
+    })
+    return slot
+  }
+
+  private onMessage(slot: Slot, message: unknown): void {
+    if (message === READY) {
+      slot.ready = true
+      this.startupFailures = 0
+      this.dispatch()
+      return
+    }
+    const batch = message as Array<unknown>
+    for (let i = 0; i < batch.length; i += RESULT_STRIDE) {
+      const job = slot.inflight.get(batch[i + 1] as number)
+      if (job === undefined) continue
+      const code = batch[i] as number
+      if (code === Result.Item) job.onResult(code, batch[i + 2])
+      else this.settle(job, code, batch[i + 2])
+    }
+  }
+
+  /** A worker stopped unexpectedly: fail its jobs at once and replace it. */
+  private crashed(slot: Slot, crash: { reason: string; exitCode?: number }): void {
+    if (slot.dead) return
+    slot.crash = crash
+    this.remove(slot)
+    this.totals.crashed++
+    for (const job of Array.from(slot.inflight.values())) {
+      if (job.state === State.Cancelling) continue // settled when the thread is gone
+      this.settle(
+        job,
+        POOL_ERROR,
+        new WorkerCrashed({ task: job.task.name, workerId: slot.id, reason: crash.reason, ...exitCodeOf(crash) })
+      )
+    }
+    if (!slot.ready) {
+      this.startupFailures++
+      if (!this.slots.some((s) => s.ready)) {
+        this.failQueued(() => new WorkerSpawnError({ module: String(this.config.module), reason: crash.reason }))
+      }
+    }
+    this.replenish()
+  }
+
+  /** The thread is gone: jobs that were being cancelled on it are now settled. */
+  private exited(slot: Slot): void {
+    this.dying.delete(slot)
+    for (const job of Array.from(slot.inflight.values())) {
+      this.settle(job, job.outcome?.code ?? Result.Interrupted, job.outcome?.value)
+    }
+    slot.markExited()
+    this.checkIdle()
+  }
+
+  /** Stops giving `slot` work and takes it out of the pool. */
+  private remove(slot: Slot): void {
+    slot.dead = true
+    slot.retiring = true
+    clearTimeout(slot.idleTimer)
+    const index = this.slots.indexOf(slot)
+    if (index >= 0) this.slots.splice(index, 1)
+    this.dying.add(slot)
+  }
+
+  /** Terminates a worker that must stop now; its innocent jobs go back to the queue. */
+  terminate(slot: Slot): void {
+    if (slot.dead) return
+    this.remove(slot)
+    for (const job of Array.from(slot.inflight.values())) {
+      if (job.state === State.Cancelling) continue
+      slot.inflight.delete(job.id)
+      clearTimeout(job.backstop)
+      job.state = State.Queued
+      job.slot = undefined
+      MutableList.prepend(this.queue, job)
+      this.queued++
+    }
+    void slot.worker.terminate()
+    this.replenish()
+  }
+
+  /** Keeps the pool at its minimum size, and grows it while work waits. */
+  private replenish(afterBackoff = false): void {
+    if (this.closing || (this.backoff !== undefined && !afterBackoff)) return
+    const starting = this.slots.filter((s) => !s.ready).length
+    const live = this.slots.filter((s) => !s.retiring).length
+    let wanted = Math.max(0, this.config.minSize - live)
+    if (wanted === 0 && live < this.config.maxSize && this.queued > starting && !this.hasRoom()) wanted = 1
+    for (let i = 0; i < wanted; i++) {
+      if (this.startupFailures > 0 && !afterBackoff) {
+        // A worker that dies before it is ready would die again at once: back off.
+        const delay = Math.min(5000, 50 * 2 ** this.startupFailures)
+        this.backoff = setTimeout(() => {
+          this.backoff = undefined
+          this.replenish(true)
+        }, delay)
+        this.backoff.unref()
+        return
+      }
+      afterBackoff = false
+      this.spawn()
+      this.totals.respawned++
+    }
+  }
+
+  private hasRoom(): boolean {
+    return this.slots.some((s) => s.ready && !s.retiring && s.inflight.size < this.capacity(s))
+  }
+
+  /** How many jobs may be in flight on `slot`: about a millisecond of work, at least one. */
+  private capacity(slot: Slot): number {
+    const { pipelining } = this.config
+    if (pipelining !== "auto") return pipelining
+    if (slot.costMillis < 0) return 1
+    return Math.max(1, Math.min(64, Math.floor(1 / Math.max(slot.costMillis, 0.001))))
+  }
+
+  // ------------------------------------------------------------------- jobs
+
+  makeJob(
+    task: Task.Any,
+    codec: Codec,
+    command: number,
+    payload: unknown,
+    timeout: number,
+    transfer: ReadonlyArray<TransferListItem> | undefined,
+    onResult: (code: number, value: unknown) => void
+  ): Job {
+    return new Job(this.nextJobId++, task, codec, command, payload, timeout, transfer, onResult)
+  }
+
+  submit(job: Job): void {
+    if (this.closing) return job.onResult(POOL_ERROR, new WorkerPoolClosed({ task: job.task.name }))
+    job.enqueuedAt = performance.now()
+    const { maxQueue } = this.config
+    if (maxQueue !== undefined && this.queued >= maxQueue) {
+      if (this.config.onQueueFull === "fail") {
+        return job.onResult(POOL_ERROR, new QueueFull({ task: job.task.name, maxQueue }))
+      }
+      job.state = State.Admitting
+      MutableList.append(this.admission, job)
+      return
+    }
+    this.enqueue(job)
+  }
+
+  private enqueue(job: Job): void {
+    job.state = State.Queued
+    MutableList.append(this.queue, job)
+    this.queued++
+    this.observer.queueDepth(this.queued)
+    this.dispatch()
+    if (this.queued > 0) this.replenish()
+  }
+
+  /** Lets waiting submitters into a bounded queue that has room again. */
+  private admit(): void {
+    const { maxQueue } = this.config
+    while (maxQueue !== undefined && this.queued < maxQueue && this.admission.length > 0) {
+      const job = MutableList.take(this.admission) as Job
+      if (job.state === State.Admitting) this.enqueue(job)
+    }
+  }
+
+  private takeQueued(): Job | undefined {
+    while (this.queue.length > 0) {
+      const job = MutableList.take(this.queue) as Job
+      if (job.state !== State.Queued) continue // cancelled while queued
+      this.queued--
+      return job
+    }
+    return undefined
+  }
+
+  /** Sends queued jobs to the least-loaded workers that have room. */
+  dispatch(): void {
+    while (this.queued > 0) {
+      let best: Slot | undefined
+      for (const slot of this.slots) {
+        if (!slot.ready || slot.retiring || slot.inflight.size >= this.capacity(slot)) continue
+        if (best === undefined || slot.inflight.size < best.inflight.size) best = slot
+      }
+      if (best === undefined) break
+      const job = this.takeQueued()
+      if (job === undefined) break
+      this.start(best, job)
+    }
+    this.observer.queueDepth(this.queued)
+    this.admit()
+  }
+
+  private start(slot: Slot, job: Job): void {
+    const now = performance.now()
+    if (slot.inflight.size === 0) {
+      slot.busySince = now
+      clearTimeout(slot.idleTimer)
+    }
+    job.state = State.Running
+    job.slot = slot
+    job.startedAt = now
+    slot.inflight.set(job.id, job)
+    job.inflightAtStart = slot.inflight.size
+    this.totals.started++
+    this.observer.started(now - job.enqueuedAt)
+    this.send(slot, [job.command, job.id, job.task.name, job.payload, job.timeout], job.transfer)
+    if (job.timeout > 0) {
+      // The worker enforces the timeout; this backstop stops a handler that never yields.
+      job.backstop = setTimeout(() => {
+        if (job.state !== State.Running) return
+        job.state = State.Cancelling
+        job.outcome = { code: POOL_ERROR, value: new TaskTimeout({ task: job.task.name, timeoutMillis: job.timeout }) }
+        this.terminate(slot)
+      }, job.timeout + this.config.gracePeriod)
+    }
+    if (++slot.dispatched === this.config.maxTasksPerWorker) this.retire(slot)
+  }
+
+  private send(
+    slot: Slot,
+    command: ReadonlyArray<unknown>,
+    transfer: ReadonlyArray<TransferListItem> | undefined
+  ): void {
+    if (slot.outbox.length === 0) queueMicrotask(() => this.flush(slot))
+    for (const part of command) slot.outbox.push(part)
+    if (transfer !== undefined) for (const t of transfer) slot.transfers.push(t)
+  }
+
+  private flush(slot: Slot): void {
+    const batch = slot.outbox
+    const transfers = slot.transfers
+    slot.outbox = []
+    slot.transfers = []
+    if (slot.dead) return
+    slot.worker.postMessage(batch, transfers)
+  }
+
+  /** Finishes a job: frees its place on the worker and hands the result to the caller. */
+  settle(job: Job, code: number, value: unknown): void {
+    if (job.state === State.Done) return
+    const slot = job.slot
+    job.state = State.Done
+    clearTimeout(job.backstop)
+    if (slot !== undefined && slot.inflight.delete(job.id)) {
+      const now = performance.now()
+      const cost = (now - job.startedAt) / job.inflightAtStart
+      slot.costMillis = slot.costMillis < 0 ? cost : slot.costMillis * 0.8 + cost * 0.2
+      slot.completed++
+      if (slot.inflight.size === 0) slot.busyMillis += now - slot.busySince
+      this.observer.finished(code, now - job.startedAt)
+      this.observer.utilization(slot)
+    }
+    if (code === Result.Success || code === Result.End) this.totals.succeeded++
+    else if (code === Result.Interrupted) this.totals.cancelled++
+    else this.totals.failed++
+    job.onResult(code, value)
+    job.onSettled?.()
+    if (slot !== undefined && !slot.dead) {
+      if (slot.retiring && slot.inflight.size === 0) this.stop(slot)
+      else if (slot.inflight.size === 0) this.scheduleIdle(slot)
+    }
+    this.dispatch()
+    this.checkIdle()
+  }
+
+  /** Cancels a job; the returned promise resolves once it has really stopped. */
+  cancel(job: Job): Promise<void> | undefined {
+    switch (job.state) {
+      case State.Queued:
+      case State.Admitting: {
+        if (job.state === State.Queued) this.queued--
+        job.state = State.Done
+        this.totals.cancelled++
+        this.observer.queueDepth(this.queued)
+        this.admit()
+        this.checkIdle()
+        return undefined
+      }
+      case State.Running: {
+        const slot = job.slot!
+        job.state = State.Cancelling
+        this.send(slot, [Command.Interrupt, job.id, undefined, undefined, 0], undefined)
+        const grace = setTimeout(() => {
+          if (job.state === State.Cancelling) this.terminate(slot)
+        }, this.config.gracePeriod)
+        return new Promise((resolve) => {
+          job.onSettled = () => {
+            clearTimeout(grace)
+            resolve()
+          }
+        })
+      }
+      default:
+        return undefined
+    }
+  }
+
+  /** Recycles a worker that has run its share of tasks. */
+  private retire(slot: Slot): void {
+    slot.retiring = true
+    this.replenish()
+    if (slot.inflight.size === 0) this.stop(slot)
+  }
+
+  /** Stops an idle worker gracefully. */
+  private stop(slot: Slot): void {
+    if (slot.dead) return
+    this.remove(slot)
+    void slot.worker.terminate()
+  }
+
+  private scheduleIdle(slot: Slot): void {
+    if (this.slots.length <= this.config.minSize || this.closing) return
+    clearTimeout(slot.idleTimer)
+    slot.idleTimer = setTimeout(() => {
+      if (slot.inflight.size === 0 && this.slots.length > this.config.minSize) this.stop(slot)
+    }, this.config.idleTimeToLive)
+    slot.idleTimer.unref()
+  }
+
+  private failQueued(error: (job: Job) => unknown): void {
+    for (let job = this.takeQueued(); job !== undefined; job = this.takeQueued()) {
+      job.state = State.Done
+      job.onResult(POOL_ERROR, error(job))
+    }
+    for (
+      let job = MutableList.take(this.admission);
+      job !== MutableList.Empty;
+      job = MutableList.take(this.admission)
+    ) {
+      if (job.state !== State.Admitting) continue
+      job.state = State.Done
+      job.onResult(POOL_ERROR, error(job))
+    }
+    this.observer.queueDepth(this.queued)
+  }
+
+  // -------------------------------------------------------------- lifecycle
+
+  /** Resolves once every starting worker is ready, or fails with the first startup failure. */
+  awaitReady(): Promise<WorkerSpawnError | undefined> {
+    return new Promise((resolve) => {
+      const check = () => {
+        if (this.startupFailures > 0) {
+          const dead = Array.from(this.dying).find((s) => !s.ready)
+          return resolve(
+            new WorkerSpawnError({
+              module: String(this.config.module),
+              reason: dead?.crash?.reason ?? "it exited during startup"
+            })
+          )
+        }
+        if (this.slots.every((s) => s.ready)) return resolve(undefined)
+        setTimeout(check, 5)
+      }
+      check()
+    })
+  }
+
+  private checkIdle(): void {
+    if (this.onIdle !== undefined && this.inflightCount() === 0 && this.queued === 0) this.onIdle()
+  }
+
+  inflightCount(): number {
+    let n = 0
+    for (const slot of this.slots) n += slot.inflight.size
+    for (const slot of this.dying) n += slot.inflight.size
+    return n
+  }
+
+  /** Closes the pool: finishes or interrupts the work, then terminates every worker. */
+  async close(): Promise<void> {
+    this.closing = true
+    clearTimeout(this.backoff)
+    this.failQueued((job) => new WorkerPoolClosed({ task: job.task.name }))
+    if (this.config.onClose === "interrupt") {
+      for (const slot of [...this.slots, ...this.dying]) {
+        for (const job of Array.from(slot.inflight.values())) void this.cancel(job)
+      }
+    }
+    if (this.inflightCount() > 0) {
+      await new Promise<void>((resolve) => {
+        this.onIdle = resolve
+      })
+    }
+    for (const slot of [...this.slots]) this.stop(slot)
+    await Promise.all(Array.from(this.dying, (slot) => slot.exited))
+  }
+}
+
+const exitCodeOf = (crash: { exitCode?: number }): { exitCode?: number } =>
+  crash.exitCode === undefined ? {} : { exitCode: crash.exitCode }
