@@ -310,9 +310,11 @@ const validate = (options: Options): Effect.Effect<PoolConfig, InvalidPoolOption
   const millis = (input: Duration.Input | undefined, fallback: number) =>
     input === undefined ? fallback : Duration.toMillis(Duration.fromInputUnsafe(input))
   const module =
-    options.module instanceof URL || options.module.startsWith("file:")
+    options.module instanceof URL
       ? options.module
-      : pathToFileURL(resolve(options.module))
+      : options.module.startsWith("file:")
+        ? new URL(options.module)
+        : pathToFileURL(resolve(options.module))
   return Effect.succeed({
     module,
     minSize,

@@ -138,6 +138,7 @@ export class Pool {
   nextJobId = 1
   nextSlotId = 1
   startupFailures = 0
+  lastStartupFailure = ""
   closing = false
   backoff: ReturnType<typeof setTimeout> | undefined = undefined
   totals = { started: 0, succeeded: 0, failed: 0, cancelled: 0, crashed: 0, respawned: 0 }
@@ -152,12 +153,19 @@ export class Pool {
 
   // ---------------------------------------------------------------- workers
 
-  spawn(): Slot {
-    const worker = new Worker(this.config.module, {
-      workerData: { [WORKER_MARK]: 1 },
-      ...(this.config.resourceLimits === undefined ? {} : { resourceLimits: this.config.resourceLimits }),
-      ...(this.config.execArgv === undefined ? {} : { execArgv: [...this.config.execArgv] })
-    })
+  /** Starts a worker; a module that cannot even be loaded counts as a startup failure. */
+  spawn(): Slot | undefined {
+    let worker: Worker
+    try {
+      worker = new Worker(this.config.module, {
+        workerData: { [WORKER_MARK]: 1 },
+        ...(this.config.resourceLimits === undefined ? {} : { resourceLimits: this.config.resourceLimits }),
+        ...(this.config.execArgv === undefined ? {} : { execArgv: [...this.config.execArgv] })
+      })
+    } catch (error) {
+      this.startupFailed(error instanceof Error ? error.message : String(error))
+      return undefined
+    }
     const slot = new Slot(this.nextSlotId++, worker)
     this.slots.push(slot)
     worker.on("message", (message) => this.onMessage(slot, message))
@@ -198,6 +206,8 @@ export class Pool {
     slot.crash = crash
     this.remove(slot)
     this.totals.crashed++
+    // Replace the worker before failing its jobs: their callers resume at once and see a full pool.
+    if (slot.ready) this.replenish()
     for (const job of Array.from(slot.inflight.values())) {
       if (job.state === State.Cancelling) continue // settled when the thread is gone
       this.settle(
@@ -206,11 +216,15 @@ export class Pool {
         new WorkerCrashed({ task: job.task.name, workerId: slot.id, reason: crash.reason, ...exitCodeOf(crash) })
       )
     }
-    if (!slot.ready) {
-      this.startupFailures++
-      if (!this.slots.some((s) => s.ready)) {
-        this.failQueued(() => new WorkerSpawnError({ module: String(this.config.module), reason: crash.reason }))
-      }
+    if (!slot.ready) this.startupFailed(crash.reason)
+  }
+
+  /** A worker died before it was ready: fail what cannot run, and retry with a backoff. */
+  private startupFailed(reason: string): void {
+    this.startupFailures++
+    this.lastStartupFailure = reason
+    if (!this.slots.some((s) => s.ready)) {
+      this.failQueued(() => new WorkerSpawnError({ module: String(this.config.module), reason }))
     }
     this.replenish()
   }
@@ -413,7 +427,7 @@ export class Pool {
     const slot = job.slot
     job.state = State.Done
     clearTimeout(job.backstop)
-    if (slot !== undefined && slot.inflight.delete(job.id)) {
+    if (slot?.inflight.delete(job.id)) {
       const now = performance.now()
       const cost = (now - job.startedAt) / job.inflightAtStart
       slot.costMillis = slot.costMillis < 0 ? cost : slot.costMillis * 0.8 + cost * 0.2
@@ -514,13 +528,7 @@ export class Pool {
     return new Promise((resolve) => {
       const check = () => {
         if (this.startupFailures > 0) {
-          const dead = Array.from(this.dying).find((s) => !s.ready)
-          return resolve(
-            new WorkerSpawnError({
-              module: String(this.config.module),
-              reason: dead?.crash?.reason ?? "it exited during startup"
-            })
-          )
+          return resolve(new WorkerSpawnError({ module: String(this.config.module), reason: this.lastStartupFailure }))
         }
         if (this.slots.every((s) => s.ready)) return resolve(undefined)
         setTimeout(check, 5)
