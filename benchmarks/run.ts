@@ -1,0 +1,2 @@
+// Placeholder until the benchmarks land: `pnpm bench` runs this.
+console.log("benchmarks: not written yet")
