@@ -51,31 +51,27 @@
  * @since 0.1.0
  */
 
-import { availableParallelism } from "node:os"
-import { resolve } from "node:path"
-import { pathToFileURL } from "node:url"
 import type { ResourceLimits, TransferListItem } from "node:worker_threads"
 import * as Context from "effect/Context"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
-import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import {
+import { makeClient, validate } from "./internal/client.ts"
+import type {
   InvalidPoolOptions,
   PayloadError,
-  type QueueFull,
+  QueueFull,
   TaskNotServed,
   TaskTimeout,
-  type WorkerCrashed,
-  type WorkerPoolClosed,
-  type WorkerSpawnError
+  WorkerCrashed,
+  WorkerPoolClosed,
+  WorkerSpawnError
 } from "./internal/errors.ts"
-import { POOL_ERROR, Pool, type PoolConfig, type Slot } from "./internal/pool.ts"
-import { type Codec, Command, codec, deserializeDefect, Result, schemaIssue } from "./internal/protocol.ts"
+import { Pool, type Slot } from "./internal/pool.ts"
+import { Result } from "./internal/protocol.ts"
 import type * as Task from "./Task.ts"
 
 export {
@@ -287,84 +283,6 @@ export const metrics = {
   utilization: Metric.gauge("strand_pool_worker_utilization", { description: "Busy fraction of a worker's life" })
 }
 
-const validate = (options: Options): Effect.Effect<PoolConfig, InvalidPoolOptions> => {
-  const invalid = (option: string, value: unknown, expected: string) =>
-    Effect.fail(new InvalidPoolOptions({ option, value: String(value), expected }))
-  const wholeAtLeast = (n: unknown, min: number) => typeof n === "number" && Number.isInteger(n) && n >= min
-  const size = options.size ?? availableParallelism()
-  const [minSize, maxSize] = typeof size === "number" ? [size, size] : [size.min, size.max]
-  if (!wholeAtLeast(minSize, 0)) return invalid("size.min", minSize, "a whole number of at least 0")
-  if (!wholeAtLeast(maxSize, 1) || maxSize < minSize) {
-    return invalid("size", maxSize, "a whole number of at least 1, and at least size.min")
-  }
-  const { maxTasksPerWorker, maxQueue } = options
-  if (maxTasksPerWorker !== undefined && !wholeAtLeast(maxTasksPerWorker, 1)) {
-    return invalid("maxTasksPerWorker", maxTasksPerWorker, "a whole number of at least 1")
-  }
-  if (maxQueue !== undefined && !wholeAtLeast(maxQueue, 1))
-    return invalid("maxQueue", maxQueue, "a whole number of at least 1")
-  const pipelining = options.concurrentTasksPerWorker ?? "auto"
-  if (pipelining !== "auto" && !wholeAtLeast(pipelining, 1)) {
-    return invalid("concurrentTasksPerWorker", pipelining, 'a whole number of at least 1, or "auto"')
-  }
-  const millis = (input: Duration.Input | undefined, fallback: number) =>
-    input === undefined ? fallback : Duration.toMillis(Duration.fromInputUnsafe(input))
-  const module =
-    options.module instanceof URL
-      ? options.module
-      : options.module.startsWith("file:")
-        ? new URL(options.module)
-        : pathToFileURL(resolve(options.module))
-  return Effect.succeed({
-    module,
-    minSize,
-    maxSize,
-    idleTimeToLive: millis(typeof size === "number" ? undefined : size.idleTimeToLive, 30_000),
-    maxTasksPerWorker,
-    resourceLimits: options.resourceLimits,
-    maxQueue,
-    onQueueFull: options.onQueueFull ?? "wait",
-    pipelining,
-    gracePeriod: millis(options.cancelGracePeriod, 100),
-    onClose: options.onClose ?? "interrupt",
-    execArgv: options.execArgv
-  })
-}
-
-/** Turns a result from a worker (or from the pool) into the caller's `Exit`. */
-const toExit = (task: Task.Any, codec: Codec, code: number, value: unknown): Exit.Exit<any, any> => {
-  switch (code) {
-    case Result.Success: {
-      const decoded = codec.decodeSuccess(value)
-      return Exit.isSuccess(decoded)
-        ? decoded
-        : Exit.die(
-            new Error(`task "${task.name}" returned a value that does not match its schema: ${schemaIssue(decoded)}`)
-          )
-    }
-    case Result.Failure: {
-      const decoded = codec.decodeError(value)
-      return Exit.isSuccess(decoded)
-        ? Exit.fail(decoded.value)
-        : Exit.die(
-            new Error(`task "${task.name}" failed with an error its schema does not describe: ${schemaIssue(decoded)}`)
-          )
-    }
-    case Result.Defect:
-      return Exit.die(deserializeDefect(value as any))
-    case Result.PayloadError:
-      return Exit.fail(new PayloadError({ task: task.name, side: "worker", issue: String(value) }))
-    case Result.Timeout:
-      return Exit.fail(new TaskTimeout({ task: task.name, timeoutMillis: -1 }))
-    case Result.NotServed:
-      return Exit.fail(new TaskNotServed({ task: task.name }))
-    case POOL_ERROR:
-      return Exit.fail(value)
-    default:
-      return Exit.interrupt()
-  }
-}
-
 /**
  * Creates a pool in the current scope, waiting until its first workers are ready.
  *
@@ -427,166 +345,8 @@ export const make = (options: Options): Effect.Effect<Service, InvalidPoolOption
     const spawnError = yield* Effect.promise(() => pool.awaitReady())
     if (spawnError !== undefined) return yield* spawnError
 
-    const cancel = (job: ReturnType<Pool["makeJob"]>) =>
-      Effect.suspend(() => {
-        const stopped = pool.cancel(job)
-        return stopped === undefined ? Effect.void : Effect.promise(() => stopped)
-      })
-    const timeoutOf = (options: RunOptions | MapOptions | undefined) =>
-      options?.timeout === undefined ? 0 : Math.max(1, Duration.toMillis(Duration.fromInputUnsafe(options.timeout)))
-
-    const submit = (
-      task: Task.Any,
-      command: number,
-      payloads: ReadonlyArray<unknown>,
-      options: RunOptions | undefined
-    ): Effect.Effect<any, any> =>
-      Effect.callback((resume) => {
-        const taskCodec = codec(task)
-        const encoded: Array<unknown> = []
-        for (const payload of payloads) {
-          const exit = taskCodec.encodePayload(payload)
-          if (Exit.isFailure(exit)) {
-            return resume(Exit.fail(new PayloadError({ task: task.name, side: "caller", issue: schemaIssue(exit) })))
-          }
-          encoded.push(exit.value)
-        }
-        const timeout = timeoutOf(options)
-        const job = pool.makeJob(
-          task,
-          taskCodec,
-          command,
-          command === Command.RunChunk ? encoded : encoded[0],
-          timeout,
-          (options as RunOptions | undefined)?.transfer,
-          (code, value) => {
-            if (command !== Command.RunChunk || code !== Result.Success) {
-              return resume(withTimeout(toExit(task, taskCodec, code, value), timeout))
-            }
-            const results: Array<unknown> = []
-            for (const item of value as Array<unknown>) {
-              const exit = toExit(task, taskCodec, code, item)
-              if (Exit.isFailure(exit)) return resume(exit)
-              results.push(exit.value)
-            }
-            resume(Exit.succeed(results))
-          }
-        )
-        pool.submit(job)
-        return cancel(job)
-      })
-
-    const run: Service["run"] = (task, payload, options) => submit(task, Command.Run, [payload], options)
-
-    const stream: Service["stream"] = (task, payload, options) =>
-      Stream.unwrap(
-        Effect.gen(function* () {
-          const taskCodec = codec(task)
-          const encoded = taskCodec.encodePayload(payload)
-          if (Exit.isFailure(encoded)) {
-            return yield* new PayloadError({ task: task.name, side: "caller", issue: schemaIssue(encoded) })
-          }
-          const queue = yield* Queue.unbounded<any, any>()
-          const timeout = timeoutOf(options)
-          const job = pool.makeJob(
-            task,
-            taskCodec,
-            Command.Run,
-            encoded.value,
-            timeout,
-            options?.transfer,
-            (code, value) => {
-              if (code === Result.End) return void Queue.endUnsafe(queue)
-              const exit = withTimeout(
-                toExit(task, taskCodec, code === Result.Item ? Result.Success : code, value),
-                timeout
-              )
-              if (Exit.isFailure(exit)) Queue.failCauseUnsafe(queue, exit.cause)
-              else if (code === Result.Item) Queue.offerUnsafe(queue, exit.value)
-            }
-          )
-          yield* Effect.acquireRelease(
-            Effect.sync(() => pool.submit(job)),
-            () => cancel(job)
-          )
-          return Stream.fromQueue(queue)
-        })
-      )
-
-    const chunksOf = <A>(inputs: Iterable<A>, options: MapOptions | undefined): Array<Array<A>> => {
-      const all = Array.from(inputs)
-      const requested = options?.chunkSize ?? 1
-      const size = requested === "auto" ? Math.max(1, Math.ceil(all.length / (4 * config.maxSize))) : requested
-      const chunks: Array<Array<A>> = []
-      for (let i = 0; i < all.length; i += size) chunks.push(all.slice(i, i + size))
-      return chunks
-    }
-
-    const runChunk = (task: SingleTask, chunk: ReadonlyArray<unknown>, options: MapOptions | undefined) =>
-      chunk.length === 1
-        ? Effect.map(submit(task, Command.Run, chunk, options), (a) => [a])
-        : (submit(task, Command.RunChunk, chunk, options) as Effect.Effect<Array<any>, any>)
-
-    const map: Service["map"] = (task, inputs, options) =>
-      Effect.suspend(() => {
-        const chunks = chunksOf(inputs, options)
-        if (options?.order === "completion") {
-          const results: Array<any> = []
-          return Effect.as(
-            Effect.forEach(chunks, (chunk) => Effect.map(runChunk(task, chunk, options), (r) => results.push(...r)), {
-              concurrency: "unbounded",
-              discard: true
-            }),
-            results
-          )
-        }
-        return Effect.map(
-          Effect.forEach(chunks, (chunk) => runChunk(task, chunk, options), { concurrency: "unbounded" }),
-          (results) => results.flat()
-        )
-      })
-
-    const mapStream: Service["mapStream"] = (task, inputs, options) =>
-      Stream.suspend(() =>
-        Stream.fromIterable(chunksOf(inputs, options)).pipe(
-          Stream.mapEffect((chunk) => runChunk(task, chunk, options), {
-            concurrency: 4 * config.maxSize,
-            unordered: options?.order === "completion"
-          }),
-          Stream.flattenIterable
-        )
-      )
-
-    const stats = Effect.sync((): Stats => {
-      const now = performance.now()
-      return {
-        size: pool.slots.length,
-        queued: pool.queued,
-        inflight: pool.inflightCount(),
-        ...pool.totals,
-        workers: pool.slots.map((slot) => ({
-          id: slot.id,
-          threadId: slot.worker.threadId,
-          ready: slot.ready,
-          inflight: slot.inflight.size,
-          completed: slot.completed,
-          utilization: slot.utilization(now)
-        }))
-      }
-    })
-
-    return WorkerPool.of({ run, stream, map, mapStream, stats })
+    return WorkerPool.of(makeClient(pool, config))
   })
-
-/** Fills in the timeout a worker reported, which only the caller knows. */
-const withTimeout = (exit: Exit.Exit<any, any>, timeout: number): Exit.Exit<any, any> => {
-  if (Exit.isSuccess(exit)) return exit
-  const error = exit.cause.reasons[0]
-  if (error?._tag === "Fail" && error.error instanceof TaskTimeout && error.error.timeoutMillis === -1) {
-    return Exit.fail(new TaskTimeout({ task: error.error.task, timeoutMillis: timeout }))
-  }
-  return exit
-}
 
 /**
  * Provides the `WorkerPool` service.

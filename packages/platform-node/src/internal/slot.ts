@@ -1,0 +1,97 @@
+/**
+ * A job (one submitted task or chunk) and a slot (one worker thread with the
+ * jobs in flight on it): the pool engine's two records.
+ *
+ * @internal
+ */
+import type { TransferListItem, Worker } from "node:worker_threads"
+import type * as Task from "../Task.ts"
+import type { Codec } from "./protocol.ts"
+
+/** @internal */
+export const State = { Queued: 0, Admitting: 1, Running: 2, Cancelling: 3, Done: 4 } as const
+type JobState = (typeof State)[keyof typeof State]
+
+/** One submitted task (or chunk of tasks) and its way back to the caller. */
+export class Job {
+  state: JobState = State.Queued
+  slot: Slot | undefined = undefined
+  enqueuedAt = 0
+  startedAt = 0
+  inflightAtStart = 1
+  backstop: ReturnType<typeof setTimeout> | undefined = undefined
+  onSettled: (() => void) | undefined = undefined
+  /** How a job being stopped by terminating its worker ends, once the thread is gone. */
+  outcome: { readonly code: number; readonly value: unknown } | undefined = undefined
+  readonly id: number
+  readonly task: Task.Any
+  readonly codec: Codec
+  readonly command: number
+  readonly payload: unknown
+  readonly timeout: number
+  readonly transfer: ReadonlyArray<TransferListItem> | undefined
+  /** Receives every result; for a stream, items first and then one final code. */
+  readonly onResult: (code: number, value: unknown) => void
+
+  constructor(
+    id: number,
+    task: Task.Any,
+    codec: Codec,
+    command: number,
+    payload: unknown,
+    timeout: number,
+    transfer: ReadonlyArray<TransferListItem> | undefined,
+    onResult: (code: number, value: unknown) => void
+  ) {
+    this.id = id
+    this.task = task
+    this.codec = codec
+    this.command = command
+    this.payload = payload
+    this.timeout = timeout
+    this.transfer = transfer
+    this.onResult = onResult
+  }
+}
+
+/** One worker thread and the jobs in flight on it. */
+export class Slot {
+  ready = false
+  /** Takes no new jobs: it is being recycled, scaled down or stopped. */
+  retiring = false
+  /** Its thread has been terminated or has crashed. */
+  dead = false
+  dispatched = 0
+  completed = 0
+  /** Estimated milliseconds of work per job, for adaptive pipelining. */
+  costMillis = -1
+  busySince = 0
+  busyMillis = 0
+  readonly createdAt = performance.now()
+  readonly inflight = new Map<number, Job>()
+  outbox: Array<unknown> = []
+  transfers: Array<TransferListItem> = []
+  idleTimer: ReturnType<typeof setTimeout> | undefined = undefined
+  crash: { reason: string; exitCode?: number } | undefined = undefined
+  readonly exited: Promise<void>
+  readonly id: number
+  readonly worker: Worker
+  private resolveExited!: () => void
+
+  constructor(id: number, worker: Worker) {
+    this.id = id
+    this.worker = worker
+    this.exited = new Promise((resolve) => {
+      this.resolveExited = resolve
+    })
+  }
+
+  markExited(): void {
+    this.resolveExited()
+  }
+
+  utilization(now: number): number {
+    const busy = this.busyMillis + (this.inflight.size > 0 ? now - this.busySince : 0)
+    return busy / Math.max(1, now - this.createdAt)
+  }
+}
