@@ -1,2 +1,192 @@
-// Placeholder until the benchmarks land: `pnpm bench` runs this.
-console.log("benchmarks: not written yet")
+// `pnpm bench`: every scenario, Strand side by side with its peers in one run.
+// `pnpm bench --quick` is a smoke run with small sizes and one repetition; it asserts nothing about timings.
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { availableParallelism, tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { markdown, type Summary, summarize, svg, type Target } from "./report.ts"
+import * as Scenarios from "./scenarios.ts"
+
+const quick = process.argv.includes("--quick")
+const cores = availableParallelism()
+const sizes: Scenarios.Sizes = { quick, cores }
+const repetitions = quick ? 1 : 3
+const here = fileURLToPath(new URL(".", import.meta.url))
+
+interface Scenario {
+  readonly name: string
+  readonly subjects: ReadonlyArray<string>
+  readonly units: Record<string, string>
+  readonly run: (sizes: Scenarios.Sizes, subject: string) => Promise<Scenarios.Samples>
+}
+
+const scenarios: ReadonlyArray<Scenario> = [
+  {
+    name: "1. CPU speedup",
+    subjects: ["sequential", "strand", "piscina", "tinypool", "workerpool"],
+    units: { millis: "ms" },
+    run: Scenarios.cpuSpeedup
+  },
+  {
+    name: "2. Trivial tasks",
+    subjects: ["raw postMessage", "strand", "piscina", "tinypool", "poolifier", "workerpool", "effect-rpc"],
+    units: { sequentialPerSecond: "tasks/s", pipelinedPerSecond: "tasks/s" },
+    run: Scenarios.trivialTasks
+  },
+  {
+    name: "3. Many waiters",
+    subjects: ["strand", "effect-rpc", "piscina"],
+    units: { onePerSecond: "tasks/s", manyPerSecond: "tasks/s", ratio: "512 ÷ 1" },
+    run: Scenarios.manyWaiters
+  },
+  {
+    name: "4. Cancellation",
+    subjects: ["strand", "piscina", "effect-rpc"],
+    units: { millis: "ms until the next task ran" },
+    run: Scenarios.cancellation
+  },
+  {
+    name: "5. Crash recovery",
+    subjects: ["strand", "piscina", "tinypool", "poolifier", "workerpool"],
+    units: { failMillis: "ms until the task failed", fullSizeMillis: "ms until full size" },
+    run: Scenarios.crashRecovery
+  },
+  {
+    name: "6. Primitives",
+    subjects: [
+      "strand Lock",
+      "effect Semaphore(1)",
+      "async-mutex",
+      "map: Effect.forEach(16)",
+      "map: BoundedSemaphore(16)",
+      "map: p-limit(16)",
+      "strand Condition ping-pong",
+      "strand PriorityQueue"
+    ],
+    units: { uncontended: "ns/op", contended: "ns/op", perItem: "ns/item", perRoundTrip: "ns", perOfferAndTake: "ns" },
+    run: Scenarios.primitives
+  },
+  {
+    name: "7. Memory",
+    subjects: ["strand Lock", "async-mutex"],
+    units: { bytesPerWaiter: "bytes/waiter", totalMegabytes: "MB" },
+    run: Scenarios.memory
+  }
+]
+
+const summaries: Array<Summary> = []
+const started = performance.now()
+for (const scenario of scenarios) {
+  const samples = new Map<string, Map<string, Array<number>>>()
+  for (let rep = 0; rep < repetitions; rep++) {
+    // Interleave the subjects, rotating who goes first, so drift in the machine hits all alike.
+    const order = scenario.subjects.map((_, i) => scenario.subjects[(i + rep) % scenario.subjects.length]!)
+    for (const subject of order) {
+      process.stdout.write(`${scenario.name}: ${subject} (${rep + 1}/${repetitions})\n`)
+      const result = await scenario.run(sizes, subject)
+      const bySubject = samples.get(subject) ?? new Map<string, Array<number>>()
+      samples.set(subject, bySubject)
+      for (const [metric, value] of Object.entries(result)) {
+        bySubject.set(metric, [...(bySubject.get(metric) ?? []), value])
+      }
+    }
+  }
+  for (const subject of scenario.subjects) {
+    for (const [metric, values] of samples.get(subject) ?? []) {
+      summaries.push(summarize(scenario.name, subject, metric, scenario.units[metric] ?? "", values))
+    }
+  }
+}
+
+const get = (scenario: string, subject: string, metric: string) =>
+  summaries.find((s) => s.scenario.startsWith(scenario) && s.subject === subject && s.metric === metric)?.median ??
+  Number.NaN
+
+const speedupOf = (subject: string) => get("1.", "sequential", "millis") / get("1.", subject, "millis")
+const pipelined = (subject: string) => get("2.", subject, "pipelinedPerSecond")
+const peers = ["piscina", "tinypool", "poolifier", "workerpool", "effect-rpc"]
+const bestPeer = Math.max(...peers.map(pipelined))
+const memoryFor100k = (get("7.", "strand Lock", "bytesPerWaiter") * 100_000) / 2 ** 20
+const ratio = (x: number) => `${x.toFixed(2)}x`
+
+const targets: ReadonlyArray<Target> = [
+  {
+    target: `CPU speedup >= 0.95 x ${cores} cores`,
+    figure: ratio(speedupOf("strand")),
+    pass: speedupOf("strand") >= 0.95 * cores
+  },
+  {
+    target: "Sequential round trip >= piscina's rate",
+    figure: `${ratio(get("2.", "strand", "sequentialPerSecond") / get("2.", "piscina", "sequentialPerSecond"))} piscina`,
+    pass: get("2.", "strand", "sequentialPerSecond") >= get("2.", "piscina", "sequentialPerSecond")
+  },
+  {
+    target: "Pipelined throughput >= 2x piscina (first milestone)",
+    figure: `${ratio(pipelined("strand") / pipelined("piscina"))} piscina`,
+    pass: pipelined("strand") >= 2 * pipelined("piscina")
+  },
+  {
+    target: "Pipelined throughput >= the best peer",
+    figure: `${ratio(pipelined("strand") / bestPeer)} best peer, ${ratio(pipelined("strand") / pipelined("raw postMessage"))} raw postMessage`,
+    pass: pipelined("strand") >= bestPeer
+  },
+  {
+    target: "Throughput with 512 callers waiting >= 0.9x with 1",
+    figure: ratio(get("3.", "strand", "ratio")),
+    pass: get("3.", "strand", "ratio") >= 0.9
+  },
+  {
+    target: "Cancelling a synchronous loop frees the core within grace (100 ms) + 50 ms",
+    figure: `${get("4.", "strand", "millis").toFixed(0)} ms`,
+    pass: get("4.", "strand", "millis") <= 150
+  },
+  {
+    target: "After a crash the pool is back to full size in < 200 ms",
+    figure: `${get("5.", "strand", "fullSizeMillis").toFixed(0)} ms (task failed after ${get("5.", "strand", "failMillis").toFixed(1)} ms)`,
+    pass: get("5.", "strand", "fullSizeMillis") < 200
+  },
+  {
+    target: "Uncontended Lock <= 1.5x Effect Semaphore(1)",
+    figure: ratio(get("6.", "strand Lock", "uncontended") / get("6.", "effect Semaphore(1)", "uncontended")),
+    pass: get("6.", "strand Lock", "uncontended") <= 1.5 * get("6.", "effect Semaphore(1)", "uncontended")
+  },
+  {
+    target: "Uncontended Lock beats async-mutex",
+    figure: `${get("6.", "strand Lock", "uncontended").toFixed(0)} vs ${get("6.", "async-mutex", "uncontended").toFixed(0)} ns`,
+    pass: get("6.", "strand Lock", "uncontended") < get("6.", "async-mutex", "uncontended")
+  },
+  {
+    target: "100,000 fibers waiting on one Lock fit in < 100 MB of heap",
+    figure: `${memoryFor100k.toFixed(1)} MB`,
+    pass: memoryFor100k < 100
+  }
+]
+
+const machine = `${cores} cores, Node ${process.versions.node}, ${process.platform}/${process.arch}${quick ? ", quick mode (not figures to quote)" : ""}`
+const table = markdown(machine, summaries, targets)
+const chart = svg(
+  ["strand", "piscina", "tinypool", "workerpool"].map((s) => [s, speedupOf(s)] as [string, number]),
+  ["raw postMessage", "strand", ...peers].map((s) => [s, pipelined(s)] as [string, number])
+)
+const date = new Date().toISOString().slice(0, 10)
+const outDir = quick ? join(tmpdir(), "strand-bench") : join(here, "results")
+mkdirSync(outDir, { recursive: true })
+writeFileSync(
+  join(outDir, `${date}.json`),
+  JSON.stringify({ date, machine, quick, repetitions, summaries, targets }, null, 2)
+)
+writeFileSync(join(outDir, `${date}.md`), `${table}\n`)
+writeFileSync(join(outDir, `${date}.svg`), chart)
+if (!quick) {
+  const readme = join(here, "README.md")
+  const text = readFileSync(readme, "utf8")
+  const begin = "<!-- results:begin -->"
+  const end = "<!-- results:end -->"
+  const updated = `${text.slice(0, text.indexOf(begin) + begin.length)}\n\nLatest run (${date}), chart: [results/${date}.svg](results/${date}.svg)\n\n${table}\n\n${text.slice(text.indexOf(end))}`
+  writeFileSync(readme, updated)
+}
+console.log(`\n${table}\n`)
+console.log(
+  `wrote ${join(outDir, `${date}.json`)}, .md and .svg in ${((performance.now() - started) / 1000).toFixed(0)} s`
+)
+process.exit(0)

@@ -37,7 +37,7 @@
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { BrokenBarrier, InvalidArgument } from "./internal/errors.ts"
-import { makeWaiter, type Waiter, WaitQueue } from "./internal/waiters.ts"
+import { makeWaiter, WaitQueue } from "./internal/waiters.ts"
 
 export {
   /**
@@ -105,7 +105,7 @@ type Reason = BrokenBarrier["reason"]
 class Generation {
   arrived = 0
   broken: Reason | undefined = undefined
-  readonly queue = new WaitQueue<Waiter>()
+  readonly queue = new WaitQueue()
 }
 
 class BarrierImpl implements Barrier {
@@ -133,17 +133,15 @@ class BarrierImpl implements Barrier {
       const index = generation.arrived++
       if (generation.arrived === this.parties) return this.trip(generation, index)
       const timeout = options?.timeout ?? this.options?.timeout
-      return generation.queue
-        .park(makeWaiter(fiber.id, {}), () => {}, timeout)
-        .pipe(
-          Effect.onInterrupt(() => Effect.sync(() => this.breakGeneration(generation, "interrupted"))),
-          Effect.flatMap((released) => {
-            if (!released) this.breakGeneration(generation, "timeout")
-            return generation.broken === undefined
-              ? Effect.succeed(index)
-              : Effect.fail(new BrokenBarrier({ reason: generation.broken }))
-          })
-        )
+      return generation.queue.park(makeWaiter(fiber), timeout).pipe(
+        Effect.onInterrupt(() => Effect.sync(() => this.breakGeneration(generation, "interrupted"))),
+        Effect.flatMap((released) => {
+          if (!released) this.breakGeneration(generation, "timeout")
+          return generation.broken === undefined
+            ? Effect.succeed(index)
+            : Effect.fail(new BrokenBarrier({ reason: generation.broken }))
+        })
+      )
     })
   }
 

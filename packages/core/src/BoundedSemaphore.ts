@@ -39,7 +39,7 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import { InvalidArgument, SemaphoreOverRelease } from "./internal/errors.ts"
-import { makeWaiter, type Waiter, WaitQueue } from "./internal/waiters.ts"
+import { Waiter, WaitQueue } from "./internal/waiters.ts"
 
 export {
   /**
@@ -83,16 +83,15 @@ export interface BoundedSemaphore {
   readonly waiting: Effect.Effect<number>
 }
 
-interface PermitWaiter extends Waiter {
-  readonly n: number
-}
-
 class BoundedSemaphoreImpl implements BoundedSemaphore {
   readonly [TypeId] = TypeId
   readonly permits: number
   free: number
   // A waiter that leaves the head may unblock smaller takes behind it.
-  readonly queue = new WaitQueue<PermitWaiter>(() => this.dispatch())
+  readonly queue = new WaitQueue<number>({
+    onLostGrant: (waiter) => this.giveBack(waiter),
+    onLeave: () => this.dispatch()
+  })
 
   constructor(permits: number) {
     this.permits = permits
@@ -101,14 +100,14 @@ class BoundedSemaphoreImpl implements BoundedSemaphore {
 
   /** Serves waiters from the head while the head fits: strict FIFO. */
   readonly dispatch = (): void => {
-    for (let head = this.queue.head(); head !== undefined && head.n <= this.free; head = this.queue.head()) {
-      this.free -= head.n
+    for (let head = this.queue.head(); head !== undefined && head.data <= this.free; head = this.queue.head()) {
+      this.free -= head.data
       this.queue.grant(head)
     }
   }
 
-  readonly giveBack = (waiter: PermitWaiter): void => {
-    this.free += waiter.n
+  readonly giveBack = (waiter: Waiter<number>): void => {
+    this.free += waiter.data
     this.dispatch()
   }
 
@@ -133,7 +132,7 @@ class BoundedSemaphoreImpl implements BoundedSemaphore {
       const invalid = this.check(operation, n)
       if (invalid) return Effect.fail(invalid)
       if (this.takeNow(n)) return Effect.succeed(true)
-      return this.queue.park(makeWaiter(fiber.id, { n }), this.giveBack, timeout)
+      return this.queue.park(new Waiter(fiber, n), timeout)
     })
   }
 

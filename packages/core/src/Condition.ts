@@ -45,7 +45,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import type { LockNotHeld } from "./internal/errors.ts"
-import { makeWaiter, type Waiter, WaitQueue } from "./internal/waiters.ts"
+import { makeWaiter, WaitQueue } from "./internal/waiters.ts"
 import type * as Lock from "./Lock.ts"
 import * as RLock from "./RLock.ts"
 
@@ -93,7 +93,7 @@ export interface Options {
 
 class ConditionImpl implements Condition {
   readonly [TypeId] = TypeId
-  readonly queue = new WaitQueue<Waiter>()
+  readonly queue = new WaitQueue({ onLostGrant: () => this.passOn() })
   readonly lock: Lock.Lock | RLock.RLock
 
   constructor(lock: Lock.Lock | RLock.RLock) {
@@ -112,9 +112,8 @@ class ConditionImpl implements Condition {
       if (core.owner !== fiber.id) return Effect.fail(core.notHeld(fiber.id, operation))
       return Effect.uninterruptibleMask((restore) => {
         const holds = core.releaseAllUnsafe()
-        return Effect.flatMap(
-          Effect.exit(restore(this.queue.park(makeWaiter(fiber.id, {}), this.passOn, timeout))),
-          (exit) => Effect.andThen(core.reacquire(fiber.id, holds), exit)
+        return Effect.flatMap(Effect.exit(restore(this.queue.park(makeWaiter(fiber), timeout))), (exit) =>
+          Effect.andThen(core.reacquire(fiber, holds), exit)
         )
       })
     })

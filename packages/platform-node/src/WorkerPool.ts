@@ -175,6 +175,7 @@ export interface MapOptions {
  */
 export interface Stats {
   readonly size: number
+  readonly spares: number
   readonly queued: number
   readonly inflight: number
   readonly started: number
@@ -257,6 +258,11 @@ export interface Options {
   readonly onQueueFull?: "wait" | "fail" | undefined
   /** Tasks in flight per worker: a number, or `"auto"` (default) for about 1 ms of work. */
   readonly concurrentTasksPerWorker?: number | "auto" | undefined
+  /**
+   * Started, idle workers kept beside the pool (default 1): one takes a crashed or
+   * terminated worker's place at once, so recovery does not wait for a thread to start.
+   */
+  readonly spareWorkers?: number | undefined
   /** How long a cancelled task may take to stop before its worker is terminated. Default 100 ms. */
   readonly cancelGracePeriod?: Duration.Input | undefined
   /** What closing the scope does to tasks in flight. Default `"interrupt"`. */
@@ -341,7 +347,7 @@ export const make = (options: Options): Effect.Effect<Service, InvalidPoolOption
       }
     })
     yield* Effect.addFinalizer(() => Effect.promise(() => pool.close()))
-    for (let i = 0; i < config.minSize; i++) pool.spawn()
+    pool.open()
     const spawnError = yield* Effect.promise(() => pool.awaitReady())
     if (spawnError !== undefined) return yield* spawnError
 

@@ -8,7 +8,7 @@
  */
 import * as Effect from "effect/Effect"
 import { InvalidArgument } from "./errors.ts"
-import { makeWaiter, type Waiter, WaitQueue } from "./waiters.ts"
+import { makeWaiter, Waiter, WaitQueue } from "./waiters.ts"
 
 /** @internal */
 export const checkCapacity = (operation: string, capacity: number): InvalidArgument | undefined =>
@@ -29,16 +29,12 @@ export interface Store<A> {
   clear(): void
 }
 
-interface Offerer<A> extends Waiter {
-  readonly item: A
-}
-
 /** @internal */
 export class BoundedBuffer<A> {
   readonly capacity: number
   readonly store: Store<A>
-  readonly takers = new WaitQueue<Waiter>()
-  readonly offerers = new WaitQueue<Offerer<A>>()
+  readonly takers = new WaitQueue({ onLostGrant: () => this.unreserve() })
+  readonly offerers = new WaitQueue<A>()
   /** Takers that were granted an item but have not resumed to pop it yet. */
   reserved = 0
   isShutdown = false
@@ -51,7 +47,7 @@ export class BoundedBuffer<A> {
   /** Moves waiting offerers into free space, then hands free items to waiting takers. */
   readonly settle = (): void => {
     for (let o = this.offerers.head(); o !== undefined && this.store.size < this.capacity; o = this.offerers.head()) {
-      this.store.push(o.item)
+      this.store.push(o.data)
       this.offerers.grant(o)
     }
     for (let t = this.takers.head(); t !== undefined && this.store.size > this.reserved; t = this.takers.head()) {
@@ -75,14 +71,14 @@ export class BoundedBuffer<A> {
         return Effect.succeed(true)
       }
       // An offerer whose grant is lost was already moved into the store: its item stays queued.
-      return this.offerers.park(makeWaiter(fiber.id, { item }), () => {})
+      return this.offerers.park(new Waiter(fiber, item))
     })
   }
 
   readonly take: Effect.Effect<A> = Effect.withFiber((fiber) => {
     if (this.isShutdown) return Effect.interrupt
     if (this.takers.size === 0 && this.store.size > this.reserved) return Effect.succeed(this.popNow())
-    return Effect.flatMap(this.takers.park(makeWaiter(fiber.id, {}), this.unreserve), () => {
+    return Effect.flatMap(this.takers.park(makeWaiter(fiber)), () => {
       if (this.isShutdown) return Effect.interrupt
       this.reserved--
       return Effect.succeed(this.popNow())

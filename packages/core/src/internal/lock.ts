@@ -6,14 +6,17 @@
  */
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
 import { LockAlreadyHeld, LockNotHeld } from "./errors.ts"
-import { makeWaiter, type Waiter, WaitQueue } from "./waiters.ts"
+import { makeWaiter, WaitQueue } from "./waiters.ts"
+
+const granted = Effect.succeed(true)
 
 /** @internal */
 export class LockCore {
   owner: number | undefined = undefined
   holds = 0
-  readonly queue = new WaitQueue<Waiter>()
+  readonly queue = new WaitQueue({ onLostGrant: () => this.handOff() })
 
   readonly reentrant: boolean
   readonly name: string | undefined
@@ -31,7 +34,7 @@ export class LockCore {
       this.holds = 0
       return
     }
-    this.owner = next.fiberId
+    this.owner = next.fiber.id
     this.holds = 1
     this.queue.grant(next)
   }
@@ -50,25 +53,26 @@ export class LockCore {
     return false
   }
 
-  /** Acquires for `fiberId`, waiting at most `timeout` if one is given. */
-  acquireFor(fiberId: number, timeout?: Duration.Input): Effect.Effect<boolean, LockAlreadyHeld> {
-    if (this.tryTakeUnsafe(fiberId)) return Effect.succeed(true)
-    if (this.owner === fiberId) {
-      return Effect.fail(new LockAlreadyHeld({ lock: this.describe(), caller: fiberId }))
+  /** Acquires for `fiber`, waiting at most `timeout` if one is given. */
+  acquireFor(fiber: Fiber.Fiber<unknown, unknown>, timeout?: Duration.Input): Effect.Effect<boolean, LockAlreadyHeld> {
+    if (this.tryTakeUnsafe(fiber.id)) return granted
+    if (this.owner === fiber.id) {
+      return Effect.fail(new LockAlreadyHeld({ lock: this.describe(), caller: fiber.id }))
     }
-    return this.queue.park(makeWaiter(fiberId, {}), this.handOff, timeout)
+    return this.queue.park(makeWaiter(fiber), timeout)
   }
 
+  // Its success value is the boolean of `acquireFor`, which no caller of `acquire` can see.
   readonly acquire: Effect.Effect<void, LockAlreadyHeld> = Effect.withFiber((fiber) =>
-    Effect.asVoid(this.acquireFor(fiber.id))
-  )
+    this.acquireFor(fiber)
+  ) as Effect.Effect<void, LockAlreadyHeld>
 
   readonly tryAcquire: Effect.Effect<boolean> = Effect.withFiber((fiber) =>
     Effect.succeed(this.tryTakeUnsafe(fiber.id))
   )
 
   acquireTimeout(timeout: Duration.Input): Effect.Effect<boolean, LockAlreadyHeld> {
-    return Effect.withFiber((fiber) => this.acquireFor(fiber.id, timeout))
+    return Effect.withFiber((fiber) => this.acquireFor(fiber, timeout))
   }
 
   /** Drops one hold of `fiberId`; the last one hands the lock on. */
@@ -81,12 +85,19 @@ export class LockCore {
   readonly release: Effect.Effect<void, LockNotHeld> = Effect.withFiber((fiber) => this.releaseFor(fiber.id, "release"))
 
   withLock<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | LockAlreadyHeld, R> {
-    return Effect.withFiber((fiber) =>
-      Effect.uninterruptibleMask((restore) =>
-        Effect.flatMap(restore(this.acquireFor(fiber.id)), () =>
-          Effect.onExit(restore(self), () => Effect.ignore(this.releaseFor(fiber.id, "withLock")))
+    return Effect.uninterruptibleMask((restore) =>
+      Effect.withFiber((fiber) => {
+        const id = fiber.id
+        // The release is registered in the same uninterruptible step that takes the lock.
+        const release = () => {
+          if (this.owner === id && --this.holds === 0) this.handOff()
+          return undefined
+        }
+        if (this.tryTakeUnsafe(id)) return Effect.onExitPrimitive(restore(self), release, true)
+        return Effect.flatMap(restore(this.acquireFor(fiber)), () =>
+          Effect.onExitPrimitive(restore(self), release, true)
         )
-      )
+      })
     )
   }
 
@@ -97,16 +108,14 @@ export class LockCore {
     return holds
   }
 
-  /** Reacquires the lock for `fiberId` with `holds` holds, waiting uninterruptibly. */
-  reacquire(fiberId: number, holds: number): Effect.Effect<void> {
+  /** Reacquires the lock for `fiber` with `holds` holds, waiting uninterruptibly. */
+  reacquire(fiber: Fiber.Fiber<unknown, unknown>, holds: number): Effect.Effect<void> {
     const restoreHolds = Effect.sync(() => {
       this.holds = holds
     })
     return Effect.suspend(() => {
-      if (this.tryTakeUnsafe(fiberId)) return restoreHolds
-      return Effect.uninterruptible(
-        Effect.andThen(this.queue.park(makeWaiter(fiberId, {}), this.handOff), restoreHolds)
-      )
+      if (this.tryTakeUnsafe(fiber.id)) return restoreHolds
+      return Effect.uninterruptible(Effect.andThen(this.queue.park(makeWaiter(fiber)), restoreHolds))
     })
   }
 

@@ -2,58 +2,94 @@
  * The FIFO wait queue behind every blocking Strand primitive.
  *
  * A waiter is parked with `Effect.callback`. Whoever grants it (a release, a
- * notify, a barrier trip) removes it from the queue, marks it granted and
- * schedules its resumption on the waiter's own dispatcher, so a hand-off costs
- * O(1) and never runs another fiber on the granter's stack. A waiter that is
- * interrupted before it resumes is removed in O(1); if it had already been
- * granted, `onLostGrant` passes the grant on, so nothing leaks.
+ * notify, a barrier trip) unlinks it, marks it granted and schedules its
+ * resumption on the waiting fiber's own dispatcher, so a hand-off costs O(1)
+ * and never runs another fiber on the granter's stack. A waiter that is
+ * interrupted (or times out) before it resumes is unlinked in O(1); if it had
+ * already been granted, `onLostGrant` passes the grant on, so nothing leaks.
  *
  * Timed waits never race a forked copy of the wait against a sleep (a forked
  * waiter could be granted after the race was lost): a timer fiber expires the
  * waiter in place, and expiring and granting are decided synchronously, so
  * exactly one of them happens.
  *
+ * The queue is an intrusive doubly-linked list: a waiter costs one small
+ * object, which keeps 100,000 parked fibers cheap.
+ *
  * @internal
  */
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import type * as Scheduler from "effect/Scheduler"
 
 /** @internal */
-export interface Waiter {
-  /** The fiber that will own whatever is granted. */
-  readonly fiberId: number
-  granted: boolean
-  dispatcher: Scheduler.SchedulerDispatcher | undefined
-  resume: ((effect: Effect.Effect<boolean>) => void) | undefined
+export class Waiter<D = undefined> {
+  /** The waiting fiber, which will own whatever is granted; it resumes on its own dispatcher. */
+  readonly fiber: Fiber.Fiber<unknown, unknown>
+  /** What the waiter asks for: a permit count, an item to offer. */
+  readonly data: D
+  granted = false
+  prev: Waiter<D> | undefined = undefined
+  next: Waiter<D> | undefined = undefined
+  resume: ((effect: Effect.Effect<boolean>) => void) | undefined = undefined
+
+  constructor(fiber: Fiber.Fiber<unknown, unknown>, data: D) {
+    // Not `fiber.currentDispatcher`: reading it allocates a dispatcher, which only a granted waiter needs.
+    this.fiber = fiber
+    this.data = data
+  }
 }
 
 /** @internal */
-export const makeWaiter = <W extends object>(fiberId: number, extra: W): Waiter & W =>
-  Object.assign(extra, { fiberId, granted: false, dispatcher: undefined, resume: undefined })
+export const makeWaiter = (fiber: Fiber.Fiber<unknown, unknown>): Waiter => new Waiter(fiber, undefined)
 
 const granted = Effect.succeed(true)
 const expired = Effect.succeed(false)
 
 /** @internal */
-export class WaitQueue<W extends Waiter> {
-  readonly waiters = new Set<W>()
+export class WaitQueue<D = undefined> {
+  first: Waiter<D> | undefined = undefined
+  last: Waiter<D> | undefined = undefined
+  size = 0
+  /** Passes on a grant whose waiter was interrupted before it resumed. */
+  readonly onLostGrant: (waiter: Waiter<D>) => void
   /** Called after a waiter leaves without a grant (interrupted or timed out). */
   readonly onLeave: (() => void) | undefined
 
-  constructor(onLeave?: () => void) {
-    this.onLeave = onLeave
-  }
-
-  get size(): number {
-    return this.waiters.size
+  constructor(options?: {
+    readonly onLostGrant?: ((waiter: Waiter<D>) => void) | undefined
+    readonly onLeave?: (() => void) | undefined
+  }) {
+    this.onLostGrant = options?.onLostGrant ?? (() => {})
+    this.onLeave = options?.onLeave
   }
 
   /** The longest-waiting waiter, or `undefined`. */
-  head(): W | undefined {
-    for (const waiter of this.waiters) return waiter
-    return undefined
+  head(): Waiter<D> | undefined {
+    return this.first
+  }
+
+  private link(waiter: Waiter<D>): void {
+    waiter.prev = this.last
+    waiter.next = undefined
+    if (this.last === undefined) this.first = waiter
+    else this.last.next = waiter
+    this.last = waiter
+    this.size++
+  }
+
+  /** Removes `waiter` if it is queued; tells whether it was. */
+  private unlink(waiter: Waiter<D>): boolean {
+    // Only the first waiter has no predecessor.
+    if (waiter.prev === undefined && this.first !== waiter) return false
+    if (waiter.prev === undefined) this.first = waiter.next
+    else waiter.prev.next = waiter.next
+    if (waiter.next === undefined) this.last = waiter.prev
+    else waiter.next.prev = waiter.prev
+    waiter.prev = undefined
+    waiter.next = undefined
+    this.size--
+    return true
   }
 
   /**
@@ -62,21 +98,18 @@ export class WaitQueue<W extends Waiter> {
    * fiber is interrupted first, the waiter is removed; if it had been granted
    * but not resumed yet, `onLostGrant` passes the grant to someone else.
    */
-  park(waiter: W, onLostGrant: (waiter: W) => void, timeout?: Duration.Input): Effect.Effect<boolean> {
-    const wait = Effect.withFiber((fiber) => {
-      waiter.dispatcher = fiber.currentDispatcher
-      return Effect.callback<boolean>((resume) => {
-        waiter.resume = resume
-        this.waiters.add(waiter)
-        return Effect.sync(() => {
-          waiter.resume = undefined
-          if (waiter.granted) {
-            waiter.granted = false
-            onLostGrant(waiter)
-          } else if (this.waiters.delete(waiter)) {
-            this.onLeave?.()
-          }
-        })
+  park(waiter: Waiter<D>, timeout?: Duration.Input): Effect.Effect<boolean> {
+    const wait = Effect.callback<boolean>((resume) => {
+      waiter.resume = resume
+      this.link(waiter)
+      return Effect.sync(() => {
+        waiter.resume = undefined
+        if (waiter.granted) {
+          waiter.granted = false
+          this.onLostGrant(waiter)
+        } else if (this.unlink(waiter)) {
+          this.onLeave?.()
+        }
       })
     })
     if (timeout === undefined) return wait
@@ -92,10 +125,10 @@ export class WaitQueue<W extends Waiter> {
   }
 
   /** Removes `waiter` from the queue and schedules its resumption. */
-  grant(waiter: W): void {
-    this.waiters.delete(waiter)
+  grant(waiter: Waiter<D>): void {
+    this.unlink(waiter)
     waiter.granted = true
-    waiter.dispatcher!.scheduleTask(() => {
+    waiter.fiber.currentDispatcher.scheduleTask(() => {
       const resume = waiter.resume
       if (waiter.granted && resume !== undefined) {
         waiter.resume = undefined
@@ -105,8 +138,8 @@ export class WaitQueue<W extends Waiter> {
   }
 
   /** Ends a timed wait that has not been granted. */
-  private expire(waiter: W): void {
-    if (waiter.granted || !this.waiters.delete(waiter)) return
+  private expire(waiter: Waiter<D>): void {
+    if (waiter.granted || !this.unlink(waiter)) return
     const resume = waiter.resume
     waiter.resume = undefined
     this.onLeave?.()
@@ -114,14 +147,15 @@ export class WaitQueue<W extends Waiter> {
   }
 
   /** Removes every waiter and hands each one to `f` (for shutdown and abort). */
-  drain(f: (waiter: W) => void): void {
-    const all = Array.from(this.waiters)
-    this.waiters.clear()
+  drain(f: (waiter: Waiter<D>) => void): void {
+    const all: Array<Waiter<D>> = []
+    for (let w = this.first; w !== undefined; w = w.next) all.push(w)
+    for (const waiter of all) this.unlink(waiter)
     for (const waiter of all) f(waiter)
   }
 
   /** Resumes a waiter removed by `drain` with `effect`. */
-  static resumeWith(waiter: Waiter, effect: Effect.Effect<boolean>): void {
+  static resumeWith(waiter: Waiter<any>, effect: Effect.Effect<boolean>): void {
     const resume = waiter.resume
     waiter.resume = undefined
     resume?.(effect)

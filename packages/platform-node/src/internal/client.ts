@@ -38,6 +38,8 @@ export const validate = (options: Options): Effect.Effect<PoolConfig, InvalidPoo
   }
   if (maxQueue !== undefined && !wholeAtLeast(maxQueue, 1))
     return invalid("maxQueue", maxQueue, "a whole number of at least 1")
+  const spares = options.spareWorkers ?? 1
+  if (!wholeAtLeast(spares, 0)) return invalid("spareWorkers", spares, "a whole number of at least 0")
   const pipelining = options.concurrentTasksPerWorker ?? "auto"
   if (pipelining !== "auto" && !wholeAtLeast(pipelining, 1)) {
     return invalid("concurrentTasksPerWorker", pipelining, 'a whole number of at least 1, or "auto"')
@@ -60,6 +62,7 @@ export const validate = (options: Options): Effect.Effect<PoolConfig, InvalidPoo
     maxQueue,
     onQueueFull: options.onQueueFull ?? "wait",
     pipelining,
+    spares,
     gracePeriod: millis(options.cancelGracePeriod, 100),
     onClose: options.onClose ?? "interrupt",
     execArgv: options.execArgv
@@ -246,6 +249,7 @@ export const makeClient = (pool: Pool, config: PoolConfig): Service => {
     const now = performance.now()
     return {
       size: pool.slots.length,
+      spares: pool.spares.length,
       queued: pool.queued,
       inflight: pool.inflightCount(),
       ...pool.totals,

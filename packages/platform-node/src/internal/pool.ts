@@ -17,6 +17,9 @@ import { Job, Slot, State } from "./slot.ts"
 
 export { Job, Slot } from "./slot.ts"
 
+/** How much estimated work, in milliseconds, may be in flight on one worker. */
+const PIPELINE_BUDGET_MILLIS = 1
+
 /** A result code the pool itself produces; its value is a typed pool error. */
 export const POOL_ERROR = -1
 
@@ -31,6 +34,7 @@ export interface PoolConfig {
   readonly maxQueue: number | undefined
   readonly onQueueFull: "wait" | "fail"
   readonly pipelining: number | "auto"
+  readonly spares: number
   readonly gracePeriod: number
   readonly onClose: "finish" | "interrupt"
   readonly execArgv: ReadonlyArray<string> | undefined
@@ -47,9 +51,13 @@ export interface PoolObserver {
 /** The pool engine. */
 export class Pool {
   readonly slots: Array<Slot> = []
+  /** Started, idle workers that are not in the pool yet: they replace a lost worker at once. */
+  readonly spares: Array<Slot> = []
   readonly dying = new Set<Slot>()
   readonly queue = MutableList.make<Job>()
   readonly admission = MutableList.make<Job>()
+  /** Estimated milliseconds per run, by task name. */
+  readonly costs = new Map<string, number>()
   queued = 0
   nextJobId = 1
   nextSlotId = 1
@@ -70,7 +78,7 @@ export class Pool {
   // ---------------------------------------------------------------- workers
 
   /** Starts a worker; a module that cannot even be loaded counts as a startup failure. */
-  spawn(): Slot | undefined {
+  spawn(spare = false): Slot | undefined {
     let worker: Worker
     try {
       worker = new Worker(this.config.module, {
@@ -83,7 +91,9 @@ export class Pool {
       return undefined
     }
     const slot = new Slot(this.nextSlotId++, worker)
-    this.slots.push(slot)
+    slot.spare = spare
+    if (spare) this.spares.push(slot)
+    else this.slots.push(slot)
     worker.on("message", (message) => this.onMessage(slot, message))
     worker.on("error", (error: Error & { code?: string }) => {
       const reason =
@@ -103,7 +113,7 @@ export class Pool {
     if (message === READY) {
       slot.ready = true
       this.startupFailures = 0
-      this.dispatch()
+      if (!slot.spare) this.dispatch()
       return
     }
     const batch = message as Array<unknown>
@@ -160,8 +170,9 @@ export class Pool {
     slot.dead = true
     slot.retiring = true
     clearTimeout(slot.idleTimer)
-    const index = this.slots.indexOf(slot)
-    if (index >= 0) this.slots.splice(index, 1)
+    const list = slot.spare ? this.spares : this.slots
+    const index = list.indexOf(slot)
+    if (index >= 0) list.splice(index, 1)
     this.dying.add(slot)
   }
 
@@ -182,14 +193,31 @@ export class Pool {
     this.replenish()
   }
 
-  /** Keeps the pool at its minimum size, and grows it while work waits. */
+  /** Starts the pool's first workers and its spares. */
+  open(): void {
+    for (let i = 0; i < this.config.minSize; i++) this.spawn()
+    for (let i = 0; i < this.config.spares; i++) this.spawn(true)
+  }
+
+  /**
+   * Keeps the pool at its minimum size, and grows it while work waits: a ready
+   * spare takes a lost worker's place at once, then a new spare is started.
+   */
   private replenish(afterBackoff = false): void {
     if (this.closing || (this.backoff !== undefined && !afterBackoff)) return
     const starting = this.slots.filter((s) => !s.ready).length
     const live = this.slots.filter((s) => !s.retiring).length
     let wanted = Math.max(0, this.config.minSize - live)
     if (wanted === 0 && live < this.config.maxSize && this.queued > starting && !this.hasRoom()) wanted = 1
-    for (let i = 0; i < wanted; i++) {
+    for (; wanted > 0; wanted--) {
+      const spare = this.spares.findIndex((s) => s.ready)
+      if (spare >= 0) {
+        const [slot] = this.spares.splice(spare, 1)
+        slot!.spare = false
+        this.slots.push(slot!)
+        this.totals.respawned++
+        continue
+      }
       if (this.startupFailures > 0 && !afterBackoff) {
         // A worker that dies before it is ready would die again at once: back off.
         const delay = Math.min(5000, 50 * 2 ** this.startupFailures)
@@ -204,18 +232,32 @@ export class Pool {
       this.spawn()
       this.totals.respawned++
     }
+    while (this.spares.length < this.config.spares && this.startupFailures === 0) this.spawn(true)
+    this.dispatch()
   }
 
   private hasRoom(): boolean {
-    return this.slots.some((s) => s.ready && !s.retiring && s.inflight.size < this.capacity(s))
+    return this.slots.some((s) => s.ready && !s.retiring && s.inflight.size === 0)
   }
 
-  /** How many jobs may be in flight on `slot`: about a millisecond of work, at least one. */
-  private capacity(slot: Slot): number {
+  /**
+   * Whether `slot` may take `job` now. An idle worker always may. With
+   * `"auto"` pipelining a busy worker may too, while the estimated work in
+   * flight on it stays within about a millisecond: estimates are kept per
+   * task name, and a task never seen before counts as long, so a burst of
+   * CPU-bound tasks is never split ahead of time between the workers.
+   */
+  private admits(slot: Slot, job: Job): boolean {
+    if (slot.inflight.size === 0) return true
     const { pipelining } = this.config
-    if (pipelining !== "auto") return pipelining
-    if (slot.costMillis < 0) return 1
-    return Math.max(1, Math.min(64, Math.floor(1 / Math.max(slot.costMillis, 0.001))))
+    if (pipelining !== "auto") return slot.inflight.size < pipelining
+    return slot.pendingCost + job.estimate <= PIPELINE_BUDGET_MILLIS && slot.inflight.size < 64
+  }
+
+  /** Learns a task's cost: jumps up at once on a long run, decays slowly on short ones. */
+  private learn(job: Job, cost: number): void {
+    const known = this.costs.get(job.task.name)
+    this.costs.set(job.task.name, known === undefined || cost > known ? cost : known * 0.8 + cost * 0.2)
   }
 
   // ------------------------------------------------------------------- jobs
@@ -275,17 +317,22 @@ export class Pool {
     return undefined
   }
 
-  /** Sends queued jobs to the least-loaded workers that have room. */
+  /** Sends queued jobs, in FIFO order, to the least-loaded workers that admit them. */
   dispatch(): void {
     while (this.queued > 0) {
-      let best: Slot | undefined
-      for (const slot of this.slots) {
-        if (!slot.ready || slot.retiring || slot.inflight.size >= this.capacity(slot)) continue
-        if (best === undefined || slot.inflight.size < best.inflight.size) best = slot
-      }
-      if (best === undefined) break
       const job = this.takeQueued()
       if (job === undefined) break
+      job.estimate = this.costs.get(job.task.name) ?? Number.POSITIVE_INFINITY
+      let best: Slot | undefined
+      for (const slot of this.slots) {
+        if (!slot.ready || slot.retiring || !this.admits(slot, job)) continue
+        if (best === undefined || slot.pendingCost < best.pendingCost) best = slot
+      }
+      if (best === undefined) {
+        MutableList.prepend(this.queue, job)
+        this.queued++
+        break
+      }
       this.start(best, job)
     }
     this.observer.queueDepth(this.queued)
@@ -303,6 +350,7 @@ export class Pool {
     job.startedAt = now
     slot.inflight.set(job.id, job)
     job.inflightAtStart = slot.inflight.size
+    slot.pendingCost += Number.isFinite(job.estimate) ? job.estimate : PIPELINE_BUDGET_MILLIS
     this.totals.started++
     this.observer.started(now - job.enqueuedAt)
     this.send(slot, [job.command, job.id, job.task.name, job.payload, job.timeout], job.transfer)
@@ -345,8 +393,9 @@ export class Pool {
     clearTimeout(job.backstop)
     if (slot?.inflight.delete(job.id)) {
       const now = performance.now()
-      const cost = (now - job.startedAt) / job.inflightAtStart
-      slot.costMillis = slot.costMillis < 0 ? cost : slot.costMillis * 0.8 + cost * 0.2
+      slot.pendingCost -= Number.isFinite(job.estimate) ? job.estimate : PIPELINE_BUDGET_MILLIS
+      if (slot.inflight.size === 0) slot.pendingCost = 0
+      if (code === Result.Success) this.learn(job, (now - job.startedAt) / job.inflightAtStart)
       slot.completed++
       if (slot.inflight.size === 0) slot.busyMillis += now - slot.busySince
       this.observer.finished(code, now - job.startedAt)
@@ -479,7 +528,7 @@ export class Pool {
         this.onIdle = resolve
       })
     }
-    for (const slot of [...this.slots]) this.stop(slot)
+    for (const slot of [...this.slots, ...this.spares]) this.stop(slot)
     await Promise.all(Array.from(this.dying, (slot) => slot.exited))
   }
 }

@@ -19,6 +19,8 @@ export class Job {
   enqueuedAt = 0
   startedAt = 0
   inflightAtStart = 1
+  /** The estimated cost of this job, in ms, when it was dispatched. */
+  estimate = Number.POSITIVE_INFINITY
   backstop: ReturnType<typeof setTimeout> | undefined = undefined
   onSettled: (() => void) | undefined = undefined
   /** How a job being stopped by terminating its worker ends, once the thread is gone. */
@@ -57,14 +59,16 @@ export class Job {
 /** One worker thread and the jobs in flight on it. */
 export class Slot {
   ready = false
+  /** A started worker held back to replace a lost one at once. */
+  spare = false
   /** Takes no new jobs: it is being recycled, scaled down or stopped. */
   retiring = false
   /** Its thread has been terminated or has crashed. */
   dead = false
   dispatched = 0
   completed = 0
-  /** Estimated milliseconds of work per job, for adaptive pipelining. */
-  costMillis = -1
+  /** The estimated work in flight on this worker, in ms, for adaptive pipelining. */
+  pendingCost = 0
   busySince = 0
   busyMillis = 0
   readonly createdAt = performance.now()

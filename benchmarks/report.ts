@@ -1,0 +1,91 @@
+// Summaries, target checks, the markdown table and the SVG chart of `pnpm bench`.
+
+export interface Summary {
+  readonly scenario: string
+  readonly subject: string
+  readonly metric: string
+  readonly unit: string
+  readonly samples: ReadonlyArray<number>
+  readonly median: number
+  readonly min: number
+  readonly max: number
+}
+
+export interface Target {
+  readonly target: string
+  readonly figure: string
+  readonly pass: boolean
+}
+
+export const summarize = (
+  scenario: string,
+  subject: string,
+  metric: string,
+  unit: string,
+  samples: ReadonlyArray<number>
+): Summary => {
+  const sorted = [...samples].sort((a, b) => a - b)
+  return {
+    scenario,
+    subject,
+    metric,
+    unit,
+    samples,
+    median: sorted[Math.floor(sorted.length / 2)]!,
+    min: sorted[0]!,
+    max: sorted[sorted.length - 1]!
+  }
+}
+
+const format = (x: number) =>
+  !Number.isFinite(x) ? "hung" : Math.abs(x) >= 100 ? Math.round(x).toLocaleString("en") : x.toFixed(2)
+
+export const markdown = (machine: string, summaries: ReadonlyArray<Summary>, targets: ReadonlyArray<Target>) => {
+  const lines = [
+    `Machine: ${machine}`,
+    "",
+    "| target | measured | result |",
+    "|---|---|---|",
+    ...targets.map((t) => `| ${t.target} | ${t.figure} | ${t.pass ? "pass" : "FAIL"} |`),
+    "",
+    "| scenario | subject | metric | median | min – max |",
+    "|---|---|---|---|---|",
+    ...summaries.map(
+      (s) =>
+        `| ${s.scenario} | ${s.subject} | ${s.metric} (${s.unit}) | ${format(s.median)} | ${format(s.min)} – ${format(s.max)} |`
+    )
+  ]
+  return lines.join("\n")
+}
+
+const escape = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;")
+
+/** Two horizontal bar charts: CPU speedup and pipelined throughput, by library. */
+export const svg = (speedup: ReadonlyArray<[string, number]>, throughput: ReadonlyArray<[string, number]>) => {
+  const rowHeight = 22
+  const width = 720
+  const chart = (title: string, rows: ReadonlyArray<[string, number]>, y0: number, unit: string) => {
+    const max = Math.max(...rows.map(([, v]) => v), 1e-9)
+    const parts = [`<text x="10" y="${y0}" font-weight="bold">${escape(title)}</text>`]
+    rows.forEach(([label, value], i) => {
+      const y = y0 + 12 + i * rowHeight
+      const bar = Math.max(1, (value / max) * 400)
+      parts.push(
+        `<text x="10" y="${y + 15}">${escape(label)}</text>`,
+        `<rect x="170" y="${y + 3}" width="${bar.toFixed(1)}" height="16" fill="${label === "strand" ? "#2f6fdf" : "#9aa5b1"}"/>`,
+        `<text x="${(176 + bar).toFixed(1)}" y="${y + 15}">${format(value)} ${escape(unit)}</text>`
+      )
+    })
+    return { svg: parts.join("\n"), height: 24 + rows.length * rowHeight }
+  }
+  const first = chart("CPU speedup over one thread (16 tasks of 10–20 ms)", speedup, 24, "x")
+  const second = chart("Pipelined trivial tasks (512 in flight)", throughput, 24 + first.height + 24, "tasks/s")
+  const height = 24 + first.height + 24 + second.height + 10
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="13">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    first.svg,
+    second.svg,
+    "</svg>"
+  ].join("\n")
+}

@@ -1,0 +1,343 @@
+// The scenarios of `pnpm bench`. Each returns raw samples; run.ts interleaves, summarises and reports.
+
+import { setFlagsFromString } from "node:v8"
+import { runInNewContext } from "node:vm"
+import { BoundedSemaphore, Condition, Lock, PriorityQueue } from "@strand/core"
+import { WorkerPool } from "@strand/platform-node"
+import { Mutex } from "async-mutex"
+import { Effect, Exit, Fiber, Order, Scope, Semaphore } from "effect"
+import pLimit from "p-limit"
+import { Piscina } from "piscina"
+import { all, interruptAfter, type Pool, type PoolFactory } from "./pools.ts"
+import { type Job, spin } from "./tasks.ts"
+import { Exit as ExitTask, Trivial } from "./workers/strand.ts"
+
+export interface Sizes {
+  readonly quick: boolean
+  readonly cores: number
+}
+
+export type Samples = Record<string, number>
+
+const time = async (f: () => Promise<unknown>) => {
+  const start = performance.now()
+  await f()
+  return performance.now() - start
+}
+
+const warm = async (pool: Pool) => {
+  await pool.runMany({ kind: "trivial", n: 1 }, 200, 16)
+  await pool.runMany({ kind: "spin", n: 2 }, 4, 4)
+}
+
+const withPool = async <A>(factory: PoolFactory, size: number, f: (pool: Pool) => Promise<A>, oneAtATime = false) => {
+  const pool = await factory({ size, oneAtATime })
+  try {
+    await warm(pool)
+    return await f(pool)
+  } finally {
+    await pool.close()
+  }
+}
+
+/** 1. CPU speedup: 16 tasks of 10 to 20 ms, one after another, then on each pool sized to the cores. */
+export const cpuSpeedup = async ({ cores }: Sizes, subject: string): Promise<Samples> => {
+  const jobs: Array<Job> = Array.from({ length: 16 }, (_, i) => ({ kind: "spin", n: 10 + ((i * 7) % 11) }))
+  if (subject === "sequential") {
+    return { millis: await time(async () => jobs.forEach((job) => spin(job.n))) }
+  }
+  return withPool(all[subject]!, cores, async (pool) => ({
+    millis: await time(() => Promise.all(jobs.map((job) => pool.run(job))))
+  }))
+}
+
+/** 2. Trivial tasks: sequential round trips (1 in flight) and pipelined throughput (512 in flight). */
+export const trivialTasks = async ({ cores, quick }: Sizes, subject: string): Promise<Samples> => {
+  const sequential = quick ? 200 : 2_000
+  const pipelined = quick ? 2_000 : subject === "effect-rpc" ? 10_000 : 40_000
+  return withPool(all[subject]!, cores, async (pool) => {
+    const job: Job = { kind: "trivial", n: 1 }
+    const seq = await time(() => pool.runMany(job, sequential, 1))
+    const pipe = await time(() => pool.runMany(job, pipelined, 512))
+    return { sequentialPerSecond: (sequential / seq) * 1000, pipelinedPerSecond: (pipelined / pipe) * 1000 }
+  })
+}
+
+/** 3. Many waiters: throughput with 1 caller waiting beyond the busy workers, then 512. */
+export const manyWaiters = async ({ cores, quick }: Sizes, subject: string): Promise<Samples> => {
+  const count = quick ? 1_000 : subject === "effect-rpc" ? 4_000 : 10_000
+  return withPool(
+    all[subject]!,
+    cores,
+    async (pool) => {
+      const job: Job = { kind: "trivial", n: 1 }
+      const one = await time(() => pool.runMany(job, count, cores + 1))
+      const many = await time(() => pool.runMany(job, count, cores + 512))
+      const onePerSecond = (count / one) * 1000
+      const manyPerSecond = (count / many) * 1000
+      return { onePerSecond, manyPerSecond, ratio: manyPerSecond / onePerSecond }
+    },
+    true
+  )
+}
+
+const LOOP_MILLIS = 2_000
+const STARTED_AFTER = 100
+
+/** 4. Cancellation: interrupt a caller whose task is a 2 s synchronous loop; time until the next task runs. */
+export const cancellation = async (_: Sizes, subject: string): Promise<Samples> => {
+  if (subject === "strand" || subject === "effect-rpc") {
+    const pool = await all[subject]!({ size: 1 })
+    try {
+      return await Effect.runPromise(
+        Effect.gen(function* () {
+          yield* pool.effectOf!({ kind: "trivial", n: 1 })
+          const start = yield* interruptAfter(pool.effectOf!({ kind: "spin", n: LOOP_MILLIS }), STARTED_AFTER)
+          yield* pool.effectOf!({ kind: "trivial", n: 1 })
+          return { millis: performance.now() - start }
+        })
+      )
+    } finally {
+      await pool.close()
+    }
+  }
+  // piscina: abort through an AbortSignal.
+  const pool = new Piscina({
+    filename: new URL("./workers/piscina.ts", import.meta.url).href,
+    minThreads: 1,
+    maxThreads: 1
+  })
+  try {
+    await pool.run({ kind: "trivial", n: 1 })
+    const controller = new AbortController()
+    const running = pool.run({ kind: "spin", n: LOOP_MILLIS }, { signal: controller.signal }).catch(() => undefined)
+    await new Promise((resolve) => setTimeout(resolve, STARTED_AFTER))
+    const start = performance.now()
+    controller.abort()
+    await running
+    await pool.run({ kind: "trivial", n: 1 })
+    return { millis: performance.now() - start }
+  } finally {
+    await pool.destroy()
+  }
+}
+
+const HANG_CAP = 3_000
+
+/** 5. Crash recovery: a worker calls process.exit; time until the caller's task fails, then until full size. */
+export const crashRecovery = async ({ cores }: Sizes, subject: string): Promise<Samples> => {
+  if (subject === "strand") {
+    const scope = Effect.runSync(Scope.make())
+    try {
+      const pool = await Effect.runPromise(
+        WorkerPool.make({ module: new URL("./workers/strand.ts", import.meta.url), size: cores }).pipe(
+          Scope.provide(scope)
+        )
+      )
+      return await Effect.runPromise(
+        Effect.gen(function* () {
+          yield* pool.run(Trivial, 1)
+          const start = performance.now()
+          yield* Effect.exit(pool.run(ExitTask, 0))
+          const failed = performance.now()
+          for (;;) {
+            const stats = yield* pool.stats
+            if (stats.workers.length === cores && stats.workers.every((w) => w.ready)) break
+            yield* Effect.sleep(1)
+          }
+          return { failMillis: failed - start, fullSizeMillis: performance.now() - failed }
+        })
+      )
+    } finally {
+      await Effect.runPromise(Scope.close(scope, Exit.void))
+    }
+  }
+  const pool = await all[subject]!({ size: cores })
+  try {
+    await pool.run({ kind: "trivial", n: 1 })
+    const start = performance.now()
+    const outcome = await Promise.race([
+      pool.run({ kind: "exit", n: 0 }).then(
+        () => "resolved",
+        () => "failed"
+      ),
+      new Promise((resolve) => setTimeout(() => resolve("hung"), HANG_CAP))
+    ])
+    const failMillis = outcome === "hung" ? Number.POSITIVE_INFINITY : performance.now() - start
+    return { failMillis }
+  } finally {
+    await Promise.race([pool.close(), new Promise((resolve) => setTimeout(resolve, 1_000))])
+  }
+}
+
+const perOp = async (ops: number, f: () => Promise<unknown>) => ((await time(f)) * 1e6) / ops
+
+/** 6. Primitives: locks, a bounded map, condition ping-pong, priority queue. Nanoseconds per operation. */
+export const primitives = async ({ quick }: Sizes, subject: string): Promise<Samples> => {
+  const n = quick ? 10_000 : 200_000
+  const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(effect)
+  switch (subject) {
+    case "strand Lock": {
+      const lock = Lock.makeUnsafe()
+      const uncontended = await perOp(n, () =>
+        run(
+          Effect.gen(function* () {
+            for (let i = 0; i < n; i++) yield* Lock.withLock(lock, Effect.void)
+          })
+        )
+      )
+      const contended = await perOp(n, () =>
+        run(
+          Effect.forEach(
+            Array.from({ length: 64 }),
+            () =>
+              Effect.gen(function* () {
+                for (let i = 0; i < n / 64; i++) yield* Lock.withLock(lock, Effect.yieldNow)
+              }),
+            { concurrency: "unbounded", discard: true }
+          )
+        )
+      )
+      return { uncontended, contended }
+    }
+    case "effect Semaphore(1)": {
+      const sem = Semaphore.makeUnsafe(1)
+      const uncontended = await perOp(n, () =>
+        run(
+          Effect.gen(function* () {
+            for (let i = 0; i < n; i++) yield* sem.withPermit(Effect.void)
+          })
+        )
+      )
+      const contended = await perOp(n, () =>
+        run(
+          Effect.forEach(
+            Array.from({ length: 64 }),
+            () =>
+              Effect.gen(function* () {
+                for (let i = 0; i < n / 64; i++) yield* sem.withPermit(Effect.yieldNow)
+              }),
+            { concurrency: "unbounded", discard: true }
+          )
+        )
+      )
+      return { uncontended, contended }
+    }
+    case "async-mutex": {
+      const mutex = new Mutex()
+      const uncontended = await perOp(n, async () => {
+        for (let i = 0; i < n; i++) await mutex.runExclusive(() => undefined)
+      })
+      const contended = await perOp(n, () =>
+        Promise.all(
+          Array.from({ length: 64 }, async () => {
+            for (let i = 0; i < n / 64; i++) await mutex.runExclusive(() => new Promise((r) => setImmediate(r)))
+          })
+        )
+      )
+      return { uncontended, contended }
+    }
+    case "map: Effect.forEach(16)": {
+      const items = Array.from({ length: quick ? 10_000 : 100_000 }, (_, i) => i)
+      return {
+        perItem: await perOp(items.length, () =>
+          run(Effect.forEach(items, (x) => Effect.succeed(x * 2), { concurrency: 16 }))
+        )
+      }
+    }
+    case "map: BoundedSemaphore(16)": {
+      const items = Array.from({ length: quick ? 10_000 : 100_000 }, (_, i) => i)
+      const sem = await run(Effect.orDie(BoundedSemaphore.make(16)))
+      return {
+        perItem: await perOp(items.length, () =>
+          run(
+            Effect.forEach(
+              items,
+              (x) => BoundedSemaphore.withPermits(sem, 1, Effect.succeed(x * 2)).pipe(Effect.orDie),
+              { concurrency: "unbounded" }
+            )
+          )
+        )
+      }
+    }
+    case "map: p-limit(16)": {
+      const items = Array.from({ length: quick ? 10_000 : 100_000 }, (_, i) => i)
+      const limit = pLimit(16)
+      return { perItem: await perOp(items.length, () => Promise.all(items.map((x) => limit(async () => x * 2)))) }
+    }
+    case "strand Condition ping-pong": {
+      const rounds = quick ? 2_000 : 20_000
+      const program = Effect.gen(function* () {
+        const cond = yield* Condition.make()
+        let turn = 0
+        const player = (me: number) =>
+          Condition.withLock(
+            cond,
+            Effect.gen(function* () {
+              for (let i = 0; i < rounds; i++) {
+                yield* Condition.waitFor(
+                  cond,
+                  Effect.sync(() => turn === me)
+                )
+                turn = 1 - me
+                yield* Condition.notify(cond)
+              }
+            })
+          )
+        yield* Effect.all([player(0), player(1)], { concurrency: 2 })
+      })
+      return { perRoundTrip: await perOp(rounds, () => run(Effect.orDie(program))) }
+    }
+    default: {
+      const ops = quick ? 10_000 : 100_000
+      const program = Effect.gen(function* () {
+        const queue = yield* PriorityQueue.make<number>({ capacity: 1024, order: Order.Number })
+        const producer = Effect.gen(function* () {
+          for (let i = 0; i < ops; i++) yield* PriorityQueue.offer(queue, (i * 7919) % 1000)
+        })
+        const consumer = Effect.gen(function* () {
+          for (let i = 0; i < ops; i++) yield* PriorityQueue.take(queue)
+        })
+        yield* Effect.all([producer, consumer], { concurrency: 2 })
+      })
+      return { perOfferAndTake: await perOp(ops, () => run(Effect.orDie(program))) }
+    }
+  }
+}
+
+setFlagsFromString("--expose-gc")
+const gc = runInNewContext("gc") as () => void
+
+const heapAfterGc = () => {
+  gc()
+  gc()
+  return process.memoryUsage().heapUsed
+}
+
+/** 7. Memory: heap bytes per waiter, 100,000 fibers blocked on a Lock against 100,000 promises on async-mutex. */
+export const memory = async ({ quick }: Sizes, subject: string): Promise<Samples> => {
+  const waiters = quick ? 10_000 : 100_000
+  if (subject === "strand Lock") {
+    return Effect.runPromise(
+      Effect.gen(function* () {
+        const lock = yield* Lock.make()
+        yield* lock.acquire
+        const before = heapAfterGc()
+        const fibers = yield* Effect.forEach(Array.from({ length: waiters }), () => Effect.forkChild(lock.acquire))
+        yield* Effect.yieldNow
+        const after = heapAfterGc()
+        yield* Fiber.interruptAll(fibers)
+        return { bytesPerWaiter: (after - before) / waiters, totalMegabytes: (after - before) / 2 ** 20 }
+      })
+    )
+  }
+  const mutex = new Mutex()
+  const release = await mutex.acquire()
+  const before = heapAfterGc()
+  const pending = Array.from({ length: waiters }, () => mutex.acquire())
+  const after = heapAfterGc()
+  mutex.cancel()
+  release()
+  await Promise.allSettled(pending)
+  return { bytesPerWaiter: (after - before) / waiters, totalMegabytes: (after - before) / 2 ** 20 }
+}

@@ -1,0 +1,4 @@
+import { ThreadWorker } from "poolifier"
+import { type Job, runJob } from "../tasks.ts"
+
+export default new ThreadWorker((job?: Job) => runJob(job!))
