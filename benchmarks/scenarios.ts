@@ -26,7 +26,7 @@ const time = async (f: () => Promise<unknown>) => {
 }
 
 const warm = async (pool: Pool) => {
-  await pool.runMany({ kind: "trivial", n: 1 }, 200, 16)
+  await pool.runMany({ kind: "trivial", n: 1 }, 2_000, 16)
   await pool.runMany({ kind: "spin", n: 2 }, 4, 4)
 }
 
@@ -53,7 +53,7 @@ export const cpuSpeedup = async ({ cores }: Sizes, subject: string): Promise<Sam
 
 /** 2. Trivial tasks: sequential round trips (1 in flight) and pipelined throughput (512 in flight). */
 export const trivialTasks = async ({ cores, quick }: Sizes, subject: string): Promise<Samples> => {
-  const sequential = quick ? 200 : 2_000
+  const sequential = quick ? 200 : 5_000
   const pipelined = quick ? 2_000 : subject === "effect-rpc" ? 10_000 : 40_000
   return withPool(all[subject]!, cores, async (pool) => {
     const job: Job = { kind: "trivial", n: 1 }

@@ -1,80 +1,165 @@
 /**
- * `pnpm demo`: a small real Strand program.
+ * `pnpm demo`: a guided tour of Strand that runs every example in order.
  *
- * I/O-style waits go to fibers (many on one thread); CPU-bound work goes to a
- * WorkerPool (one task per core, on real worker threads). It prints what ran
- * where and the measured speedup.
+ * Each example runs as its own process (as `pnpm tsx examples/<name>.ts` would),
+ * under a heading, with a progress indicator while it works. The tour ends with a
+ * table of what each example shows and the figure it measured.
+ *
+ * `--quick` shortens the sleeps and the CPU work, for the tests.
  */
 
-import { availableParallelism } from "node:os"
-import { threadId } from "node:worker_threads"
-import { Task, WorkerPool, WorkerRunner } from "@strand/platform-node"
-import { Effect, Schema } from "effect"
+import { spawn } from "node:child_process"
+import { fileURLToPath } from "node:url"
+import { Console, Effect, Fiber, Schedule } from "effect"
 
-const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+const quick = process.argv.includes("--quick")
 
-// sum(i * i for i in range(n)), the seeds' CPU-bound example.
-const sumOfSquares = (n: number) => {
-  let total = 0
-  for (let i = 0; i < n; i++) total += i * i
-  return total
+interface Stop {
+  readonly file: string
+  readonly title: string
+  readonly shows: string
+  /** Picks the figure worth reporting out of the example's output. */
+  readonly figure: (output: string) => string
 }
 
-const SumOfSquares = Task.make("SumOfSquares", {
-  payload: Schema.Number,
-  success: Schema.Struct({ total: Schema.Number, threadId: Schema.Number })
+const match = (pattern: RegExp, format: (m: RegExpMatchArray) => string) => (output: string) => {
+  const m = output.match(pattern)
+  return m === null ? "(not found)" : format(m)
+}
+
+const tour: ReadonlyArray<Stop> = [
+  {
+    file: "threads",
+    title: "Threads: start and join",
+    shows: "fibers are threads: forkChild, Fiber.join",
+    figure: match(/Square of 10 is (\d+)/, (m) => `square of 10 = ${m[1]}`)
+  },
+  {
+    file: "thread-pool",
+    title: "Thread pool: an Executor",
+    shows: "submit, futures, map in input order",
+    figure: match(/map: (.*)/, (m) => `map -> ${m[1]}`)
+  },
+  {
+    file: "workers",
+    title: "Workers: five sleepers, joined",
+    shows: "waiting costs no thread",
+    figure: match(/Elapsed: ([\d.]+) s for five (.*) sleeps/, (m) => `5 x ${m[2]} in ${m[1]} s`)
+  },
+  {
+    file: "io-bound",
+    title: "I/O-bound: fetching from a local HTTP server",
+    shows: "I/O-bound work goes to fibers",
+    figure: (output) => {
+      const saved = [...output.matchAll(/time saved: (\d+) ms/g)].map((m) => `${m[1]} ms`)
+      return saved.length === 0 ? "(not found)" : `time saved: ${saved.join(", ")}`
+    }
+  },
+  {
+    file: "race-condition",
+    title: "Race condition: a lost update, then a Lock",
+    shows: "Lock.withLock makes read-yield-write atomic",
+    figure: match(/Without a lock: counter = (\d+)[\s\S]*With a Lock: +counter = (\d+)/, (m) => `${m[1]} -> ${m[2]}`)
+  },
+  {
+    file: "process-pool",
+    title: "Process pool: Pool(4).map",
+    shows: "WorkerPool on real worker threads",
+    figure: match(/(\[0, 2[^\]]*\])/, (m) => m[1]!)
+  },
+  {
+    file: "cpu-bound",
+    title: "CPU-bound: one core against all of them",
+    shows: "CPU-bound work goes to the WorkerPool",
+    figure: match(/speedup: ([\d.]+)x on (\d+) cores/, (m) => `${m[1]}x on ${m[2]} cores`)
+  },
+  {
+    file: "ipc-queue",
+    title: "Inter-process queue: a message from the worker",
+    shows: "streaming tasks are pipes",
+    figure: match(/(Hello from the worker!)/, (m) => `"${m[1]}"`)
+  },
+  {
+    file: "semaphore-lifecycle",
+    title: "Semaphores, daemons, lifecycle, identity",
+    shows: "Semaphore, forkDetach vs forkChild, fiber states, thread ids",
+    figure: match(/\((\d+) inside\)/, () => "at most 2 inside the semaphore")
+  },
+  {
+    file: "primitives",
+    title: "Event, Condition, Barrier, JoinableQueue, Timer",
+    shows: "the rest of the toolbox",
+    figure: match(/all jobs done/, () => "every primitive completed")
+  },
+  {
+    file: "starvation",
+    title: "Starvation: an unfair grab-loop against a fair Lock",
+    shows: "FIFO-fair Lock serves everyone in turn",
+    figure: match(
+      /Unfair grab-loop: .*"polite1":(\d+)[\s\S]*FIFO-fair Lock: .*"polite1":(\d+)/,
+      (m) => `polite fiber: ${m[1]} -> ${m[2]} turns`
+    )
+  },
+  {
+    file: "deadlock",
+    title: "Deadlock: two fibers, two locks, opposite order",
+    shows: "the cycle is detected and reported",
+    figure: match(/DeadlockDetected: (.*cycle of \d+)/, (m) => m[1]!)
+  }
+]
+
+const spinner = ["|", "/", "-", "\\"]
+
+/** Runs one example as a child process, showing a progress indicator while it runs. */
+const runExample = (stop: Stop) =>
+  Effect.gen(function* () {
+    const file = fileURLToPath(new URL(`./${stop.file}.ts`, import.meta.url))
+    const start = performance.now()
+    const progress = yield* Effect.forkChild(
+      Effect.repeat(
+        Effect.sync((i = Math.floor((performance.now() - start) / 250)) => {
+          if (process.stdout.isTTY) process.stdout.write(`\r  ${spinner[i % 4]} running ${stop.file}.ts`)
+        }),
+        Schedule.spaced("250 millis")
+      )
+    )
+    const output = yield* Effect.callback<{ output: string; code: number | null }>((resume) => {
+      const child = spawn(process.execPath, [...process.execArgv, file, ...(quick ? ["--quick"] : [])], {
+        stdio: ["ignore", "pipe", "inherit"]
+      })
+      let text = ""
+      child.stdout.on("data", (chunk) => {
+        text += chunk
+      })
+      child.on("close", (code) => resume(Effect.succeed({ output: text, code })))
+      return Effect.sync(() => child.kill())
+    })
+    yield* Fiber.interrupt(progress)
+    if (process.stdout.isTTY) process.stdout.write("\r\x1b[K")
+    const seconds = (performance.now() - start) / 1000
+    for (const line of output.output.trimEnd().split("\n")) yield* Console.log(`  ${line}`)
+    yield* Console.log(`  (${seconds.toFixed(1)} s${output.code === 0 ? "" : `, exit code ${output.code}`})`)
+    return { stop, figure: stop.figure(output.output), seconds, ok: output.code === 0 }
+  })
+
+const program = Effect.gen(function* () {
+  yield* Console.log(`Strand: a guided tour${quick ? " (quick mode)" : ""}\n`)
+  const results = []
+  for (const [i, stop] of tour.entries()) {
+    yield* Console.log(`${i + 1}. ${stop.title}  [examples/${stop.file}.ts]`)
+    results.push(yield* runExample(stop))
+    yield* Console.log("")
+  }
+  const rows = results.map((r, i) => [`${i + 1}. ${r.stop.file}`, r.stop.shows, r.ok ? r.figure : "FAILED"])
+  const widths = [0, 1, 2].map((c) =>
+    Math.max(...rows.map((row) => row[c]!.length), ["example", "shows", "measured"][c]!.length)
+  )
+  const line = (cells: ReadonlyArray<string>) => cells.map((cell, c) => cell.padEnd(widths[c]!)).join(" | ")
+  yield* Console.log("Summary")
+  yield* Console.log(line(["example", "shows", "measured"]))
+  yield* Console.log(widths.map((w) => "-".repeat(w)).join("-|-"))
+  for (const row of rows) yield* Console.log(line(row))
+  if (results.some((r) => !r.ok)) process.exitCode = 1
 })
 
-if (WorkerRunner.isWorker) {
-  WorkerRunner.launch([
-    WorkerRunner.handle(SumOfSquares, (n) => Effect.sync(() => ({ total: sumOfSquares(n), threadId })))
-  ])
-} else {
-  const cores = availableParallelism()
-  const n = 100_000_000
-
-  const program = Effect.gen(function* () {
-    console.log(`Strand demo on ${cores} cores, Node ${process.versions.node}\n`)
-
-    console.log("I/O-bound: 5 fibers each wait 200 ms, on the main thread")
-    const ioStart = performance.now()
-    yield* Effect.forEach([1, 2, 3, 4, 5], (i) => Effect.as(Effect.sleep("200 millis"), i), {
-      concurrency: "unbounded"
-    })
-    const ioMillis = performance.now() - ioStart
-    console.log(`  took ${ioMillis.toFixed(0)} ms (one after another: 1000 ms), all on thread ${threadId}\n`)
-
-    console.log(`CPU-bound: sum of squares below ${n.toLocaleString("en")}, ${cores} times (median of 3 rounds)`)
-    const pool = yield* WorkerPool.make({ module: import.meta.url, size: cores })
-    // Warm the workers' JIT, as the main thread's loop warms up in its first round.
-    yield* pool.map(
-      SumOfSquares,
-      Array.from({ length: cores }, () => 1_000_000)
-    )
-    const sequential: Array<number> = []
-    const parallel: Array<number> = []
-    let threads: Array<number> = []
-    for (let round = 0; round < 3; round++) {
-      const seqStart = performance.now()
-      for (let i = 0; i < cores; i++) sumOfSquares(n)
-      sequential.push(performance.now() - seqStart)
-      const parStart = performance.now()
-      const results = yield* pool.map(
-        SumOfSquares,
-        Array.from({ length: cores }, () => n)
-      )
-      parallel.push(performance.now() - parStart)
-      threads = [...new Set(results.map((r) => r.threadId))].sort((a, b) => a - b)
-    }
-    const seqMillis = median(sequential)
-    const parMillis = median(parallel)
-    console.log(`  one after another on the main thread: ${seqMillis.toFixed(0)} ms`)
-    console.log(`  on the WorkerPool: ${parMillis.toFixed(0)} ms, on worker threads ${threads.join(", ")}`)
-    console.log(`  speedup: ${(seqMillis / parMillis).toFixed(2)}x on ${cores} cores`)
-  })
-
-  Effect.runPromise(Effect.scoped(program)).catch((error) => {
-    console.error(error)
-    process.exitCode = 1
-  })
-}
+Effect.runPromise(program)

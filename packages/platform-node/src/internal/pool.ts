@@ -132,8 +132,9 @@ export class Pool {
     slot.crash = crash
     this.remove(slot)
     this.totals.crashed++
-    // Replace the worker before failing its jobs: their callers resume at once and see a full pool.
-    if (slot.ready) this.replenish()
+    // A ready spare takes the worker's place before its callers resume, so they see a full pool;
+    // starting a new thread (milliseconds of work) waits until they have been told.
+    if (slot.ready) this.promoteSpare()
     for (const job of Array.from(slot.inflight.values())) {
       if (job.state === State.Cancelling) continue // settled when the thread is gone
       this.settle(
@@ -142,7 +143,19 @@ export class Pool {
         new WorkerCrashed({ task: job.task.name, workerId: slot.id, reason: crash.reason, ...exitCodeOf(crash) })
       )
     }
-    if (!slot.ready) this.startupFailed(crash.reason)
+    if (slot.ready) this.replenish()
+    else this.startupFailed(crash.reason)
+  }
+
+  /** Moves a ready spare into the pool if it is below its minimum size. */
+  private promoteSpare(): void {
+    const live = this.slots.filter((s) => !s.retiring).length
+    const spare = this.spares.findIndex((s) => s.ready)
+    if (live >= this.config.minSize || spare < 0) return
+    const [slot] = this.spares.splice(spare, 1)
+    slot!.spare = false
+    this.slots.push(slot!)
+    this.totals.respawned++
   }
 
   /** A worker died before it was ready: fail what cannot run, and retry with a backoff. */
@@ -210,12 +223,8 @@ export class Pool {
     let wanted = Math.max(0, this.config.minSize - live)
     if (wanted === 0 && live < this.config.maxSize && this.queued > starting && !this.hasRoom()) wanted = 1
     for (; wanted > 0; wanted--) {
-      const spare = this.spares.findIndex((s) => s.ready)
-      if (spare >= 0) {
-        const [slot] = this.spares.splice(spare, 1)
-        slot!.spare = false
-        this.slots.push(slot!)
-        this.totals.respawned++
+      if (this.spares.some((s) => s.ready)) {
+        this.promoteSpare()
         continue
       }
       if (this.startupFailures > 0 && !afterBackoff) {
@@ -495,7 +504,8 @@ export class Pool {
         if (this.startupFailures > 0) {
           return resolve(new WorkerSpawnError({ module: String(this.config.module), reason: this.lastStartupFailure }))
         }
-        if (this.slots.every((s) => s.ready)) return resolve(undefined)
+        // Spares too: a pool is ready when it can also replace a worker at once.
+        if (this.slots.every((s) => s.ready) && this.spares.every((s) => s.ready)) return resolve(undefined)
         setTimeout(check, 5)
       }
       check()

@@ -1,0 +1,57 @@
+/**
+ * CPU-bound work: the same sum of squares, five times, one after another and on a pool.
+ *
+ * Python:
+ *   def task(): return sum(i * i for i in range(10**6))
+ *   for _ in range(5): task()                               # one after another
+ *   with ProcessPoolExecutor() as ex: [f.result() for f in [ex.submit(task) for _ in range(5)]]
+ *
+ * JavaScript runs this loop about 50 times faster than CPython, so each task here
+ * sums 10**8 squares (10**7 in quick mode) to give the cores real work.
+ * Fibers cannot help here: one thread runs all of them. Worker threads run in
+ * parallel on the other cores.
+ */
+
+import { availableParallelism } from "node:os"
+import { Task, WorkerPool, WorkerRunner } from "@strand/platform-node"
+import { Console, Effect, Schema } from "effect"
+
+const quick = process.argv.includes("--quick")
+const n = quick ? 10 ** 7 : 10 ** 8
+
+const sumOfSquares = (limit: number) => {
+  let total = 0
+  for (let i = 0; i < limit; i++) total += i * i
+  return total
+}
+
+const SumOfSquares = Task.make("SumOfSquares", { payload: Schema.Number, success: Schema.Number })
+
+if (WorkerRunner.isWorker) {
+  WorkerRunner.launch([WorkerRunner.handle(SumOfSquares, (limit) => Effect.sync(() => sumOfSquares(limit)))])
+} else {
+  const cores = availableParallelism()
+  const program = Effect.gen(function* () {
+    const pool = yield* WorkerPool.make({ module: import.meta.url, size: cores })
+    // Warm up both sides' JIT before timing.
+    sumOfSquares(10 ** 6)
+    yield* pool.map(
+      SumOfSquares,
+      Array.from({ length: cores }, () => 10 ** 6)
+    )
+
+    const seqStart = performance.now()
+    for (let i = 0; i < 5; i++) sumOfSquares(n)
+    const seqMillis = performance.now() - seqStart
+
+    const parStart = performance.now()
+    yield* pool.map(SumOfSquares, [n, n, n, n, n])
+    const parMillis = performance.now() - parStart
+
+    yield* Console.log(`5 sums of squares below ${n.toLocaleString("en")}`)
+    yield* Console.log(`  one after another: ${seqMillis.toFixed(0)} ms`)
+    yield* Console.log(`  on a WorkerPool of ${cores}: ${parMillis.toFixed(0)} ms`)
+    yield* Console.log(`speedup: ${(seqMillis / parMillis).toFixed(2)}x on ${cores} cores`)
+  })
+  Effect.runPromise(Effect.scoped(program))
+}

@@ -1,0 +1,94 @@
+import { execFile } from "node:child_process"
+import { fileURLToPath } from "node:url"
+import { promisify } from "node:util"
+import { assert, describe, it } from "@effect/vitest"
+
+const exec = promisify(execFile)
+const root = fileURLToPath(new URL("..", import.meta.url))
+
+/** Runs an example as a real process, in quick mode, the way a user would with `pnpm tsx`. */
+const runExample = async (name: string) => {
+  const { stdout } = await exec("pnpm", ["exec", "tsx", `examples/${name}.ts`, "--quick"], {
+    cwd: root,
+    timeout: 60_000
+  })
+  return stdout
+}
+
+describe("examples", () => {
+  it("threads prints both squares", async () => {
+    const out = await runExample("threads")
+    assert.include(out, "Square of 5 is 25")
+    assert.include(out, "Square of 10 is 100")
+  })
+
+  it("thread-pool submits through an Executor", async () => {
+    const out = await runExample("thread-pool")
+    assert.include(out, "Square of 10 is 100")
+    assert.include(out, "map: 1,4,9")
+  })
+
+  it("workers joins all five", async () => {
+    const out = await runExample("workers")
+    for (let n = 0; n < 5; n++) assert.include(out, `Worker ${n} finished`)
+    assert.match(out, /All workers completed\.\n/)
+  })
+
+  it("io-bound fetches from a real local server, faster concurrently", async () => {
+    const out = await runExample("io-bound")
+    assert.include(out, "status codes 200, 200, 200, 200, 200")
+    const saved = [...out.matchAll(/time saved: (\d+) ms/g)].map((m) => Number(m[1]))
+    assert.lengthOf(saved, 2)
+    for (const millis of saved) assert.isAbove(millis, 0)
+  })
+
+  it("race-condition is exact with a Lock", async () => {
+    const out = await runExample("race-condition")
+    assert.match(out, /With a Lock: +counter = 200000/)
+  })
+
+  it("process-pool maps on a WorkerPool of 4", async () => {
+    const out = await runExample("process-pool")
+    assert.include(out, "[0, 2, 4, 6, 8, 10, 12, 14, 16, 18]")
+  })
+
+  it("cpu-bound measures a speedup above 1 on 2 or more cores", async () => {
+    const out = await runExample("cpu-bound")
+    const m = out.match(/speedup: ([\d.]+)x on (\d+) cores/)
+    assert.isNotNull(m)
+    if (Number(m![2]) >= 2) assert.isAbove(Number(m![1]), 1)
+  })
+
+  it("ipc-queue receives the worker's message", async () => {
+    const out = await runExample("ipc-queue")
+    assert.include(out, "Hello from the worker!")
+  })
+
+  it("semaphore-lifecycle shows the bound, daemons, states and thread ids", async () => {
+    const out = await runExample("semaphore-lifecycle")
+    assert.notInclude(out, "(3 inside)")
+    const ticks = out.match(/daemon kept ticking \((\d+) -> (\d+)\)[\s\S]*interrupted with it \((\d+) -> (\d+)\)/)
+    assert.isNotNull(ticks)
+    assert.isAbove(Number(ticks![2]), Number(ticks![1]))
+    assert.strictEqual(ticks![3], ticks![4])
+    assert.include(out, "after fork:          created")
+    assert.include(out, "blocked on a latch (done: false)")
+    assert.include(out, "done with Success")
+    assert.match(out, /task 4 ran on worker thread [1-9]/)
+  })
+
+  it("primitives runs every primitive to completion", async () => {
+    const out = await runExample("primitives")
+    assert.include(out, "waiter 2 saw the event")
+    assert.include(out, "consumed 3")
+    assert.include(out, "-- all 3 finished phase 2 --")
+    assert.include(out, "all jobs done")
+    assert.include(out, "the first timer fired")
+    assert.notInclude(out, "never printed")
+  })
+
+  it("starvation gives every fiber its turn under the fair Lock", async () => {
+    const out = await runExample("starvation")
+    assert.include(out, 'FIFO-fair Lock:   {"greedy":1000,"polite1":1000,"polite2":1000}')
+  })
+})
