@@ -40,9 +40,16 @@ export const summarize = (
 const format = (x: number) =>
   !Number.isFinite(x) ? "hung" : Math.abs(x) >= 100 ? Math.round(x).toLocaleString("en") : x.toFixed(2)
 
-export const markdown = (machine: string, summaries: ReadonlyArray<Summary>, targets: ReadonlyArray<Target>) => {
+export const markdown = (
+  machine: string,
+  summaries: ReadonlyArray<Summary>,
+  targets: ReadonlyArray<Target>,
+  notes: ReadonlyArray<string>
+) => {
   const lines = [
     `Machine: ${machine}`,
+    "",
+    ...notes.map((note) => `- ${note}`),
     "",
     "| target | measured | result |",
     "|---|---|---|",
@@ -58,7 +65,7 @@ export const markdown = (machine: string, summaries: ReadonlyArray<Summary>, tar
   return lines.join("\n")
 }
 
-const escape = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;")
+const escapeXml = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;")
 
 /** Two horizontal bar charts: CPU speedup and pipelined throughput, by library. */
 export const svg = (speedup: ReadonlyArray<[string, number]>, throughput: ReadonlyArray<[string, number]>) => {
@@ -66,14 +73,14 @@ export const svg = (speedup: ReadonlyArray<[string, number]>, throughput: Readon
   const width = 720
   const chart = (title: string, rows: ReadonlyArray<[string, number]>, y0: number, unit: string) => {
     const max = Math.max(...rows.map(([, v]) => v), 1e-9)
-    const parts = [`<text x="10" y="${y0}" font-weight="bold">${escape(title)}</text>`]
+    const parts = [`<text x="10" y="${y0}" font-weight="bold">${escapeXml(title)}</text>`]
     rows.forEach(([label, value], i) => {
       const y = y0 + 12 + i * rowHeight
       const bar = Math.max(1, (value / max) * 400)
       parts.push(
-        `<text x="10" y="${y + 15}">${escape(label)}</text>`,
+        `<text x="10" y="${y + 15}">${escapeXml(label)}</text>`,
         `<rect x="170" y="${y + 3}" width="${bar.toFixed(1)}" height="16" fill="${label === "strand" ? "#2f6fdf" : "#9aa5b1"}"/>`,
-        `<text x="${(176 + bar).toFixed(1)}" y="${y + 15}">${format(value)} ${escape(unit)}</text>`
+        `<text x="${(176 + bar).toFixed(1)}" y="${y + 15}">${format(value)} ${escapeXml(unit)}</text>`
       )
     })
     return { svg: parts.join("\n"), height: 24 + rows.length * rowHeight }

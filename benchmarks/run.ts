@@ -55,6 +55,7 @@ const scenarios: ReadonlyArray<Scenario> = [
     name: "6. Primitives",
     subjects: [
       "strand Lock",
+      "strand Lock + Diagnostics",
       "effect Semaphore(1)",
       "async-mutex",
       "map: Effect.forEach(16)",
@@ -163,7 +164,13 @@ const targets: ReadonlyArray<Target> = [
 ]
 
 const machine = `${cores} cores, Node ${process.versions.node}, ${process.platform}/${process.arch}${quick ? ", quick mode (not figures to quote)" : ""}`
-const table = markdown(machine, summaries, targets)
+const overhead = (metric: string) =>
+  ratio(get("6.", "strand Lock + Diagnostics", metric) / get("6.", "strand Lock", metric))
+const notes = [
+  `Diagnostics overhead on a Lock: ${overhead("uncontended")} uncontended, ${overhead("contended")} contended. ` +
+    "It is why diagnostics stay off unless Diagnostics.layer is provided."
+]
+const table = markdown(machine, summaries, targets, notes)
 const chart = svg(
   ["strand", "piscina", "tinypool", "workerpool"].map((s) => [s, speedupOf(s)] as [string, number]),
   ["raw postMessage", "strand", ...peers].map((s) => [s, pipelined(s)] as [string, number])

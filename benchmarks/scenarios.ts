@@ -2,7 +2,7 @@
 
 import { setFlagsFromString } from "node:v8"
 import { runInNewContext } from "node:vm"
-import { BoundedSemaphore, Condition, Lock, PriorityQueue } from "@strand/core"
+import { BoundedSemaphore, Condition, Diagnostics, Lock, PriorityQueue } from "@strand/core"
 import { WorkerPool } from "@strand/platform-node"
 import { Mutex } from "async-mutex"
 import { Effect, Exit, Fiber, Order, Scope, Semaphore } from "effect"
@@ -44,7 +44,11 @@ const withPool = async <A>(factory: PoolFactory, size: number, f: (pool: Pool) =
 export const cpuSpeedup = async ({ cores }: Sizes, subject: string): Promise<Samples> => {
   const jobs: Array<Job> = Array.from({ length: 16 }, (_, i) => ({ kind: "spin", n: 10 + ((i * 7) % 11) }))
   if (subject === "sequential") {
-    return { millis: await time(async () => jobs.forEach((job) => spin(job.n))) }
+    return {
+      millis: await time(async () => {
+        for (const job of jobs) spin(job.n)
+      })
+    }
   }
   return withPool(all[subject]!, cores, async (pool) => ({
     millis: await time(() => Promise.all(jobs.map((job) => pool.run(job))))
@@ -179,6 +183,30 @@ export const primitives = async ({ quick }: Sizes, subject: string): Promise<Sam
   switch (subject) {
     case "strand Lock": {
       const lock = Lock.makeUnsafe()
+      const uncontended = await perOp(n, () =>
+        run(
+          Effect.gen(function* () {
+            for (let i = 0; i < n; i++) yield* Lock.withLock(lock, Effect.void)
+          })
+        )
+      )
+      const contended = await perOp(n, () =>
+        run(
+          Effect.forEach(
+            Array.from({ length: 64 }),
+            () =>
+              Effect.gen(function* () {
+                for (let i = 0; i < n / 64; i++) yield* Lock.withLock(lock, Effect.yieldNow)
+              }),
+            { concurrency: "unbounded", discard: true }
+          )
+        )
+      )
+      return { uncontended, contended }
+    }
+    case "strand Lock + Diagnostics": {
+      const diagnostics = Diagnostics.makeUnsafe({ onReport: () => {} })
+      const lock = await run(Lock.make().pipe(Effect.provide(diagnostics.layer)))
       const uncontended = await perOp(n, () =>
         run(
           Effect.gen(function* () {

@@ -83,7 +83,10 @@ const tour: ReadonlyArray<Stop> = [
     file: "semaphore-lifecycle",
     title: "Semaphores, daemons, lifecycle, identity",
     shows: "Semaphore, forkDetach vs forkChild, fiber states, thread ids",
-    figure: match(/\((\d+) inside\)/, () => "at most 2 inside the semaphore")
+    figure: (output) => {
+      const inside = [...output.matchAll(/\((\d+) inside\)/g)].map((m) => Number(m[1]))
+      return inside.length === 0 ? "(not found)" : `at most ${Math.max(...inside)} fibers inside a Semaphore(2)`
+    }
   },
   {
     file: "primitives",
@@ -104,7 +107,11 @@ const tour: ReadonlyArray<Stop> = [
     file: "deadlock",
     title: "Deadlock: two fibers, two locks, opposite order",
     shows: "the cycle is detected and reported",
-    figure: match(/DeadlockDetected: (.*cycle of \d+)/, (m) => m[1]!)
+    figure: (output) => {
+      const cycle = output.match(/DeadlockDetected: .*a cycle of (\d+)/)
+      const locks = [...new Set([...(cycle?.[0] ?? "").matchAll(/waits for (Lock "\w+")/g)].map((m) => m[1]))]
+      return cycle === null ? "(not found)" : `a cycle of ${cycle[1]} (${locks.join(", ")}) detected and broken`
+    }
   }
 ]
 

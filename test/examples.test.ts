@@ -92,3 +92,34 @@ describe("examples", () => {
     assert.include(out, 'FIFO-fair Lock:   {"greedy":1000,"polite1":1000,"polite2":1000}')
   })
 })
+
+describe("pnpm demo", () => {
+  it("the guided tour runs every example and ends with its summary table", async () => {
+    const { stdout } = await exec("pnpm", ["exec", "tsx", "examples/demo.ts", "--quick"], {
+      cwd: root,
+      timeout: 120_000
+    })
+    const summary = stdout.slice(stdout.indexOf("Summary"))
+    for (const name of [
+      "threads",
+      "thread-pool",
+      "workers",
+      "io-bound",
+      "race-condition",
+      "process-pool",
+      "cpu-bound",
+      "ipc-queue",
+      "semaphore-lifecycle",
+      "primitives",
+      "starvation",
+      "deadlock"
+    ]) {
+      assert.match(summary, new RegExp(`\\d+\\. ${name} +\\|`))
+    }
+    assert.notInclude(summary, "FAILED")
+    assert.notInclude(summary, "(not found)")
+    assert.include(summary, "-> 200000")
+    assert.match(summary, /a cycle of 2 \(Lock "[ab]", Lock "[ab]"\) detected and broken/)
+    assert.include(summary, "at most 2 fibers inside a Semaphore(2)")
+  })
+})

@@ -37,11 +37,21 @@
  */
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
 import { dual } from "effect/Function"
-import { InvalidArgument, SemaphoreOverRelease } from "./internal/errors.ts"
+import { type DeadlockDetected, InvalidArgument, SemaphoreOverRelease } from "./internal/errors.ts"
+import { CurrentTracker, type Resource, type Tracker } from "./internal/tracker.ts"
 import { Waiter, WaitQueue } from "./internal/waiters.ts"
 
 export {
+  /**
+   * A wait was refused because it would close a cycle of fibers waiting on each
+   * other (only under `Diagnostics.layer`).
+   *
+   * @since 0.1.0
+   */
+  DeadlockDetected,
   /**
    * A count given to the semaphore is not a whole number in range.
    *
@@ -68,22 +78,24 @@ export interface BoundedSemaphore {
   /** The number of permits it was made with. */
   readonly permits: number
   /** Waits for `n` permits (default 1), in FIFO order. */
-  acquire(n?: number): Effect.Effect<void, InvalidArgument>
+  acquire(n?: number): Effect.Effect<void, InvalidArgument | DeadlockDetected>
   /** Takes `n` permits only if that needs no wait. */
   tryAcquire(n?: number): Effect.Effect<boolean, InvalidArgument>
   /** Waits at most `timeout` for `n` permits; `true` if they were taken. */
-  acquireTimeout(timeout: Duration.Input, n?: number): Effect.Effect<boolean, InvalidArgument>
+  acquireTimeout(timeout: Duration.Input, n?: number): Effect.Effect<boolean, InvalidArgument | DeadlockDetected>
   /** Gives back `n` permits (default 1). */
   release(n?: number): Effect.Effect<void, InvalidArgument | SemaphoreOverRelease>
   /** Runs an effect holding `n` permits, giving them back however it ends. */
-  withPermits(n: number): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | InvalidArgument, R>
+  withPermits(
+    n: number
+  ): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | InvalidArgument | DeadlockDetected, R>
   /** How many permits are free right now. */
   readonly available: Effect.Effect<number>
   /** How many fibers are waiting. */
   readonly waiting: Effect.Effect<number>
 }
 
-class BoundedSemaphoreImpl implements BoundedSemaphore {
+class BoundedSemaphoreImpl implements BoundedSemaphore, Resource {
   readonly [TypeId] = TypeId
   readonly permits: number
   free: number
@@ -92,10 +104,23 @@ class BoundedSemaphoreImpl implements BoundedSemaphore {
     onLostGrant: (waiter) => this.giveBack(waiter),
     onLeave: () => this.dispatch()
   })
+  readonly tracker: Tracker | undefined
+  readonly label: string
+  readonly named: boolean
+  /** Permits held by each fiber, kept only when tracked. */
+  readonly held = new Map<number, number>()
 
-  constructor(permits: number) {
+  constructor(permits: number, name: string | undefined, tracker: Tracker | undefined) {
     this.permits = permits
     this.free = permits
+    this.tracker = tracker
+    this.named = name !== undefined
+    this.label = tracker?.label("BoundedSemaphore", name) ?? `BoundedSemaphore "${name ?? "unnamed"}"`
+    tracker?.register(this)
+  }
+
+  holders(): ReadonlyArray<number> {
+    return Array.from(this.held.keys())
   }
 
   /** Serves waiters from the head while the head fits: strict FIFO. */
@@ -127,53 +152,104 @@ class BoundedSemaphoreImpl implements BoundedSemaphore {
     return true
   }
 
-  take(operation: string, n: number, timeout: Duration.Input | undefined): Effect.Effect<boolean, InvalidArgument> {
-    return Effect.withFiber((fiber) => {
+  /** Records that `fiber` took `n` permits (tracked semaphores only). */
+  took(fiber: Fiber.Fiber<unknown, unknown>, n: number): void {
+    const tracker = this.tracker
+    if (tracker === undefined || n === 0) return
+    const before = this.held.get(fiber.id) ?? 0
+    this.held.set(fiber.id, before + n)
+    if (before === 0) tracker.acquired(fiber, this)
+  }
+
+  /**
+   * Records that `fiber` gave back `n` permits. Permits given back by a fiber
+   * that holds none count against the longest holder: deadlock detection
+   * assumes permits go back through the fibers that took them, as `withPermits` does.
+   */
+  gaveBack(fiber: Fiber.Fiber<unknown, unknown>, n: number): void {
+    const tracker = this.tracker
+    if (tracker === undefined) return
+    let remaining = n
+    const order = this.held.has(fiber.id) ? [fiber.id, ...this.held.keys()] : Array.from(this.held.keys())
+    for (const holder of order) {
+      if (remaining === 0) break
+      const count = this.held.get(holder) ?? 0
+      const taken = Math.min(count, remaining)
+      remaining -= taken
+      if (count - taken > 0) this.held.set(holder, count - taken)
+      else if (this.held.delete(holder)) tracker.released(holder, this, fiber.context)
+    }
+  }
+
+  take(
+    operation: string,
+    n: number,
+    timeout: Duration.Input | undefined
+  ): Effect.Effect<boolean, InvalidArgument | DeadlockDetected> {
+    return Effect.withFiber((fiber): Effect.Effect<boolean, InvalidArgument | DeadlockDetected> => {
       const invalid = this.check(operation, n)
       if (invalid) return Effect.fail(invalid)
-      if (this.takeNow(n)) return Effect.succeed(true)
-      return this.queue.park(new Waiter(fiber, n), timeout)
+      if (this.takeNow(n)) {
+        this.took(fiber, n)
+        return Effect.succeed(true)
+      }
+      const tracker = this.tracker
+      if (tracker === undefined) return this.queue.park(new Waiter(fiber, n), timeout)
+      const deadlock = tracker.beforeWait(fiber, this)
+      if (deadlock !== undefined) return Effect.fail(deadlock)
+      return Effect.onExit(this.queue.park(new Waiter(fiber, n), timeout), (exit) =>
+        Effect.sync(() => {
+          tracker.doneWaiting(fiber)
+          if (Exit.isSuccess(exit) && exit.value) this.took(fiber, n)
+        })
+      )
     })
   }
 
-  acquire(n = 1): Effect.Effect<void, InvalidArgument> {
+  acquire(n = 1): Effect.Effect<void, InvalidArgument | DeadlockDetected> {
     return Effect.asVoid(this.take("acquire", n, undefined))
   }
 
   tryAcquire(n = 1): Effect.Effect<boolean, InvalidArgument> {
-    return Effect.suspend(() => {
+    return Effect.withFiber((fiber) => {
       const invalid = this.check("tryAcquire", n)
-      return invalid ? Effect.fail(invalid) : Effect.succeed(this.takeNow(n))
+      if (invalid) return Effect.fail(invalid)
+      const taken = this.takeNow(n)
+      if (taken) this.took(fiber, n)
+      return Effect.succeed(taken)
     })
   }
 
-  acquireTimeout(timeout: Duration.Input, n = 1): Effect.Effect<boolean, InvalidArgument> {
+  acquireTimeout(timeout: Duration.Input, n = 1): Effect.Effect<boolean, InvalidArgument | DeadlockDetected> {
     return this.take("acquireTimeout", n, timeout)
   }
 
+  /** Gives back `n` permits, which must be taken; serves waiters in FIFO order. */
+  giveBackUnsafe(fiber: Fiber.Fiber<unknown, unknown>, n: number): void {
+    this.gaveBack(fiber, n)
+    this.free += n
+    this.dispatch()
+  }
+
   release(n = 1): Effect.Effect<void, InvalidArgument | SemaphoreOverRelease> {
-    return Effect.suspend((): Effect.Effect<void, InvalidArgument | SemaphoreOverRelease> => {
+    return Effect.withFiber((fiber): Effect.Effect<void, InvalidArgument | SemaphoreOverRelease> => {
       const invalid = this.check("release", n)
       if (invalid) return Effect.fail(invalid)
       const taken = this.permits - this.free
       if (n > taken) {
         return Effect.fail(new SemaphoreOverRelease({ permits: this.permits, taken, released: n }))
       }
-      this.free += n
-      this.dispatch()
+      this.giveBackUnsafe(fiber, n)
       return Effect.void
     })
   }
 
   withPermits(n: number) {
-    return <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | InvalidArgument, R> =>
+    return <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | InvalidArgument | DeadlockDetected, R> =>
       Effect.uninterruptibleMask((restore) =>
         Effect.flatMap(restore(this.acquire(n)), () =>
           Effect.onExit(restore(self), () =>
-            Effect.sync(() => {
-              this.free += n
-              this.dispatch()
-            })
+            Effect.withFiber((fiber) => Effect.sync(() => this.giveBackUnsafe(fiber, n)))
           )
         )
       )
@@ -193,6 +269,8 @@ class BoundedSemaphoreImpl implements BoundedSemaphore {
  * **Details**
  *
  * Fails with `InvalidArgument` unless `permits` is a whole number of at least 0.
+ * A `name` shows in diagnostics; made under `Diagnostics.layer`, its waits are
+ * checked for deadlocks, assuming permits are given back by the fibers that took them.
  *
  * @example
  * ```ts
@@ -208,10 +286,13 @@ class BoundedSemaphoreImpl implements BoundedSemaphore {
  *
  * @since 0.1.0
  */
-export const make = (permits: number): Effect.Effect<BoundedSemaphore, InvalidArgument> =>
-  Effect.suspend(() =>
+export const make = (
+  permits: number,
+  options?: { readonly name?: string | undefined }
+): Effect.Effect<BoundedSemaphore, InvalidArgument> =>
+  Effect.withFiber((fiber) =>
     Number.isInteger(permits) && permits >= 0
-      ? Effect.succeed(new BoundedSemaphoreImpl(permits))
+      ? Effect.succeed(new BoundedSemaphoreImpl(permits, options?.name, fiber.getRef(CurrentTracker)))
       : Effect.fail(
           new InvalidArgument({
             operation: "BoundedSemaphore.make",
@@ -244,8 +325,8 @@ export const make = (permits: number): Effect.Effect<BoundedSemaphore, InvalidAr
  * @since 0.1.0
  */
 export const acquire: {
-  (n?: number): (self: BoundedSemaphore) => Effect.Effect<void, InvalidArgument>
-  (self: BoundedSemaphore, n?: number): Effect.Effect<void, InvalidArgument>
+  (n?: number): (self: BoundedSemaphore) => Effect.Effect<void, InvalidArgument | DeadlockDetected>
+  (self: BoundedSemaphore, n?: number): Effect.Effect<void, InvalidArgument | DeadlockDetected>
 } = dual(
   (args) => args[0] instanceof BoundedSemaphoreImpl,
   (self: BoundedSemaphore, n?: number) => self.acquire(n)
@@ -304,8 +385,15 @@ export const tryAcquire: {
  * @since 0.1.0
  */
 export const acquireTimeout: {
-  (timeout: Duration.Input, n?: number): (self: BoundedSemaphore) => Effect.Effect<boolean, InvalidArgument>
-  (self: BoundedSemaphore, timeout: Duration.Input, n?: number): Effect.Effect<boolean, InvalidArgument>
+  (
+    timeout: Duration.Input,
+    n?: number
+  ): (self: BoundedSemaphore) => Effect.Effect<boolean, InvalidArgument | DeadlockDetected>
+  (
+    self: BoundedSemaphore,
+    timeout: Duration.Input,
+    n?: number
+  ): Effect.Effect<boolean, InvalidArgument | DeadlockDetected>
 } = dual(
   (args) => args[0] instanceof BoundedSemaphoreImpl,
   (self: BoundedSemaphore, timeout: Duration.Input, n?: number) => self.acquireTimeout(timeout, n)
@@ -368,8 +456,12 @@ export const withPermits: {
   (
     self: BoundedSemaphore,
     n: number
-  ): <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | InvalidArgument, R>
-  <A, E, R>(self: BoundedSemaphore, n: number, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | InvalidArgument, R>
+  ): <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | InvalidArgument | DeadlockDetected, R>
+  <A, E, R>(
+    self: BoundedSemaphore,
+    n: number,
+    effect: Effect.Effect<A, E, R>
+  ): Effect.Effect<A, E | InvalidArgument | DeadlockDetected, R>
 } = ((self: BoundedSemaphore, n: number, effect?: Effect.Effect<any, any, any>) =>
   effect === undefined ? self.withPermits(n) : self.withPermits(n)(effect)) as any
 

@@ -45,6 +45,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import type { LockNotHeld } from "./internal/errors.ts"
+import type { Resource } from "./internal/tracker.ts"
 import { makeWaiter, WaitQueue } from "./internal/waiters.ts"
 import type * as Lock from "./Lock.ts"
 import * as RLock from "./RLock.ts"
@@ -91,13 +92,22 @@ export interface Options {
   readonly lock?: Lock.Lock | RLock.RLock | undefined
 }
 
-class ConditionImpl implements Condition {
+class ConditionImpl implements Condition, Resource {
   readonly [TypeId] = TypeId
   readonly queue = new WaitQueue({ onLostGrant: () => this.passOn() })
   readonly lock: Lock.Lock | RLock.RLock
+  readonly label: string
+  readonly named = false
 
   constructor(lock: Lock.Lock | RLock.RLock) {
     this.lock = lock
+    this.label = `Condition on ${lock.core.label}`
+    lock.core.tracker?.register(this)
+  }
+
+  /** Nobody holds a condition: a waiter waits for any notifier, so it closes no cycle. */
+  holders(): ReadonlyArray<number> {
+    return []
   }
 
   /** A notified waiter that was interrupted before it ran passes its wake-up on. */
@@ -111,10 +121,13 @@ class ConditionImpl implements Condition {
       const core = this.lock.core
       if (core.owner !== fiber.id) return Effect.fail(core.notHeld(fiber.id, operation))
       return Effect.uninterruptibleMask((restore) => {
-        const holds = core.releaseAllUnsafe()
-        return Effect.flatMap(Effect.exit(restore(this.queue.park(makeWaiter(fiber), timeout))), (exit) =>
-          Effect.andThen(core.reacquire(fiber, holds), exit)
-        )
+        const holds = core.releaseAllUnsafe(fiber)
+        const tracker = core.tracker
+        tracker?.recordWait(fiber, this)
+        return Effect.flatMap(Effect.exit(restore(this.queue.park(makeWaiter(fiber), timeout))), (exit) => {
+          tracker?.doneWaiting(fiber)
+          return Effect.andThen(core.reacquire(fiber, holds), exit)
+        })
       })
     })
   }
@@ -181,7 +194,10 @@ class ConditionImpl implements Condition {
  * @since 0.1.0
  */
 export const make = (options?: Options): Effect.Effect<Condition> =>
-  Effect.sync(() => new ConditionImpl(options?.lock ?? RLock.makeUnsafe()))
+  Effect.map(
+    options?.lock === undefined ? RLock.make() : Effect.succeed(options.lock),
+    (lock) => new ConditionImpl(lock)
+  )
 
 /**
  * Runs an effect while holding the condition's lock: Python's `with cond:`.
@@ -205,8 +221,13 @@ export const make = (options?: Options): Effect.Effect<Condition> =>
  * @since 0.1.0
  */
 export const withLock: {
-  (self: Condition): <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | Lock.LockAlreadyHeld, R>
-  <A, E, R>(self: Condition, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | Lock.LockAlreadyHeld, R>
+  (
+    self: Condition
+  ): <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | Lock.LockAlreadyHeld | Lock.DeadlockDetected, R>
+  <A, E, R>(
+    self: Condition,
+    effect: Effect.Effect<A, E, R>
+  ): Effect.Effect<A, E | Lock.LockAlreadyHeld | Lock.DeadlockDetected, R>
 } = ((self: Condition, effect?: Effect.Effect<any, any, any>) => {
   const core = self.lock.core
   return effect === undefined ? (effect: Effect.Effect<any, any, any>) => core.withLock(effect) : core.withLock(effect)

@@ -40,10 +40,18 @@
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
-import type { LockAlreadyHeld, LockNotHeld } from "./internal/errors.ts"
+import type { DeadlockDetected, LockAlreadyHeld, LockNotHeld } from "./internal/errors.ts"
 import { LockCore } from "./internal/lock.ts"
+import { CurrentTracker } from "./internal/tracker.ts"
 
 export {
+  /**
+   * A wait was refused because it would close a cycle of fibers waiting on each
+   * other (only under `Diagnostics.layer`).
+   *
+   * @since 0.1.0
+   */
+  DeadlockDetected,
   /**
    * A fiber tried to acquire a `Lock` it already holds, which would deadlock.
    *
@@ -70,15 +78,15 @@ export interface Lock {
   /** The name given to `make`, used in error messages and diagnostics. */
   readonly name: string | undefined
   /** Waits for the lock. Fails with `LockAlreadyHeld` if this fiber holds it already. */
-  readonly acquire: Effect.Effect<void, LockAlreadyHeld>
+  readonly acquire: Effect.Effect<void, LockAlreadyHeld | DeadlockDetected>
   /** Takes the lock if it is free, without waiting, and tells whether it did. */
   readonly tryAcquire: Effect.Effect<boolean>
   /** Waits at most `timeout` for the lock; `true` if it was acquired. */
-  acquireTimeout(timeout: Duration.Input): Effect.Effect<boolean, LockAlreadyHeld>
+  acquireTimeout(timeout: Duration.Input): Effect.Effect<boolean, LockAlreadyHeld | DeadlockDetected>
   /** Releases the lock. Fails with `LockNotHeld` unless this fiber holds it. */
   readonly release: Effect.Effect<void, LockNotHeld>
   /** Runs `self` while holding the lock, releasing it however `self` ends. */
-  withLock<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | LockAlreadyHeld, R>
+  withLock<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | LockAlreadyHeld | DeadlockDetected, R>
   /** Whether some fiber holds the lock. */
   readonly locked: Effect.Effect<boolean>
   /** @internal */
@@ -115,6 +123,10 @@ export const fromCore = (core: LockCore): Lock => ({
  *
  * Use at module level or in a class field, where no Effect runs yet.
  *
+ * **Details**
+ *
+ * A lock made outside of Effect sees no `Diagnostics.layer`, so it is never tracked.
+ *
  * @example
  * ```ts
  * import { Lock } from "@strand/core"
@@ -124,7 +136,7 @@ export const fromCore = (core: LockCore): Lock => ({
  *
  * @since 0.1.0
  */
-export const makeUnsafe = (options?: Options): Lock => fromCore(new LockCore(false, options?.name))
+export const makeUnsafe = (options?: Options): Lock => fromCore(new LockCore(false, options?.name, undefined))
 
 /**
  * Creates a lock.
@@ -135,7 +147,9 @@ export const makeUnsafe = (options?: Options): Lock => fromCore(new LockCore(fal
  *
  * **Details**
  *
- * The lock starts free. Give it a `name` to see it in error messages.
+ * The lock starts free. Give it a `name` to see it in error messages and in
+ * lock-order checks. Made under `Diagnostics.layer`, its waits are checked for
+ * deadlocks, and a wait that would close a cycle fails with `DeadlockDetected`.
  *
  * @example
  * ```ts
@@ -151,7 +165,10 @@ export const makeUnsafe = (options?: Options): Lock => fromCore(new LockCore(fal
  *
  * @since 0.1.0
  */
-export const make = (options?: Options): Effect.Effect<Lock> => Effect.sync(() => makeUnsafe(options))
+export const make = (options?: Options): Effect.Effect<Lock> =>
+  Effect.withFiber((fiber) =>
+    Effect.succeed(fromCore(new LockCore(false, options?.name, fiber.getRef(CurrentTracker))))
+  )
 
 /**
  * Waits for the lock, in FIFO order.
@@ -180,7 +197,7 @@ export const make = (options?: Options): Effect.Effect<Lock> => Effect.sync(() =
  *
  * @since 0.1.0
  */
-export const acquire = (self: Lock): Effect.Effect<void, LockAlreadyHeld> => self.acquire
+export const acquire = (self: Lock): Effect.Effect<void, LockAlreadyHeld | DeadlockDetected> => self.acquire
 
 /**
  * Takes the lock only if it is free right now: Python's `acquire(blocking=False)`.
@@ -237,8 +254,8 @@ export const tryAcquire = (self: Lock): Effect.Effect<boolean> => self.tryAcquir
  * @since 0.1.0
  */
 export const acquireTimeout: {
-  (timeout: Duration.Input): (self: Lock) => Effect.Effect<boolean, LockAlreadyHeld>
-  (self: Lock, timeout: Duration.Input): Effect.Effect<boolean, LockAlreadyHeld>
+  (timeout: Duration.Input): (self: Lock) => Effect.Effect<boolean, LockAlreadyHeld | DeadlockDetected>
+  (self: Lock, timeout: Duration.Input): Effect.Effect<boolean, LockAlreadyHeld | DeadlockDetected>
 } = dual(2, (self: Lock, timeout: Duration.Input) => self.acquireTimeout(timeout))
 
 /**
@@ -295,8 +312,8 @@ export const release = (self: Lock): Effect.Effect<void, LockNotHeld> => self.re
  * @since 0.1.0
  */
 export const withLock: {
-  (self: Lock): <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | LockAlreadyHeld, R>
-  <A, E, R>(self: Lock, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | LockAlreadyHeld, R>
+  (self: Lock): <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | LockAlreadyHeld | DeadlockDetected, R>
+  <A, E, R>(self: Lock, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | LockAlreadyHeld | DeadlockDetected, R>
 } = ((self: Lock, effect?: Effect.Effect<any, any, any>) =>
   effect === undefined ? (effect: Effect.Effect<any, any, any>) => self.withLock(effect) : self.withLock(effect)) as any
 

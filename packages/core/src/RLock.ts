@@ -35,10 +35,18 @@
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
-import type { LockNotHeld } from "./internal/errors.ts"
+import type { DeadlockDetected, LockNotHeld } from "./internal/errors.ts"
 import { LockCore } from "./internal/lock.ts"
+import { CurrentTracker } from "./internal/tracker.ts"
 
 export {
+  /**
+   * A wait was refused because it would close a cycle of fibers waiting on each
+   * other (only under `Diagnostics.layer`).
+   *
+   * @since 0.1.0
+   */
+  DeadlockDetected,
   /**
    * A fiber released an `RLock` it does not hold, or more times than it acquired it.
    *
@@ -59,15 +67,15 @@ export interface RLock {
   /** The name given to `make`, used in error messages and diagnostics. */
   readonly name: string | undefined
   /** Waits for the lock, or adds a hold if this fiber holds it already. */
-  readonly acquire: Effect.Effect<void>
+  readonly acquire: Effect.Effect<void, DeadlockDetected>
   /** Takes the lock (or adds a hold) if that needs no wait, and tells whether it did. */
   readonly tryAcquire: Effect.Effect<boolean>
   /** Waits at most `timeout` for the lock; `true` if it was acquired. */
-  acquireTimeout(timeout: Duration.Input): Effect.Effect<boolean>
+  acquireTimeout(timeout: Duration.Input): Effect.Effect<boolean, DeadlockDetected>
   /** Drops one hold. Fails with `LockNotHeld` unless this fiber holds the lock. */
   readonly release: Effect.Effect<void, LockNotHeld>
   /** Runs `self` with one more hold on the lock, dropping it however `self` ends. */
-  withLock<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R>
+  withLock<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | DeadlockDetected, R>
   /** Whether some fiber holds the lock. */
   readonly locked: Effect.Effect<boolean>
   /** How many holds the calling fiber has (0 if it does not hold the lock). */
@@ -102,22 +110,21 @@ export interface Options {
  *
  * @since 0.1.0
  */
-export const makeUnsafe = (options?: Options): RLock => {
-  const core = new LockCore(true, options?.name)
-  return {
-    [TypeId]: TypeId,
-    name: core.name,
-    // A re-entrant lock never reports LockAlreadyHeld: its owner just adds a hold.
-    acquire: core.acquire as Effect.Effect<void>,
-    tryAcquire: core.tryAcquire,
-    acquireTimeout: (timeout) => core.acquireTimeout(timeout) as Effect.Effect<boolean>,
-    release: core.release,
-    withLock: (self) => core.withLock(self) as Effect.Effect<any, any, any>,
-    locked: Effect.sync(() => core.owner !== undefined),
-    holds: Effect.withFiber((fiber) => Effect.succeed(core.owner === fiber.id ? core.holds : 0)),
-    core
-  }
-}
+export const makeUnsafe = (options?: Options): RLock => fromCore(new LockCore(true, options?.name, undefined))
+
+const fromCore = (core: LockCore): RLock => ({
+  [TypeId]: TypeId,
+  name: core.name,
+  // A re-entrant lock never reports LockAlreadyHeld: its owner just adds a hold.
+  acquire: core.acquire as Effect.Effect<void, DeadlockDetected>,
+  tryAcquire: core.tryAcquire,
+  acquireTimeout: (timeout) => core.acquireTimeout(timeout) as Effect.Effect<boolean, DeadlockDetected>,
+  release: core.release,
+  withLock: (self) => core.withLock(self) as Effect.Effect<any, any, any>,
+  locked: Effect.sync(() => core.owner !== undefined),
+  holds: Effect.withFiber((fiber) => Effect.succeed(core.owner === fiber.id ? core.holds : 0)),
+  core
+})
 
 /**
  * Creates a re-entrant lock.
@@ -143,7 +150,8 @@ export const makeUnsafe = (options?: Options): RLock => {
  *
  * @since 0.1.0
  */
-export const make = (options?: Options): Effect.Effect<RLock> => Effect.sync(() => makeUnsafe(options))
+export const make = (options?: Options): Effect.Effect<RLock> =>
+  Effect.withFiber((fiber) => Effect.succeed(fromCore(new LockCore(true, options?.name, fiber.getRef(CurrentTracker)))))
 
 /**
  * Waits for the lock, or adds a hold if the calling fiber holds it already.
@@ -167,7 +175,7 @@ export const make = (options?: Options): Effect.Effect<RLock> => Effect.sync(() 
  *
  * @since 0.1.0
  */
-export const acquire = (self: RLock): Effect.Effect<void> => self.acquire
+export const acquire = (self: RLock): Effect.Effect<void, DeadlockDetected> => self.acquire
 
 /**
  * Takes the lock, or adds a hold, only if that needs no wait.
@@ -212,8 +220,8 @@ export const tryAcquire = (self: RLock): Effect.Effect<boolean> => self.tryAcqui
  * @since 0.1.0
  */
 export const acquireTimeout: {
-  (timeout: Duration.Input): (self: RLock) => Effect.Effect<boolean>
-  (self: RLock, timeout: Duration.Input): Effect.Effect<boolean>
+  (timeout: Duration.Input): (self: RLock) => Effect.Effect<boolean, DeadlockDetected>
+  (self: RLock, timeout: Duration.Input): Effect.Effect<boolean, DeadlockDetected>
 } = dual(2, (self: RLock, timeout: Duration.Input) => self.acquireTimeout(timeout))
 
 /**
@@ -269,8 +277,8 @@ export const release = (self: RLock): Effect.Effect<void, LockNotHeld> => self.r
  * @since 0.1.0
  */
 export const withLock: {
-  (self: RLock): <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
-  <A, E, R>(self: RLock, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R>
+  (self: RLock): <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | DeadlockDetected, R>
+  <A, E, R>(self: RLock, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | DeadlockDetected, R>
 } = ((self: RLock, effect?: Effect.Effect<any, any, any>) =>
   effect === undefined ? (effect: Effect.Effect<any, any, any>) => self.withLock(effect) : self.withLock(effect)) as any
 

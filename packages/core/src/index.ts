@@ -22,6 +22,8 @@ export * as Condition from "./Condition.ts"
 /** @since 0.1.0 */
 export * as CountDownLatch from "./CountDownLatch.ts"
 /** @since 0.1.0 */
+export * as Diagnostics from "./Diagnostics.ts"
+/** @since 0.1.0 */
 export * as Executor from "./Executor.ts"
 /** @since 0.1.0 */
 export * as Future from "./Future.ts"

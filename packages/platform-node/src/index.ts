@@ -9,6 +9,8 @@
  */
 
 /** @since 0.1.0 */
+export * as NodeDiagnostics from "./NodeDiagnostics.ts"
+/** @since 0.1.0 */
 export * as Task from "./Task.ts"
 /** @since 0.1.0 */
 export * as WorkerPool from "./WorkerPool.ts"

@@ -110,3 +110,30 @@ export class FutureCancelled extends Schema.TaggedError<FutureCancelled>()("Futu
     return "the Future was cancelled before it completed, so it has no result"
   }
 }
+
+/** @internal */
+export const DeadlockEdge = Schema.Struct({
+  fiber: Schema.Number,
+  waitsFor: Schema.String,
+  heldBy: Schema.Number,
+  acquiredAt: Schema.String
+})
+
+/** @internal */
+export type DeadlockEdge = typeof DeadlockEdge.Type
+
+/** @internal */
+export class DeadlockDetected extends Schema.TaggedError<DeadlockDetected>()("DeadlockDetected", {
+  cycle: Schema.Array(DeadlockEdge)
+}) {
+  override get message(): string {
+    const steps = this.cycle.map(
+      (e) => `fiber #${e.fiber} waits for ${e.waitsFor}, held by fiber #${e.heldBy} (acquired at ${e.acquiredAt})`
+    )
+    return (
+      `${steps.join("; ")}: a cycle of ${this.cycle.length}. ` +
+      `Fiber #${this.cycle[0]?.fiber} was refused the wait to break it; ` +
+      "release what it holds (or let it fail) and take the locks in one order everywhere."
+    )
+  }
+}

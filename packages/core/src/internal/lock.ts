@@ -1,29 +1,47 @@
 /**
  * The mutual-exclusion core shared by `Lock` and `RLock`: an owner, a hold
- * count and a FIFO queue of waiters with direct hand-off.
+ * count and a FIFO queue of waiters with direct hand-off. When made under
+ * `Diagnostics.layer`, it reports every acquisition, wait and release to the
+ * tracker, which refuses a wait that would close a deadlock.
  *
  * @internal
  */
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
+import type { DeadlockDetected } from "./errors.ts"
 import { LockAlreadyHeld, LockNotHeld } from "./errors.ts"
+import type { Resource, Tracker } from "./tracker.ts"
 import { makeWaiter, WaitQueue } from "./waiters.ts"
 
 const granted = Effect.succeed(true)
 
+type AnyFiber = Fiber.Fiber<unknown, unknown>
+
 /** @internal */
-export class LockCore {
+export class LockCore implements Resource {
   owner: number | undefined = undefined
   holds = 0
   readonly queue = new WaitQueue({ onLostGrant: () => this.handOff() })
-
   readonly reentrant: boolean
   readonly name: string | undefined
+  readonly label: string
+  readonly named: boolean
+  readonly tracker: Tracker | undefined
 
-  constructor(reentrant: boolean, name: string | undefined) {
+  constructor(reentrant: boolean, name: string | undefined, tracker: Tracker | undefined) {
     this.reentrant = reentrant
     this.name = name
+    this.named = name !== undefined
+    this.tracker = tracker
+    const kind = reentrant ? "RLock" : "Lock"
+    this.label = tracker === undefined ? (name === undefined ? kind : `${kind} "${name}"`) : tracker.label(kind, name)
+    tracker?.register(this)
+  }
+
+  holders(): ReadonlyArray<number> {
+    return this.owner === undefined ? [] : [this.owner]
   }
 
   /** Hands the lock to the longest waiter, or frees it. O(1). */
@@ -39,14 +57,15 @@ export class LockCore {
     this.queue.grant(next)
   }
 
-  /** Takes the lock for `fiberId` if that needs no wait. */
-  tryTakeUnsafe(fiberId: number): boolean {
+  /** Takes the lock for `fiber` if that needs no wait. */
+  takeNow(fiber: AnyFiber): boolean {
     if (this.owner === undefined) {
-      this.owner = fiberId
+      this.owner = fiber.id
       this.holds = 1
+      this.tracker?.acquired(fiber, this)
       return true
     }
-    if (this.reentrant && this.owner === fiberId) {
+    if (this.reentrant && this.owner === fiber.id) {
       this.holds++
       return true
     }
@@ -54,46 +73,63 @@ export class LockCore {
   }
 
   /** Acquires for `fiber`, waiting at most `timeout` if one is given. */
-  acquireFor(fiber: Fiber.Fiber<unknown, unknown>, timeout?: Duration.Input): Effect.Effect<boolean, LockAlreadyHeld> {
-    if (this.tryTakeUnsafe(fiber.id)) return granted
+  acquireFor(fiber: AnyFiber, timeout?: Duration.Input): Effect.Effect<boolean, LockAlreadyHeld | DeadlockDetected> {
+    if (this.takeNow(fiber)) return granted
     if (this.owner === fiber.id) {
-      return Effect.fail(new LockAlreadyHeld({ lock: this.describe(), caller: fiber.id }))
+      return Effect.fail(new LockAlreadyHeld({ lock: this.label, caller: fiber.id }))
     }
-    return this.queue.park(makeWaiter(fiber), timeout)
+    const tracker = this.tracker
+    if (tracker === undefined) return this.queue.park(makeWaiter(fiber), timeout)
+    const deadlock = tracker.beforeWait(fiber, this)
+    if (deadlock !== undefined) return Effect.fail(deadlock)
+    return this.tracked(fiber, tracker, this.queue.park(makeWaiter(fiber), timeout))
+  }
+
+  /** Reports the end of a tracked wait, and the acquisition if it was granted. */
+  private tracked(fiber: AnyFiber, tracker: Tracker, wait: Effect.Effect<boolean>): Effect.Effect<boolean> {
+    return Effect.onExit(wait, (exit) =>
+      Effect.sync(() => {
+        tracker.doneWaiting(fiber)
+        if (Exit.isSuccess(exit) && exit.value) tracker.acquired(fiber, this)
+      })
+    )
   }
 
   // Its success value is the boolean of `acquireFor`, which no caller of `acquire` can see.
-  readonly acquire: Effect.Effect<void, LockAlreadyHeld> = Effect.withFiber((fiber) =>
+  readonly acquire: Effect.Effect<void, LockAlreadyHeld | DeadlockDetected> = Effect.withFiber((fiber) =>
     this.acquireFor(fiber)
-  ) as Effect.Effect<void, LockAlreadyHeld>
+  ) as Effect.Effect<void, LockAlreadyHeld | DeadlockDetected>
 
-  readonly tryAcquire: Effect.Effect<boolean> = Effect.withFiber((fiber) =>
-    Effect.succeed(this.tryTakeUnsafe(fiber.id))
-  )
+  readonly tryAcquire: Effect.Effect<boolean> = Effect.withFiber((fiber) => Effect.succeed(this.takeNow(fiber)))
 
-  acquireTimeout(timeout: Duration.Input): Effect.Effect<boolean, LockAlreadyHeld> {
+  acquireTimeout(timeout: Duration.Input): Effect.Effect<boolean, LockAlreadyHeld | DeadlockDetected> {
     return Effect.withFiber((fiber) => this.acquireFor(fiber, timeout))
   }
 
-  /** Drops one hold of `fiberId`; the last one hands the lock on. */
-  releaseFor(fiberId: number, operation: string): Effect.Effect<void, LockNotHeld> {
-    if (this.owner !== fiberId) return Effect.fail(this.notHeld(fiberId, operation))
-    if (--this.holds === 0) this.handOff()
+  /** Drops one hold of `fiber`; the last one hands the lock on. */
+  private dropHold(fiber: AnyFiber): void {
+    if (--this.holds > 0) return
+    this.tracker?.released(fiber.id, this, fiber.context)
+    this.handOff()
+  }
+
+  releaseFor(fiber: AnyFiber, operation: string): Effect.Effect<void, LockNotHeld> {
+    if (this.owner !== fiber.id) return Effect.fail(this.notHeld(fiber.id, operation))
+    this.dropHold(fiber)
     return Effect.void
   }
 
-  readonly release: Effect.Effect<void, LockNotHeld> = Effect.withFiber((fiber) => this.releaseFor(fiber.id, "release"))
+  readonly release: Effect.Effect<void, LockNotHeld> = Effect.withFiber((fiber) => this.releaseFor(fiber, "release"))
 
-  withLock<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | LockAlreadyHeld, R> {
+  withLock<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | LockAlreadyHeld | DeadlockDetected, R> {
     return Effect.uninterruptibleMask((restore) =>
       Effect.withFiber((fiber) => {
-        const id = fiber.id
         // The release is registered in the same uninterruptible step that takes the lock.
         const release = () => {
-          if (this.owner === id && --this.holds === 0) this.handOff()
+          if (this.owner === fiber.id) this.dropHold(fiber)
           return undefined
         }
-        if (this.tryTakeUnsafe(id)) return Effect.onExitPrimitive(restore(self), release, true)
+        if (this.takeNow(fiber)) return Effect.onExitPrimitive(restore(self), release, true)
         return Effect.flatMap(restore(this.acquireFor(fiber)), () =>
           Effect.onExitPrimitive(restore(self), release, true)
         )
@@ -101,35 +137,37 @@ export class LockCore {
     )
   }
 
-  /** Releases every hold of `fiberId` at once (for `Condition.wait`) and returns how many there were. */
-  releaseAllUnsafe(): number {
+  /** Releases every hold of `fiber` at once (for `Condition.wait`) and returns how many there were. */
+  releaseAllUnsafe(fiber: AnyFiber): number {
     const holds = this.holds
+    this.tracker?.released(fiber.id, this, fiber.context)
     this.handOff()
     return holds
   }
 
   /** Reacquires the lock for `fiber` with `holds` holds, waiting uninterruptibly. */
-  reacquire(fiber: Fiber.Fiber<unknown, unknown>, holds: number): Effect.Effect<void> {
+  reacquire(fiber: AnyFiber, holds: number): Effect.Effect<void> {
     const restoreHolds = Effect.sync(() => {
       this.holds = holds
     })
     return Effect.suspend(() => {
-      if (this.tryTakeUnsafe(fiber.id)) return restoreHolds
-      return Effect.uninterruptible(Effect.andThen(this.queue.park(makeWaiter(fiber)), restoreHolds))
+      if (this.takeNow(fiber)) return restoreHolds
+      const wait = this.queue.park(makeWaiter(fiber))
+      const tracker = this.tracker
+      if (tracker === undefined) return Effect.uninterruptible(Effect.andThen(wait, restoreHolds))
+      // A waiter that must get the lock back cannot be refused: a cycle it closes is
+      // reported, and the wait is recorded so that other fibers see the cycle too.
+      if (tracker.beforeWait(fiber, this) !== undefined) tracker.recordWait(fiber, this)
+      return Effect.uninterruptible(Effect.andThen(this.tracked(fiber, tracker, wait), restoreHolds))
     })
   }
 
   notHeld(fiberId: number, operation: string): LockNotHeld {
     return new LockNotHeld({
-      lock: this.describe(),
+      lock: this.label,
       operation,
       caller: fiberId,
       ...(this.owner === undefined ? {} : { owner: this.owner })
     })
-  }
-
-  describe(): string {
-    const kind = this.reentrant ? "RLock" : "Lock"
-    return this.name === undefined ? kind : `${kind} "${this.name}"`
   }
 }

@@ -1,0 +1,296 @@
+/**
+ * The diagnostics tracker: who holds and who waits for every tracked
+ * primitive, the wait-for graph that breaks deadlocks, the learned lock order
+ * that warns of inversions, and the figures behind the dump and the metrics.
+ *
+ * Primitives made while a tracker is in context report to it; all other
+ * primitives pay nothing but a check for `undefined`.
+ *
+ * @internal
+ */
+import * as Context from "effect/Context"
+import type * as Fiber from "effect/Fiber"
+import * as Metric from "effect/Metric"
+import { DeadlockDetected, type DeadlockEdge } from "./errors.ts"
+
+/** A primitive the tracker follows. */
+export interface Resource {
+  /** `Lock "accounts"`, or `Lock #3` when it has no name. */
+  readonly label: string
+  /** Named resources take part in lock-order checking. */
+  readonly named: boolean
+  /** Fibers holding it (for a semaphore, every fiber holding permits). */
+  holders(): ReadonlyArray<number>
+}
+
+/** Something the tracker noticed. */
+export interface Report {
+  readonly _tag: "Deadlock" | "LockOrderInversion" | "Starvation" | "EventLoopBlocked" | "Stuck"
+  readonly message: string
+}
+
+/** Options of a tracker. */
+export interface TrackerOptions {
+  readonly starvationThresholdMillis: number
+  readonly onReport: (report: Report) => void
+}
+
+interface Hold {
+  readonly resource: Resource
+  readonly site: string
+  readonly since: number
+}
+
+interface Wait {
+  readonly resource: Resource
+  readonly site: string
+  readonly since: number
+  warned: boolean
+}
+
+const boundaries = Metric.exponentialBoundaries({ start: 0.01, factor: 4, count: 12 })
+
+/** Wait-time and hold-time histograms, by primitive. */
+export const waitTime = Metric.histogram("strand_primitive_wait_time_ms", {
+  description: "Time a fiber waited for a Strand primitive, in ms",
+  boundaries
+})
+export const holdTime = Metric.histogram("strand_primitive_hold_time_ms", {
+  description: "Time a fiber held a Strand primitive, in ms",
+  boundaries
+})
+
+/** Where the fiber is: the name of the innermost `Effect.fn`, or its id. */
+export const siteOf = (fiber: Fiber.Fiber<unknown, unknown>): string => {
+  const frame = fiber.cache.stackFrame
+  if (frame === undefined) return `fiber #${fiber.id} (trace with Effect.fn("name") to see where)`
+  const line = frame
+    .stack()
+    ?.split("\n")
+    .find((l) => l.includes("at ") && !l.includes("node_modules"))
+  return line === undefined ? frame.name : `${frame.name} ${line.trim()}`
+}
+
+/** @internal */
+export class Tracker {
+  readonly options: TrackerOptions
+  readonly waiting = new Map<number, Wait>()
+  readonly holds = new Map<number, Array<Hold>>()
+  /** Lock order learned so far: `a` then `b`, with where it was seen. */
+  readonly order = new Map<Resource, Map<Resource, string>>()
+  readonly reported = new Set<string>()
+  readonly resources = new Set<WeakRef<Resource>>()
+  readonly reports: Array<Report> = []
+  nextId = 1
+
+  constructor(options: TrackerOptions) {
+    this.options = options
+  }
+
+  register(resource: Resource): void {
+    this.resources.add(new WeakRef(resource))
+  }
+
+  label(kind: string, name: string | undefined): string {
+    return name === undefined ? `${kind} #${this.nextId++}` : `${kind} "${name}"`
+  }
+
+  report(report: Report): void {
+    this.reports.push(report)
+    this.options.onReport(report)
+  }
+
+  /**
+   * Called before `fiber` parks on `resource`. If the wait would close a
+   * cycle in the wait-for graph, returns the typed error that breaks it;
+   * otherwise records the wait.
+   */
+  beforeWait(fiber: Fiber.Fiber<unknown, unknown>, resource: Resource): DeadlockDetected | undefined {
+    // Lockdep learns the order from every attempt, even one that never gets the lock.
+    this.learnOrder(fiber, resource, siteOf(fiber))
+    const cycle = this.cycleFrom(fiber.id, resource)
+    if (cycle !== undefined) {
+      const error = new DeadlockDetected({ cycle })
+      this.report({ _tag: "Deadlock", message: error.message })
+      return error
+    }
+    this.waiting.set(fiber.id, { resource, site: siteOf(fiber), since: performance.now(), warned: false })
+    return undefined
+  }
+
+  /** Records a wait without the deadlock check, for a waiter that cannot be refused. */
+  recordWait(fiber: Fiber.Fiber<unknown, unknown>, resource: Resource): void {
+    this.waiting.set(fiber.id, { resource, site: siteOf(fiber), since: performance.now(), warned: false })
+  }
+
+  /**
+   * The edges of a cycle from `fiberId` through `resource` back to it, if
+   * every holder on the way is itself waiting (for a semaphore, all of its
+   * holders must lead back, since any one of them could release).
+   */
+  private cycleFrom(fiberId: number, resource: Resource): Array<DeadlockEdge> | undefined {
+    const visiting = new Set<number>()
+    const walk = (waiter: number, wanted: Resource): Array<DeadlockEdge> | undefined => {
+      const holders = wanted.holders()
+      if (holders.length === 0) return undefined
+      let path: Array<DeadlockEdge> | undefined
+      for (const holder of holders) {
+        const edge: DeadlockEdge = {
+          fiber: waiter,
+          waitsFor: wanted.label,
+          heldBy: holder,
+          acquiredAt: this.holdOf(holder, wanted)?.site ?? "unknown"
+        }
+        if (holder === fiberId) {
+          path ??= [edge]
+          continue
+        }
+        const next = this.waiting.get(holder)
+        if (next === undefined || visiting.has(holder)) return undefined
+        visiting.add(holder)
+        const rest = walk(holder, next.resource)
+        visiting.delete(holder)
+        if (rest === undefined) return undefined
+        path ??= [edge, ...rest]
+      }
+      return path
+    }
+    return walk(fiberId, resource)
+  }
+
+  private holdOf(fiberId: number, resource: Resource): Hold | undefined {
+    return this.holds.get(fiberId)?.find((h) => h.resource === resource)
+  }
+
+  /** The wait of `fiberId` ended (granted, timed out or interrupted). */
+  doneWaiting(fiber: Fiber.Fiber<unknown, unknown>): void {
+    const wait = this.waiting.get(fiber.id)
+    if (wait === undefined) return
+    this.waiting.delete(fiber.id)
+    const waited = performance.now() - wait.since
+    Metric.withAttributes(waitTime, { primitive: wait.resource.label }).updateUnsafe(waited, fiber.context)
+    if (!wait.warned && waited > this.options.starvationThresholdMillis) this.starved(fiber.id, wait, waited)
+  }
+
+  private starved(fiberId: number, wait: Wait, waited: number): void {
+    wait.warned = true
+    this.report({
+      _tag: "Starvation",
+      message:
+        `fiber #${fiberId} has waited ${waited.toFixed(0)} ms for ${wait.resource.label} ` +
+        `(threshold ${this.options.starvationThresholdMillis} ms), at ${wait.site}`
+    })
+  }
+
+  /** Warns once for every waiter that has waited past the threshold. */
+  sweep(): void {
+    const now = performance.now()
+    for (const [fiberId, wait] of this.waiting) {
+      if (!wait.warned && now - wait.since > this.options.starvationThresholdMillis) {
+        this.starved(fiberId, wait, now - wait.since)
+      }
+    }
+  }
+
+  /** `fiber` now holds `resource`; learns the lock order and warns of an inversion. */
+  acquired(fiber: Fiber.Fiber<unknown, unknown>, resource: Resource): void {
+    const site = siteOf(fiber)
+    this.learnOrder(fiber, resource, site)
+    const held = this.holds.get(fiber.id) ?? []
+    held.push({ resource, site, since: performance.now() })
+    this.holds.set(fiber.id, held)
+  }
+
+  private learnOrder(fiber: Fiber.Fiber<unknown, unknown>, resource: Resource, site: string): void {
+    if (!resource.named) return
+    for (const before of this.holds.get(fiber.id) ?? []) {
+      if (!before.resource.named || before.resource === resource) continue
+      this.learn(before.resource, resource, `${before.site}, then ${site}`)
+    }
+  }
+
+  private learn(first: Resource, second: Resource, where: string): void {
+    const edges = this.order.get(first) ?? new Map<Resource, string>()
+    this.order.set(first, edges)
+    if (edges.has(second)) return
+    edges.set(second, where)
+    const reverse = this.orderPath(second, first)
+    if (reverse === undefined) return
+    const key = [first.label, second.label].sort().join("\u0000")
+    if (this.reported.has(key)) return
+    this.reported.add(key)
+    this.report({
+      _tag: "LockOrderInversion",
+      message:
+        `possible deadlock: ${first.label} is taken before ${second.label} (${where}), ` +
+        `but ${second.label} before ${first.label} elsewhere (${reverse}). Take them in one order everywhere.`
+    })
+  }
+
+  /** Where `from` was seen before `to`, directly or through other locks. */
+  private orderPath(from: Resource, to: Resource, seen = new Set<Resource>()): string | undefined {
+    const edges = this.order.get(from)
+    if (edges === undefined || seen.has(from)) return undefined
+    seen.add(from)
+    const direct = edges.get(to)
+    if (direct !== undefined) return direct
+    for (const [next, where] of edges) {
+      const rest = this.orderPath(next, to, seen)
+      if (rest !== undefined) return `${where}; ${rest}`
+    }
+    return undefined
+  }
+
+  /** `fiberId` no longer holds `resource`. */
+  released(fiberId: number, resource: Resource, context: Context.Context<never>): void {
+    const held = this.holds.get(fiberId)
+    const index = held?.findIndex((h) => h.resource === resource) ?? -1
+    if (held === undefined || index < 0) return
+    const [hold] = held.splice(index, 1)
+    if (held.length === 0) this.holds.delete(fiberId)
+    Metric.withAttributes(holdTime, { primitive: resource.label }).updateUnsafe(
+      performance.now() - hold!.since,
+      context
+    )
+  }
+
+  /** A thread-dump of every live tracked primitive: holders and waiters. */
+  dump(): string {
+    const now = performance.now()
+    const lines: Array<string> = []
+    for (const ref of this.resources) {
+      const resource = ref.deref()
+      if (resource === undefined) {
+        this.resources.delete(ref)
+        continue
+      }
+      const holders = resource.holders()
+      const waiters = Array.from(this.waiting).filter(([, w]) => w.resource === resource)
+      if (holders.length === 0 && waiters.length === 0) {
+        lines.push(`${resource.label}: free`)
+        continue
+      }
+      lines.push(`${resource.label}:`)
+      for (const holder of holders) {
+        const hold = this.holdOf(holder, resource)
+        const since = hold === undefined ? "" : ` for ${(now - hold.since).toFixed(0)} ms, acquired at ${hold.site}`
+        lines.push(`  held by fiber #${holder}${since}`)
+      }
+      const longest = waiters.reduce<number | undefined>((m, [, w]) => Math.max(m ?? 0, now - w.since), undefined)
+      for (const [fiberId, wait] of waiters) {
+        const mark = now - wait.since === longest ? " (longest)" : ""
+        lines.push(`  waited on by fiber #${fiberId} for ${(now - wait.since).toFixed(0)} ms${mark}, at ${wait.site}`)
+      }
+    }
+    return lines.length === 0 ? "no tracked Strand primitives are alive" : lines.join("\n")
+  }
+}
+
+/**
+ * The tracker in context; primitives made while it is set report to it.
+ *
+ * @internal
+ */
+export const CurrentTracker = Context.Reference<Tracker | undefined>("@strand/core/Diagnostics/CurrentTracker", {
+  defaultValue: () => undefined
+})

@@ -1,0 +1,202 @@
+import { assert, describe, it } from "@effect/vitest"
+import { BoundedSemaphore, Condition, CountDownLatch, Diagnostics, Lock, RLock } from "@strand/core"
+import { Cause, Deferred, Effect, Exit, Fiber, Metric, Option, Schema } from "effect"
+
+/** A layer whose reports are collected instead of printed. */
+const collecting = () => {
+  const reports: Array<Diagnostics.Report> = []
+  const handle = Diagnostics.makeUnsafe({ onReport: (report) => reports.push(report) })
+  return { reports, handle }
+}
+
+const deadlockOf = <A, E>(exit: Exit.Exit<A, E>) => {
+  if (Exit.isSuccess(exit)) return undefined
+  const error = Option.getOrUndefined(Cause.findErrorOption(exit.cause)) as { _tag?: string } | undefined
+  return error?._tag === "DeadlockDetected" ? (error as Diagnostics.DeadlockDetected) : undefined
+}
+
+/** `n` fibers in a ring: fiber i holds lock i, then waits for lock i+1. */
+const ring = (n: number) =>
+  Effect.gen(function* () {
+    const locks = yield* Effect.forEach(
+      Array.from({ length: n }, (_, i) => i),
+      (i) => Lock.make({ name: `lock${i}` })
+    )
+    const holding = yield* CountDownLatch.make(n)
+    const fiber = (i: number) =>
+      Lock.withLock(
+        locks[i]!,
+        Effect.gen(function* () {
+          yield* CountDownLatch.countDown(holding)
+          yield* CountDownLatch.await(holding)
+          yield* Lock.withLock(locks[(i + 1) % n]!, Effect.void)
+        })
+      )
+    return yield* Effect.all(
+      locks.map((_, i) => Effect.exit(fiber(i))),
+      { concurrency: "unbounded" }
+    )
+  })
+
+describe("Diagnostics", () => {
+  for (const n of [2, 3, 8, 32]) {
+    it.effect(`detects a cycle of ${n} fibers and breaks it by failing one wait`, () =>
+      Effect.gen(function* () {
+        const { reports, handle } = collecting()
+        const exits = yield* ring(n).pipe(Effect.provide(handle.layer))
+        const deadlocks = exits.map(deadlockOf).filter((d) => d !== undefined)
+        assert.strictEqual(deadlocks.length, 1)
+        assert.strictEqual(deadlocks[0]!.cycle.length, n)
+        assert.strictEqual(exits.filter(Exit.isSuccess).length, n - 1)
+        assert.include(deadlocks[0]!.message, `a cycle of ${n}`)
+        assert.isTrue(reports.some((r) => r._tag === "Deadlock"))
+      })
+    )
+  }
+
+  it.effect("the opposite-order example reports its cycle and the lock-order inversion", () =>
+    Effect.gen(function* () {
+      const { reports, handle } = collecting()
+      const exits = yield* Effect.gen(function* () {
+        const a = yield* Lock.make({ name: "a" })
+        const b = yield* Lock.make({ name: "b" })
+        const both = yield* CountDownLatch.make(2)
+        const take = (first: Lock.Lock, second: Lock.Lock) =>
+          Lock.withLock(
+            first,
+            Effect.andThen(
+              Effect.andThen(CountDownLatch.countDown(both), CountDownLatch.await(both)),
+              Lock.withLock(second, Effect.void)
+            )
+          )
+        return yield* Effect.all([Effect.exit(take(a, b)), Effect.exit(take(b, a))], { concurrency: 2 })
+      }).pipe(Effect.provide(handle.layer))
+      const deadlock = exits.map(deadlockOf).find((d) => d !== undefined)
+      assert.isDefined(deadlock)
+      assert.include(deadlock!.message, 'Lock "a"')
+      assert.include(deadlock!.message, 'Lock "b"')
+      assert.isTrue(reports.some((r) => r._tag === "LockOrderInversion"))
+    })
+  )
+
+  it.effect("reports a lock-order inversion even when no deadlock happens", () =>
+    Effect.gen(function* () {
+      const { reports, handle } = collecting()
+      yield* Effect.gen(function* () {
+        const a = yield* Lock.make({ name: "a" })
+        const b = yield* Lock.make({ name: "b" })
+        yield* Lock.withLock(a, Lock.withLock(b, Effect.void))
+        yield* Lock.withLock(b, Lock.withLock(a, Effect.void))
+      }).pipe(Effect.provide(handle.layer))
+      const inversions = reports.filter((r) => r._tag === "LockOrderInversion")
+      assert.strictEqual(inversions.length, 1)
+      assert.include(inversions[0]!.message, 'Lock "b" is taken before Lock "a"')
+      assert.include(inversions[0]!.message, 'but Lock "a" before Lock "b" elsewhere')
+      assert.isFalse(reports.some((r) => r._tag === "Deadlock"))
+    })
+  )
+
+  it.effect("a cycle through a BoundedSemaphore and a Lock is detected", () =>
+    Effect.gen(function* () {
+      const { handle } = collecting()
+      const exits = yield* Effect.gen(function* () {
+        const sem = yield* BoundedSemaphore.make(1, { name: "pool" })
+        const lock = yield* RLock.make({ name: "table" })
+        const both = yield* CountDownLatch.make(2)
+        const ready = Effect.andThen(CountDownLatch.countDown(both), CountDownLatch.await(both))
+        const left = BoundedSemaphore.withPermits(sem, 1, Effect.andThen(ready, RLock.withLock(lock, Effect.void)))
+        const right = RLock.withLock(lock, Effect.andThen(ready, BoundedSemaphore.withPermits(sem, 1, Effect.void)))
+        return yield* Effect.all([Effect.exit(left), Effect.exit(right)], { concurrency: 2 })
+      }).pipe(Effect.provide(handle.layer))
+      assert.strictEqual(exits.map(deadlockOf).filter((d) => d !== undefined).length, 1)
+      assert.strictEqual(exits.filter(Exit.isSuccess).length, 1)
+    })
+  )
+
+  it.effect.prop(
+    "schedules that take locks in one global order raise no false positive",
+    [
+      Schema.Array(
+        Schema.Array(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 4 }))).check(Schema.isMaxLength(4))
+      ).check(Schema.isMaxLength(12))
+    ],
+    ([plans]) =>
+      Effect.gen(function* () {
+        const { reports, handle } = collecting()
+        const exits = yield* Effect.gen(function* () {
+          const locks = yield* Effect.forEach([0, 1, 2, 3, 4], (i) => Lock.make({ name: `l${i}` }))
+          const run = (plan: ReadonlyArray<number>) => {
+            // Ascending order, each lock at most once: the classic way to rule deadlock out.
+            const order = [...new Set(plan)].sort((x, y) => x - y)
+            return order.reduceRight<Effect.Effect<void, unknown>>(
+              (inner, i) => Lock.withLock(locks[i]!, Effect.andThen(Effect.yieldNow, inner)),
+              Effect.yieldNow
+            )
+          }
+          return yield* Effect.all(
+            plans.map((plan) => Effect.exit(run(plan))),
+            { concurrency: "unbounded" }
+          )
+        }).pipe(Effect.provide(handle.layer))
+        assert.isTrue(exits.every(Exit.isSuccess))
+        assert.deepStrictEqual(reports, [])
+      })
+  )
+
+  it.live("a waiter past the starvation threshold is reported while it waits", () =>
+    Effect.gen(function* () {
+      const starved = yield* Deferred.make<string>()
+      const handle = Diagnostics.makeUnsafe({
+        starvationThreshold: "30 millis",
+        onReport: (report) => {
+          if (report._tag === "Starvation") Deferred.doneUnsafe(starved, Effect.succeed(report.message))
+        }
+      })
+      const message = yield* Effect.gen(function* () {
+        const lock = yield* Lock.make({ name: "hot" })
+        yield* lock.acquire
+        const waiter = yield* Effect.forkChild(lock.acquire)
+        const message = yield* Deferred.await(starved)
+        yield* lock.release
+        yield* Fiber.join(waiter)
+        return message
+      }).pipe(Effect.provide(handle.layer))
+      assert.include(message, 'Lock "hot"')
+    })
+  )
+
+  it.effect("the dump shows holders and waiters, and wait times are recorded as metrics", () =>
+    Effect.gen(function* () {
+      const { handle } = collecting()
+      yield* Effect.gen(function* () {
+        const lock = yield* Lock.make({ name: "accounts" })
+        const cond = yield* Condition.make({ lock })
+        const condWaiter = yield* Effect.forkChild(Condition.withLock(cond, Condition.wait(cond)))
+        yield* Effect.yieldNow
+        yield* lock.acquire
+        const waiter = yield* Effect.forkChild(Lock.withLock(lock, Effect.void))
+        yield* Effect.yieldNow
+        const dump = yield* Diagnostics.dump
+        assert.match(dump, /Lock "accounts":\n {2}held by fiber #\d+ for \d+ ms, acquired at /)
+        assert.match(dump, new RegExp(`waited on by fiber #${waiter.id} for \\d+ ms \\(longest\\)`))
+        assert.match(dump, new RegExp(`Condition on Lock "accounts":\\n {2}waited on by fiber #${condWaiter.id}`))
+        yield* lock.release
+        yield* Fiber.join(waiter)
+        yield* Fiber.interrupt(condWaiter)
+        const waits = yield* Metric.value(
+          Metric.withAttributes(Diagnostics.metrics.waitTime, { primitive: 'Lock "accounts"' })
+        )
+        assert.isAtLeast(waits.count, 1)
+      }).pipe(Effect.provide(handle.layer))
+    })
+  )
+
+  it.effect("without the layer, nothing is tracked and the dump says so", () =>
+    Effect.gen(function* () {
+      const lock = yield* Lock.make({ name: "plain" })
+      yield* lock.acquire
+      assert.include(yield* Diagnostics.dump, "diagnostics are off")
+      assert.deepStrictEqual(yield* Diagnostics.reports, [])
+    })
+  )
+})
