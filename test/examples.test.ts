@@ -121,5 +121,5 @@ describe("pnpm demo", () => {
     assert.include(summary, "-> 200000")
     assert.match(summary, /a cycle of 2 \(Lock "[ab]", Lock "[ab]"\) detected and broken/)
     assert.include(summary, "at most 2 fibers inside a Semaphore(2)")
-  })
+  }, 180_000)
 })
