@@ -1,7 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { WorkerPool } from "@strand/platform-node"
-import { Cause, Effect, Exit, Fiber, Option, Scope, Stream } from "effect"
+import { Cause, Effect, Exit, Fiber, Metric, Option, Scope, Stream } from "effect"
 import {
+  Add,
   Boom,
   ByteSum,
   Count,
@@ -202,6 +203,74 @@ describe("WorkerPool", () => {
       assert.deepStrictEqual(Array.from(streamed), squares)
       const failed = yield* Effect.flip(pool.map(EvenOnly, [2, 4, 5, 6], { chunkSize: 2 }))
       assert.strictEqual(failed._tag, "Odd")
+    })
+  )
+
+  it.live("tuple payloads make map a starmap", () =>
+    Effect.gen(function* () {
+      const pool = yield* makePool()
+      assert.deepStrictEqual(
+        yield* pool.map(Add, [
+          [1, 2],
+          [3, 4],
+          [5, 6]
+        ]),
+        [3, 7, 11]
+      )
+    })
+  )
+
+  it.live("a pool with min and max grows under load and shrinks back after its idle time-to-live", () =>
+    Effect.gen(function* () {
+      const pool = yield* makePool({ size: { min: 1, max: 2, idleTimeToLive: "100 millis" }, spareWorkers: 0 })
+      assert.strictEqual((yield* pool.stats).size, 1)
+      const load = yield* Effect.forkChild(
+        Effect.all([pool.run(Sleep, 1000), pool.run(Sleep, 1000), pool.run(Sleep, 1000)], { concurrency: "unbounded" })
+      )
+      // Queued work makes the pool start a second worker, which takes a task once it is ready.
+      let busy = 0
+      while (busy < 2) {
+        yield* Effect.sleep("5 millis") // a thread is starting: poll without spinning a core
+        busy = (yield* pool.stats).workers.filter((w) => w.inflight > 0).length
+      }
+      assert.strictEqual((yield* pool.stats).size, 2)
+      assert.deepStrictEqual(yield* Fiber.join(load), [1000, 1000, 1000])
+      // The pool's own timer retires the idle worker: poll its stats until it has.
+      let size = 2
+      for (let i = 0; i < 200 && size > 1; i++) {
+        yield* Effect.sleep("10 millis")
+        size = (yield* pool.stats).size
+      }
+      assert.strictEqual(size, 1)
+    })
+  )
+
+  it.live('closing the scope with onClose: "finish" lets tasks in flight complete', () =>
+    Effect.gen(function* () {
+      const scope = yield* Scope.make()
+      const pool = yield* makePool({ size: 1, onClose: "finish" }).pipe(Scope.provide(scope))
+      const task = yield* Effect.forkChild(pool.run(Sleep, 200))
+      while ((yield* pool.stats).inflight === 0) yield* Effect.yieldNow
+      yield* Scope.close(scope, Exit.void)
+      assert.strictEqual(yield* Fiber.join(task), 200)
+      const refused = yield* Effect.flip(pool.run(Square, 1))
+      assert.strictEqual(refused._tag, "WorkerPoolClosed")
+    })
+  )
+
+  it.live("tasks are counted through Effect's Metric", () =>
+    Effect.gen(function* () {
+      const pool = yield* makePool()
+      const before = yield* Metric.value(WorkerPool.metrics.succeeded)
+      yield* pool.map(Square, [1, 2, 3])
+      yield* Effect.flip(pool.run(EvenOnly, 1))
+      const after = yield* Metric.value(WorkerPool.metrics.succeeded)
+      assert.strictEqual(after.count - before.count, 3)
+      assert.isAtLeast((yield* Metric.value(WorkerPool.metrics.failed)).count, 1)
+      assert.isAtLeast((yield* Metric.value(WorkerPool.metrics.runTime)).count, 4)
+      const stats = yield* pool.stats
+      assert.isAtLeast(stats.succeeded, 3)
+      assert.strictEqual(stats.workers.length, 2)
     })
   )
 

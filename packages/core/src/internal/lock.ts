@@ -9,7 +9,7 @@
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import type * as Fiber from "effect/Fiber"
+import * as Fiber from "effect/Fiber"
 import type { DeadlockDetected } from "./errors.ts"
 import { LockAlreadyHeld, LockNotHeld } from "./errors.ts"
 import type { Resource, Tracker } from "./tracker.ts"
@@ -122,19 +122,17 @@ export class LockCore implements Resource {
   readonly release: Effect.Effect<void, LockNotHeld> = Effect.withFiber((fiber) => this.releaseFor(fiber, "release"))
 
   withLock<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | LockAlreadyHeld | DeadlockDetected, R> {
-    return Effect.uninterruptibleMask((restore) =>
-      Effect.withFiber((fiber) => {
-        // The release is registered in the same uninterruptible step that takes the lock.
-        const release = () => {
-          if (this.owner === fiber.id) this.dropHold(fiber)
-          return undefined
-        }
-        if (this.takeNow(fiber)) return Effect.onExitPrimitive(restore(self), release, true)
-        return Effect.flatMap(restore(this.acquireFor(fiber)), () =>
-          Effect.onExitPrimitive(restore(self), release, true)
-        )
-      })
-    )
+    return Effect.uninterruptibleMask((restore) => {
+      // The mask's body runs on the calling fiber, so it is the current one here.
+      const fiber = Fiber.getCurrent()!
+      // The release is registered in the same uninterruptible step that takes the lock.
+      const release = () => {
+        if (this.owner === fiber.id) this.dropHold(fiber)
+        return undefined
+      }
+      if (this.takeNow(fiber)) return Effect.onExitPrimitive(restore(self), release, true)
+      return Effect.flatMap(restore(this.acquireFor(fiber)), () => Effect.onExitPrimitive(restore(self), release, true))
+    })
   }
 
   /** Releases every hold of `fiber` at once (for `Condition.wait`) and returns how many there were. */
