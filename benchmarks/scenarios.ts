@@ -176,6 +176,36 @@ export const crashRecovery = async ({ cores }: Sizes, subject: string): Promise<
 
 const perOp = async (ops: number, f: () => Promise<unknown>) => ((await time(f)) * 1e6) / ops
 
+/**
+ * Nanoseconds per critical section: one fiber alone (uncontended), then 64 fibers
+ * that each yield inside the section (contended).
+ */
+const lockCosts = async (
+  n: number,
+  guard: <A, E>(effect: Effect.Effect<A, E>) => Effect.Effect<A, unknown>
+): Promise<Samples> => {
+  const uncontended = await perOp(n, () =>
+    Effect.runPromise(
+      Effect.gen(function* () {
+        for (let i = 0; i < n; i++) yield* guard(Effect.void)
+      })
+    )
+  )
+  const contended = await perOp(n, () =>
+    Effect.runPromise(
+      Effect.forEach(
+        Array.from({ length: 64 }),
+        () =>
+          Effect.gen(function* () {
+            for (let i = 0; i < n / 64; i++) yield* guard(Effect.yieldNow)
+          }),
+        { concurrency: "unbounded", discard: true }
+      )
+    )
+  )
+  return { uncontended, contended }
+}
+
 /** 6. Primitives: locks, a bounded map, condition ping-pong, priority queue. Nanoseconds per operation. */
 export const primitives = async ({ quick }: Sizes, subject: string): Promise<Samples> => {
   const n = quick ? 10_000 : 200_000
@@ -183,73 +213,16 @@ export const primitives = async ({ quick }: Sizes, subject: string): Promise<Sam
   switch (subject) {
     case "strand Lock": {
       const lock = Lock.makeUnsafe()
-      const uncontended = await perOp(n, () =>
-        run(
-          Effect.gen(function* () {
-            for (let i = 0; i < n; i++) yield* Lock.withLock(lock, Effect.void)
-          })
-        )
-      )
-      const contended = await perOp(n, () =>
-        run(
-          Effect.forEach(
-            Array.from({ length: 64 }),
-            () =>
-              Effect.gen(function* () {
-                for (let i = 0; i < n / 64; i++) yield* Lock.withLock(lock, Effect.yieldNow)
-              }),
-            { concurrency: "unbounded", discard: true }
-          )
-        )
-      )
-      return { uncontended, contended }
+      return lockCosts(n, (effect) => Lock.withLock(lock, effect))
     }
     case "strand Lock + Diagnostics": {
       const diagnostics = Diagnostics.makeUnsafe({ onReport: () => {} })
       const lock = await run(Lock.make().pipe(Effect.provide(diagnostics.layer)))
-      const uncontended = await perOp(n, () =>
-        run(
-          Effect.gen(function* () {
-            for (let i = 0; i < n; i++) yield* Lock.withLock(lock, Effect.void)
-          })
-        )
-      )
-      const contended = await perOp(n, () =>
-        run(
-          Effect.forEach(
-            Array.from({ length: 64 }),
-            () =>
-              Effect.gen(function* () {
-                for (let i = 0; i < n / 64; i++) yield* Lock.withLock(lock, Effect.yieldNow)
-              }),
-            { concurrency: "unbounded", discard: true }
-          )
-        )
-      )
-      return { uncontended, contended }
+      return lockCosts(n, (effect) => Lock.withLock(lock, effect))
     }
     case "effect Semaphore(1)": {
       const sem = Semaphore.makeUnsafe(1)
-      const uncontended = await perOp(n, () =>
-        run(
-          Effect.gen(function* () {
-            for (let i = 0; i < n; i++) yield* sem.withPermit(Effect.void)
-          })
-        )
-      )
-      const contended = await perOp(n, () =>
-        run(
-          Effect.forEach(
-            Array.from({ length: 64 }),
-            () =>
-              Effect.gen(function* () {
-                for (let i = 0; i < n / 64; i++) yield* sem.withPermit(Effect.yieldNow)
-              }),
-            { concurrency: "unbounded", discard: true }
-          )
-        )
-      )
-      return { uncontended, contended }
+      return lockCosts(n, sem.withPermit)
     }
     case "async-mutex": {
       const mutex = new Mutex()

@@ -114,6 +114,30 @@ export type Success<T extends Any> = Schema.Schema.Type<T["success"]>
 export type Error<T extends Any> = Schema.Schema.Type<T["error"]>
 
 /**
+ * The schemas of a task: its payload, its success value and, optionally, its typed error.
+ *
+ * @since 0.1.0
+ */
+export interface Options<Payload extends AnySchema, Success extends AnySchema, Error extends AnySchema> {
+  readonly payload: Payload
+  readonly success: Success
+  readonly error?: Error | undefined
+}
+
+const define = <Tag extends "Task" | "StreamTask">(
+  _tag: Tag,
+  name: string,
+  options: Options<AnySchema, AnySchema, AnySchema>
+): any => ({
+  [TypeId]: TypeId,
+  _tag,
+  name,
+  payload: options.payload,
+  success: options.success,
+  error: options.error ?? Schema.Never
+})
+
+/**
  * Defines a task that returns one value.
  *
  * **When to use**
@@ -143,15 +167,8 @@ export const make = <
   Error extends AnySchema = typeof Schema.Never
 >(
   name: Name,
-  options: { readonly payload: Payload; readonly success: Success; readonly error?: Error | undefined }
-): Task<Name, Payload, Success, Error> => ({
-  [TypeId]: TypeId,
-  _tag: "Task",
-  name,
-  payload: options.payload,
-  success: options.success,
-  error: (options.error ?? Schema.Never) as Error
-})
+  options: Options<Payload, Success, Error>
+): Task<Name, Payload, Success, Error> => define("Task", name, options)
 
 /**
  * Defines a task whose handler returns a Stream, delivered to the caller item by item.
@@ -178,15 +195,8 @@ export const stream = <
   Error extends AnySchema = typeof Schema.Never
 >(
   name: Name,
-  options: { readonly payload: Payload; readonly success: Success; readonly error?: Error | undefined }
-): StreamTask<Name, Payload, Success, Error> => ({
-  [TypeId]: TypeId,
-  _tag: "StreamTask",
-  name,
-  payload: options.payload,
-  success: options.success,
-  error: (options.error ?? Schema.Never) as Error
-})
+  options: Options<Payload, Success, Error>
+): StreamTask<Name, Payload, Success, Error> => define("StreamTask", name, options)
 
 /**
  * Whether values of `schema` cross the thread boundary as they are, so
