@@ -8,45 +8,18 @@
  * @internal
  */
 
-import { type ResourceLimits, type TransferListItem, Worker } from "node:worker_threads"
+import { type TransferListItem, Worker } from "node:worker_threads"
 import * as MutableList from "effect/MutableList"
 import type * as Task from "../Task.ts"
+import { CostModel } from "./costs.ts"
 import { QueueFull, TaskTimeout, WorkerCrashed, WorkerPoolClosed, WorkerSpawnError } from "./errors.ts"
 import { type Codec, Command, READY, RESULT_STRIDE, Result, WORKER_MARK } from "./protocol.ts"
-import { Job, Slot, State } from "./slot.ts"
+import { Job, type PoolConfig, type PoolObserver, Slot, State } from "./slot.ts"
 
-export { Job, Slot } from "./slot.ts"
-
-/** How much estimated work, in milliseconds, may be in flight on one worker. */
-const PIPELINE_BUDGET_MILLIS = 1
+export { Job, type PoolConfig, type PoolObserver, Slot } from "./slot.ts"
 
 /** A result code the pool itself produces; its value is a typed pool error. */
 export const POOL_ERROR = -1
-
-/** @internal */
-export interface PoolConfig {
-  readonly module: string | URL
-  readonly minSize: number
-  readonly maxSize: number
-  readonly idleTimeToLive: number
-  readonly maxTasksPerWorker: number | undefined
-  readonly resourceLimits: ResourceLimits | undefined
-  readonly maxQueue: number | undefined
-  readonly onQueueFull: "wait" | "fail"
-  readonly pipelining: number | "auto"
-  readonly spares: number
-  readonly gracePeriod: number
-  readonly onClose: "finish" | "interrupt"
-  readonly execArgv: ReadonlyArray<string> | undefined
-}
-
-/** Hooks for metrics, called on the pool's hot path. */
-export interface PoolObserver {
-  readonly started: (waitMillis: number) => void
-  readonly finished: (code: number, runMillis: number) => void
-  readonly queueDepth: (depth: number) => void
-  readonly utilization: (slot: Slot) => void
-}
 
 /** The pool engine. */
 export class Pool {
@@ -56,8 +29,6 @@ export class Pool {
   readonly dying = new Set<Slot>()
   readonly queue = MutableList.make<Job>()
   readonly admission = MutableList.make<Job>()
-  /** Estimated milliseconds per run, by task name. */
-  readonly costs = new Map<string, number>()
   queued = 0
   nextJobId = 1
   nextSlotId = 1
@@ -70,8 +41,11 @@ export class Pool {
   readonly observer: PoolObserver
   private onIdle: (() => void) | undefined = undefined
 
+  readonly costs: CostModel
+
   constructor(config: PoolConfig, observer: PoolObserver) {
     this.config = config
+    this.costs = new CostModel(config.pipelining)
     this.observer = observer
   }
 
@@ -249,26 +223,6 @@ export class Pool {
     return this.slots.some((s) => s.ready && !s.retiring && s.inflight.size === 0)
   }
 
-  /**
-   * Whether `slot` may take `job` now. An idle worker always may. With
-   * `"auto"` pipelining a busy worker may too, while the estimated work in
-   * flight on it stays within about a millisecond: estimates are kept per
-   * task name, and a task never seen before counts as long, so a burst of
-   * CPU-bound tasks is never split ahead of time between the workers.
-   */
-  private admits(slot: Slot, job: Job): boolean {
-    if (slot.inflight.size === 0) return true
-    const { pipelining } = this.config
-    if (pipelining !== "auto") return slot.inflight.size < pipelining
-    return slot.pendingCost + job.estimate <= PIPELINE_BUDGET_MILLIS && slot.inflight.size < 64
-  }
-
-  /** Learns a task's cost: jumps up at once on a long run, decays slowly on short ones. */
-  private learn(job: Job, cost: number): void {
-    const known = this.costs.get(job.task.name)
-    this.costs.set(job.task.name, known === undefined || cost > known ? cost : known * 0.8 + cost * 0.2)
-  }
-
   // ------------------------------------------------------------------- jobs
 
   makeJob(
@@ -331,10 +285,10 @@ export class Pool {
     while (this.queued > 0) {
       const job = this.takeQueued()
       if (job === undefined) break
-      job.estimate = this.costs.get(job.task.name) ?? Number.POSITIVE_INFINITY
+      job.estimate = this.costs.estimate(job)
       let best: Slot | undefined
       for (const slot of this.slots) {
-        if (!slot.ready || slot.retiring || !this.admits(slot, job)) continue
+        if (!slot.ready || slot.retiring || !this.costs.admits(slot, job)) continue
         if (best === undefined || slot.pendingCost < best.pendingCost) best = slot
       }
       if (best === undefined) {
@@ -359,7 +313,7 @@ export class Pool {
     job.startedAt = now
     slot.inflight.set(job.id, job)
     job.inflightAtStart = slot.inflight.size
-    slot.pendingCost += Number.isFinite(job.estimate) ? job.estimate : PIPELINE_BUDGET_MILLIS
+    this.costs.started(slot, job)
     this.totals.started++
     this.observer.started(now - job.enqueuedAt)
     this.send(slot, [job.command, job.id, job.task.name, job.payload, job.timeout], job.transfer)
@@ -402,9 +356,7 @@ export class Pool {
     clearTimeout(job.backstop)
     if (slot?.inflight.delete(job.id)) {
       const now = performance.now()
-      slot.pendingCost -= Number.isFinite(job.estimate) ? job.estimate : PIPELINE_BUDGET_MILLIS
-      if (slot.inflight.size === 0) slot.pendingCost = 0
-      if (code === Result.Success) this.learn(job, (now - job.startedAt) / job.inflightAtStart)
+      this.costs.finished(slot, job, code === Result.Success, now)
       slot.completed++
       if (slot.inflight.size === 0) slot.busyMillis += now - slot.busySince
       this.observer.finished(code, now - job.startedAt)

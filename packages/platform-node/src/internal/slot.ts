@@ -1,10 +1,10 @@
 /**
- * A job (one submitted task or chunk) and a slot (one worker thread with the
- * jobs in flight on it): the pool engine's two records.
+ * The pool engine's records: its configuration, a job (one submitted task or
+ * chunk) and a slot (one worker thread with the jobs in flight on it).
  *
  * @internal
  */
-import type { TransferListItem, Worker } from "node:worker_threads"
+import type { ResourceLimits, TransferListItem, Worker } from "node:worker_threads"
 import type * as Task from "../Task.ts"
 import type { Codec } from "./protocol.ts"
 
@@ -98,4 +98,29 @@ export class Slot {
     const busy = this.busyMillis + (this.inflight.size > 0 ? now - this.busySince : 0)
     return busy / Math.max(1, now - this.createdAt)
   }
+}
+
+/** @internal */
+export interface PoolConfig {
+  readonly module: string | URL
+  readonly minSize: number
+  readonly maxSize: number
+  readonly idleTimeToLive: number
+  readonly maxTasksPerWorker: number | undefined
+  readonly resourceLimits: ResourceLimits | undefined
+  readonly maxQueue: number | undefined
+  readonly onQueueFull: "wait" | "fail"
+  readonly pipelining: number | "auto"
+  readonly spares: number
+  readonly gracePeriod: number
+  readonly onClose: "finish" | "interrupt"
+  readonly execArgv: ReadonlyArray<string> | undefined
+}
+
+/** Hooks for metrics, called on the pool's hot path. */
+export interface PoolObserver {
+  readonly started: (waitMillis: number) => void
+  readonly finished: (code: number, runMillis: number) => void
+  readonly queueDepth: (depth: number) => void
+  readonly utilization: (slot: Slot) => void
 }
