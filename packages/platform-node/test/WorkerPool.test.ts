@@ -258,6 +258,18 @@ describe("WorkerPool", () => {
     })
   )
 
+  it.live("closing the scope interrupts tasks in flight, whose callers get WorkerPoolClosed", () =>
+    Effect.gen(function* () {
+      const scope = yield* Scope.make()
+      const pool = yield* makePool({ size: 1 }).pipe(Scope.provide(scope))
+      const task = yield* Effect.forkChild(Effect.flip(pool.run(Sleep, 60_000)))
+      while ((yield* pool.stats).inflight === 0) yield* Effect.yieldNow
+      yield* Scope.close(scope, Exit.void)
+      const error = yield* Fiber.join(task)
+      assert.strictEqual(error._tag, "WorkerPoolClosed")
+    })
+  )
+
   it.live("tasks are counted through Effect's Metric", () =>
     Effect.gen(function* () {
       const pool = yield* makePool()

@@ -16,7 +16,7 @@ import * as Stream from "effect/Stream"
 import type * as Task from "../Task.ts"
 import type { MapOptions, Options, RunOptions, Service, Stats } from "../WorkerPool.ts"
 import { InvalidPoolOptions, PayloadError, TaskNotServed, TaskTimeout } from "./errors.ts"
-import { POOL_ERROR, type Pool, type PoolConfig } from "./pool.ts"
+import { Job, POOL_ERROR, type Pool, type PoolConfig } from "./pool.ts"
 import { type Codec, Command, codec, deserializeDefect, Result, schemaIssue } from "./protocol.ts"
 
 type SingleTask = Task.Task<string, Task.AnySchema, Task.AnySchema, Task.AnySchema>
@@ -115,7 +115,7 @@ const withTimeout = (exit: Exit.Exit<any, any>, timeout: number): Exit.Exit<any,
 
 /** Builds the service's operations over a running pool engine. @internal */
 export const makeClient = (pool: Pool, config: PoolConfig): Service => {
-  const cancel = (job: ReturnType<Pool["makeJob"]>) =>
+  const cancel = (job: Job) =>
     Effect.suspend(() => {
       const stopped = pool.cancel(job)
       return stopped === undefined ? Effect.void : Effect.promise(() => stopped)
@@ -140,7 +140,9 @@ export const makeClient = (pool: Pool, config: PoolConfig): Service => {
         encoded.push(exit.value)
       }
       const timeout = timeoutOf(options)
-      const job = pool.makeJob(
+      const job = new Job(
+        pool.nextJob(),
+
         task,
         taskCodec,
         command,
@@ -176,7 +178,9 @@ export const makeClient = (pool: Pool, config: PoolConfig): Service => {
         }
         const queue = yield* Queue.unbounded<any, any>()
         const timeout = timeoutOf(options)
-        const job = pool.makeJob(
+        const job = new Job(
+          pool.nextJob(),
+
           task,
           taskCodec,
           Command.Run,

@@ -10,11 +10,10 @@
 
 import { type TransferListItem, Worker } from "node:worker_threads"
 import * as MutableList from "effect/MutableList"
-import type * as Task from "../Task.ts"
 import { CostModel } from "./costs.ts"
 import { QueueFull, TaskTimeout, WorkerCrashed, WorkerPoolClosed, WorkerSpawnError } from "./errors.ts"
-import { type Codec, Command, READY, RESULT_STRIDE, Result, WORKER_MARK } from "./protocol.ts"
-import { Job, type PoolConfig, type PoolObserver, Slot, State } from "./slot.ts"
+import { Command, READY, RESULT_STRIDE, Result, WORKER_MARK } from "./protocol.ts"
+import { type Job, type PoolConfig, type PoolObserver, Slot, State } from "./slot.ts"
 
 export { Job, type PoolConfig, type PoolObserver, Slot } from "./slot.ts"
 
@@ -96,6 +95,8 @@ export class Pool {
       if (job === undefined) continue
       const code = batch[i] as number
       if (code === Result.Item) job.onResult(code, batch[i + 2])
+      else if (code === Result.Interrupted && job.outcome !== undefined)
+        this.settle(job, job.outcome.code, job.outcome.value)
       else this.settle(job, code, batch[i + 2])
     }
   }
@@ -225,16 +226,9 @@ export class Pool {
 
   // ------------------------------------------------------------------- jobs
 
-  makeJob(
-    task: Task.Any,
-    codec: Codec,
-    command: number,
-    payload: unknown,
-    timeout: number,
-    transfer: ReadonlyArray<TransferListItem> | undefined,
-    onResult: (code: number, value: unknown) => void
-  ): Job {
-    return new Job(this.nextJobId++, task, codec, command, payload, timeout, transfer, onResult)
+  /** The id for the next job. */
+  nextJob(): number {
+    return this.nextJobId++
   }
 
   submit(job: Job): void {
@@ -482,7 +476,11 @@ export class Pool {
     this.failQueued((job) => new WorkerPoolClosed({ task: job.task.name }))
     if (this.config.onClose === "interrupt") {
       for (const slot of [...this.slots, ...this.dying]) {
-        for (const job of Array.from(slot.inflight.values())) void this.cancel(job)
+        for (const job of Array.from(slot.inflight.values())) {
+          // Its caller is told why the task stopped, rather than seeing a bare interruption.
+          job.outcome ??= { code: POOL_ERROR, value: new WorkerPoolClosed({ task: job.task.name }) }
+          void this.cancel(job)
+        }
       }
     }
     if (this.inflightCount() > 0) {
