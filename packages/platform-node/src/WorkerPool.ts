@@ -22,7 +22,10 @@
  * - Interrupting a caller interrupts the task's fiber in the worker. A handler
  *   that never yields (a synchronous loop) is stopped by terminating its worker
  *   after `cancelGracePeriod`; the interruption completes once the thread is
- *   gone, and the worker is replaced.
+ *   gone, and the worker is replaced (by a started spare, at once). Other
+ *   tasks that were in flight on that worker go back to the head of the
+ *   queue and run again from the start, so pipelined tasks should be safe to
+ *   repeat; set `concurrentTasksPerWorker: 1` where they are not.
  * - A worker that crashes (an uncaught exception, `process.exit`, running out
  *   of memory under `resourceLimits`) fails its in-flight tasks at once with
  *   `WorkerCrashed`, and is replaced. Retrying is the caller's choice.
