@@ -334,6 +334,11 @@ describe("WorkerPool", () => {
         WorkerPool.make({ module: new URL("./fixtures/missing.ts", import.meta.url), size: 1 })
       )
       assert.strictEqual(error._tag, "WorkerSpawnError")
+      const failingSetup = yield* Effect.flip(
+        WorkerPool.make({ module: new URL("./fixtures/failing-layer-worker.ts", import.meta.url), size: 1 })
+      )
+      assert.strictEqual(failingSetup._tag, "WorkerSpawnError")
+      assert.include(failingSetup.message, "the lookup table could not be loaded")
       const invalid = yield* Effect.flip(WorkerPool.make({ module, size: 0 }))
       assert.strictEqual(invalid._tag, "InvalidPoolOptions")
     })
