@@ -26,6 +26,13 @@ export class CostModel {
     return this.costs.get(job.task.name) ?? Number.POSITIVE_INFINITY
   }
 
+  /** Whether `slot` could take any more work at all: a cheap check before looking at the queue. */
+  hasRoom(slot: Slot): boolean {
+    if (slot.inflight.size === 0) return true
+    if (this.pipelining !== "auto") return slot.inflight.size < this.pipelining
+    return slot.pendingCost < BUDGET_MILLIS && slot.inflight.size < MAX_INFLIGHT
+  }
+
   /** Whether `slot` may take `job` now: an idle worker always may. */
   admits(slot: Slot, job: Job): boolean {
     if (slot.inflight.size === 0) return true

@@ -8,7 +8,7 @@
  * @internal
  */
 
-import { type TransferListItem, Worker } from "node:worker_threads"
+import { Worker } from "node:worker_threads"
 import * as MutableList from "effect/MutableList"
 import { CostModel } from "./costs.ts"
 import { QueueFull, TaskTimeout, WorkerCrashed, WorkerPoolClosed, WorkerSpawnError } from "./errors.ts"
@@ -95,8 +95,6 @@ export class Pool {
       if (job === undefined) continue
       const code = batch[i] as number
       if (code === Result.Item) job.onResult(code, batch[i + 2])
-      else if (code === Result.Interrupted && job.outcome !== undefined)
-        this.settle(job, job.outcome.code, job.outcome.value)
       else this.settle(job, code, batch[i + 2])
     }
   }
@@ -146,9 +144,7 @@ export class Pool {
   /** The thread is gone: jobs that were being cancelled on it are now settled. */
   private exited(slot: Slot): void {
     this.dying.delete(slot)
-    for (const job of Array.from(slot.inflight.values())) {
-      this.settle(job, job.outcome?.code ?? Result.Interrupted, job.outcome?.value)
-    }
+    for (const job of Array.from(slot.inflight.values())) this.settle(job, Result.Interrupted, undefined)
     slot.markExited()
     this.checkIdle()
   }
@@ -196,7 +192,7 @@ export class Pool {
     const starting = this.slots.filter((s) => !s.ready).length
     const live = this.slots.filter((s) => !s.retiring).length
     let wanted = Math.max(0, this.config.minSize - live)
-    if (wanted === 0 && live < this.config.maxSize && this.queued > starting && !this.hasRoom()) wanted = 1
+    if (wanted === 0 && live < this.config.maxSize && this.queued > starting && !this.hasIdleWorker()) wanted = 1
     for (; wanted > 0; wanted--) {
       if (this.spares.some((s) => s.ready)) {
         this.promoteSpare()
@@ -220,7 +216,7 @@ export class Pool {
     this.dispatch()
   }
 
-  private hasRoom(): boolean {
+  private hasIdleWorker(): boolean {
     return this.slots.some((s) => s.ready && !s.retiring && s.inflight.size === 0)
   }
 
@@ -250,9 +246,8 @@ export class Pool {
     job.state = State.Queued
     MutableList.append(this.queue, job)
     this.queued++
-    this.observer.queueDepth(this.queued)
     this.dispatch()
-    if (this.queued > 0) this.replenish()
+    if (this.queued > 0 && this.slots.length < this.config.maxSize) this.replenish()
   }
 
   /** Lets waiting submitters into a bounded queue that has room again. */
@@ -276,7 +271,8 @@ export class Pool {
 
   /** Sends queued jobs, in FIFO order, to the least-loaded workers that admit them. */
   dispatch(): void {
-    while (this.queued > 0) {
+    // While no worker can take more work (the usual state of a saturated pool), leave the queue alone.
+    while (this.queued > 0 && this.slots.some((slot) => slot.ready && !slot.retiring && this.costs.hasRoom(slot))) {
       const job = this.takeQueued()
       if (job === undefined) break
       job.estimate = this.costs.estimate(job)
@@ -310,7 +306,7 @@ export class Pool {
     this.costs.started(slot, job)
     this.totals.started++
     this.observer.started(now - job.enqueuedAt)
-    this.send(slot, [job.command, job.id, job.task.name, job.payload, job.timeout], job.transfer)
+    slot.send(job.command, job.id, job.task.name, job.payload, job.timeout, job.transfer)
     if (job.timeout > 0) {
       // The worker enforces the timeout; this backstop stops a handler that never yields.
       job.backstop = setTimeout(() => {
@@ -323,28 +319,14 @@ export class Pool {
     if (++slot.dispatched === this.config.maxTasksPerWorker) this.retire(slot)
   }
 
-  private send(
-    slot: Slot,
-    command: ReadonlyArray<unknown>,
-    transfer: ReadonlyArray<TransferListItem> | undefined
-  ): void {
-    if (slot.outbox.length === 0) queueMicrotask(() => this.flush(slot))
-    for (const part of command) slot.outbox.push(part)
-    if (transfer !== undefined) for (const t of transfer) slot.transfers.push(t)
-  }
-
-  private flush(slot: Slot): void {
-    const batch = slot.outbox
-    const transfers = slot.transfers
-    slot.outbox = []
-    slot.transfers = []
-    if (slot.dead) return
-    slot.worker.postMessage(batch, transfers)
-  }
-
   /** Finishes a job: frees its place on the worker and hands the result to the caller. */
   settle(job: Job, code: number, value: unknown): void {
     if (job.state === State.Done) return
+    // A job stopped for a reason of the pool's (a timeout, a closing scope) reports that reason.
+    if (code === Result.Interrupted && job.outcome !== undefined) {
+      code = job.outcome.code
+      value = job.outcome.value
+    }
     const slot = job.slot
     job.state = State.Done
     clearTimeout(job.backstop)
@@ -352,9 +334,11 @@ export class Pool {
       const now = performance.now()
       this.costs.finished(slot, job, code === Result.Success, now)
       slot.completed++
-      if (slot.inflight.size === 0) slot.busyMillis += now - slot.busySince
       this.observer.finished(code, now - job.startedAt)
-      this.observer.utilization(slot)
+      if (slot.inflight.size === 0) {
+        slot.busyMillis += now - slot.busySince
+        this.observer.utilization(slot)
+      }
     }
     if (code === Result.Success || code === Result.End) this.totals.succeeded++
     else if (code === Result.Interrupted) this.totals.cancelled++
@@ -385,7 +369,7 @@ export class Pool {
       case State.Running: {
         const slot = job.slot!
         job.state = State.Cancelling
-        this.send(slot, [Command.Interrupt, job.id, undefined, undefined, 0], undefined)
+        slot.send(Command.Interrupt, job.id, undefined, undefined, 0, undefined)
         const grace = setTimeout(() => {
           if (job.state === State.Cancelling) this.terminate(slot)
         }, this.config.gracePeriod)

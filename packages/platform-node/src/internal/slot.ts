@@ -90,6 +90,28 @@ export class Slot {
     })
   }
 
+  /** Queues one command (see `COMMAND_STRIDE`); every command of a tick goes out in one message. */
+  send(
+    code: number,
+    id: number,
+    name: string | undefined,
+    payload: unknown,
+    timeout: number,
+    transfer: ReadonlyArray<TransferListItem> | undefined
+  ): void {
+    if (this.outbox.length === 0) queueMicrotask(this.flush)
+    this.outbox.push(code, id, name, payload, timeout)
+    if (transfer !== undefined) this.transfers.push(...transfer)
+  }
+
+  private readonly flush = (): void => {
+    const batch = this.outbox
+    const transfers = this.transfers
+    this.outbox = []
+    this.transfers = []
+    if (!this.dead) this.worker.postMessage(batch, transfers)
+  }
+
   markExited(): void {
     this.resolveExited()
   }
