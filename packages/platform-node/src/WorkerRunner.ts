@@ -207,15 +207,15 @@ export const serve = <R = never, E = never>(
       }
 
       const report =
-        (id: number, codec: Codec, timeout: boolean, streaming: boolean) => (exit: Exit.Exit<unknown, unknown>) => {
+        (id: number, codec: Codec, timeout: number, streaming: boolean) => (exit: Exit.Exit<unknown, unknown>) => {
           fibers.delete(id)
           if (Exit.isSuccess(exit)) {
-            if (timeout && Option.isNone(exit.value as Option.Option<unknown>)) emit(Result.Timeout, id, undefined)
+            if (timeout > 0 && Option.isNone(exit.value as Option.Option<unknown>)) emit(Result.Timeout, id, timeout)
             else if (streaming) emit(Result.End, id, undefined)
             else
               encodeOr(
                 codec.encodeSuccess,
-                timeout ? (exit.value as Option.Some<unknown>).value : exit.value,
+                timeout > 0 ? (exit.value as Option.Some<unknown>).value : exit.value,
                 id,
                 Result.Success
               )
@@ -261,7 +261,7 @@ export const serve = <R = never, E = never>(
         const chunkCodec = code === Command.RunChunk ? chunkOf(codec) : codec
         const fiber = runFork(timeout > 0 ? Effect.timeoutOption(effect, timeout) : effect)
         fibers.set(id, fiber)
-        fiber.addObserver(report(id, chunkCodec, timeout > 0, handler.task._tag === "StreamTask"))
+        fiber.addObserver(report(id, chunkCodec, timeout, handler.task._tag === "StreamTask"))
       }
 
       port.on("message", (batch: Array<any>) => {

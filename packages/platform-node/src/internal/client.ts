@@ -12,6 +12,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Queue from "effect/Queue"
+import type * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as Task from "../Task.ts"
 import type { MapOptions, Options, RunOptions, Service, Stats } from "../WorkerPool.ts"
@@ -93,7 +94,7 @@ const toExit = (task: Task.Any, codec: Codec, code: number, value: unknown): Exi
     case Result.PayloadError:
       return Exit.fail(new PayloadError({ task: task.name, side: "worker", issue: String(value) }))
     case Result.Timeout:
-      return Exit.fail(new TaskTimeout({ task: task.name, timeoutMillis: -1 }))
+      return Exit.fail(new TaskTimeout({ task: task.name, timeoutMillis: value as number }))
     case Result.NotServed:
       return Exit.fail(new TaskNotServed({ task: task.name }))
     case POOL_ERROR:
@@ -103,14 +104,26 @@ const toExit = (task: Task.Any, codec: Codec, code: number, value: unknown): Exi
   }
 }
 
-/** Fills in the timeout a worker reported, which only the caller knows. */
-const withTimeout = (exit: Exit.Exit<any, any>, timeout: number): Exit.Exit<any, any> => {
-  if (Exit.isSuccess(exit)) return exit
-  const error = exit.cause.reasons[0]
-  if (error?._tag === "Fail" && error.error instanceof TaskTimeout && error.error.timeoutMillis === -1) {
-    return Exit.fail(new TaskTimeout({ task: error.error.task, timeoutMillis: timeout }))
+/** Encodes one payload, or each payload of a chunk; the first failure is a caller-side `PayloadError`. */
+const encode = (
+  task: Task.Any,
+  taskCodec: Codec,
+  command: number,
+  payload: unknown
+): Exit.Exit<unknown, PayloadError> => {
+  const fail = (exit: Exit.Exit<unknown, Schema.SchemaError>) =>
+    Exit.fail(new PayloadError({ task: task.name, side: "caller", issue: schemaIssue(exit) }))
+  if (command !== Command.RunChunk) {
+    const exit = taskCodec.encodePayload(payload)
+    return Exit.isSuccess(exit) ? (exit as Exit.Exit<unknown, never>) : fail(exit)
   }
-  return exit
+  const encoded: Array<unknown> = []
+  for (const item of payload as ReadonlyArray<unknown>) {
+    const exit = taskCodec.encodePayload(item)
+    if (Exit.isFailure(exit)) return fail(exit)
+    encoded.push(exit.value)
+  }
+  return Exit.succeed(encoded)
 }
 
 /** Builds the service's operations over a running pool engine. @internal */
@@ -123,35 +136,28 @@ export const makeClient = (pool: Pool, config: PoolConfig): Service => {
   const timeoutOf = (options: RunOptions | MapOptions | undefined) =>
     options?.timeout === undefined ? 0 : Math.max(1, Duration.toMillis(Duration.fromInputUnsafe(options.timeout)))
 
+  /** Runs one job: a task's payload, or a chunk of payloads with `Command.RunChunk`. */
   const submit = (
     task: Task.Any,
     command: number,
-    payloads: ReadonlyArray<unknown>,
+    payload: unknown,
     options: RunOptions | undefined
   ): Effect.Effect<any, any> =>
     Effect.callback((resume) => {
       const taskCodec = codec(task)
-      const encoded: Array<unknown> = []
-      for (const payload of payloads) {
-        const exit = taskCodec.encodePayload(payload)
-        if (Exit.isFailure(exit)) {
-          return resume(Exit.fail(new PayloadError({ task: task.name, side: "caller", issue: schemaIssue(exit) })))
-        }
-        encoded.push(exit.value)
-      }
-      const timeout = timeoutOf(options)
+      const encoded = encode(task, taskCodec, command, payload)
+      if (Exit.isFailure(encoded)) return resume(encoded)
       const job = new Job(
         pool.nextJob(),
-
         task,
         taskCodec,
         command,
-        command === Command.RunChunk ? encoded : encoded[0],
-        timeout,
-        (options as RunOptions | undefined)?.transfer,
+        encoded.value,
+        timeoutOf(options),
+        options?.transfer,
         (code, value) => {
           if (command !== Command.RunChunk || code !== Result.Success) {
-            return resume(withTimeout(toExit(task, taskCodec, code, value), timeout))
+            return resume(toExit(task, taskCodec, code, value))
           }
           const results: Array<unknown> = []
           for (const item of value as Array<unknown>) {
@@ -166,33 +172,26 @@ export const makeClient = (pool: Pool, config: PoolConfig): Service => {
       return cancel(job)
     })
 
-  const run: Service["run"] = (task, payload, options) => submit(task, Command.Run, [payload], options)
+  const run: Service["run"] = (task, payload, options) => submit(task, Command.Run, payload, options)
 
   const stream: Service["stream"] = (task, payload, options) =>
     Stream.unwrap(
       Effect.gen(function* () {
         const taskCodec = codec(task)
-        const encoded = taskCodec.encodePayload(payload)
-        if (Exit.isFailure(encoded)) {
-          return yield* new PayloadError({ task: task.name, side: "caller", issue: schemaIssue(encoded) })
-        }
+        const encoded = encode(task, taskCodec, Command.Run, payload)
+        if (Exit.isFailure(encoded)) return yield* Effect.failCause(encoded.cause)
         const queue = yield* Queue.unbounded<any, any>()
-        const timeout = timeoutOf(options)
         const job = new Job(
           pool.nextJob(),
-
           task,
           taskCodec,
           Command.Run,
           encoded.value,
-          timeout,
+          timeoutOf(options),
           options?.transfer,
           (code, value) => {
             if (code === Result.End) return void Queue.endUnsafe(queue)
-            const exit = withTimeout(
-              toExit(task, taskCodec, code === Result.Item ? Result.Success : code, value),
-              timeout
-            )
+            const exit = toExit(task, taskCodec, code === Result.Item ? Result.Success : code, value)
             if (Exit.isFailure(exit)) Queue.failCauseUnsafe(queue, exit.cause)
             else if (code === Result.Item) Queue.offerUnsafe(queue, exit.value)
           }
@@ -216,7 +215,7 @@ export const makeClient = (pool: Pool, config: PoolConfig): Service => {
 
   const runChunk = (task: SingleTask, chunk: ReadonlyArray<unknown>, options: MapOptions | undefined) =>
     chunk.length === 1
-      ? Effect.map(submit(task, Command.Run, chunk, options), (a) => [a])
+      ? Effect.map(submit(task, Command.Run, chunk[0], options), (a) => [a])
       : (submit(task, Command.RunChunk, chunk, options) as Effect.Effect<Array<any>, any>)
 
   const map: Service["map"] = (task, inputs, options) =>
