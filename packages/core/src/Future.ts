@@ -154,7 +154,11 @@ export const wait = <A, E>(
         (returnWhen === "FirstCompleted" && done.length > 0) ||
         (returnWhen === "FirstException" && done.some(failed))
       if (satisfied) return { done, pending }
-      const next = Effect.raceAll(pending.map((f) => Effect.exit(f.await)))
+      // Waiting for all needs no race: one pass awaits each, instead of a race per completion.
+      const next =
+        returnWhen === "AllCompleted"
+          ? Effect.forEach(pending, (f) => Effect.exit(f.await), { discard: true })
+          : Effect.raceAll(pending.map((f) => Effect.exit(f.await)))
       if (deadline === undefined) {
         yield* next
       } else {

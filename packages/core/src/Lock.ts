@@ -103,8 +103,8 @@ export interface Options {
   readonly name?: string | undefined
 }
 
-/** @internal */
-export const fromCore = (core: LockCore): Lock => ({
+/** Wraps the core in the public interface. */
+const fromCore = (core: LockCore): Lock => ({
   [TypeId]: TypeId,
   name: core.name,
   acquire: core.acquire,

@@ -81,6 +81,11 @@ export class Tracker {
   readonly reported = new Set<string>()
   readonly resources = new Set<WeakRef<Resource>>()
   readonly reports: Array<Report> = []
+  /** Each primitive's wait-time and hold-time histograms, made once. */
+  readonly histograms = new WeakMap<
+    Resource,
+    { readonly wait: Metric.Histogram<number>; readonly hold: Metric.Histogram<number> }
+  >()
   nextId = 1
 
   constructor(options: TrackerOptions) {
@@ -89,6 +94,11 @@ export class Tracker {
 
   register(resource: Resource): void {
     this.resources.add(new WeakRef(resource))
+    const attributes = { primitive: resource.label }
+    this.histograms.set(resource, {
+      wait: Metric.withAttributes(waitTime, attributes),
+      hold: Metric.withAttributes(holdTime, attributes)
+    })
   }
 
   label(kind: string, name: string | undefined): string {
@@ -168,7 +178,7 @@ export class Tracker {
     if (wait === undefined) return
     this.waiting.delete(fiber.id)
     const waited = performance.now() - wait.since
-    Metric.withAttributes(waitTime, { primitive: wait.resource.label }).updateUnsafe(waited, fiber.context)
+    this.histograms.get(wait.resource)?.wait.updateUnsafe(waited, fiber.context)
     if (!wait.warned && waited > this.options.starvationThresholdMillis) this.starved(fiber.id, wait, waited)
   }
 
@@ -248,10 +258,7 @@ export class Tracker {
     if (held === undefined || index < 0) return
     const [hold] = held.splice(index, 1)
     if (held.length === 0) this.holds.delete(fiberId)
-    Metric.withAttributes(holdTime, { primitive: resource.label }).updateUnsafe(
-      performance.now() - hold!.since,
-      context
-    )
+    this.histograms.get(resource)?.hold.updateUnsafe(performance.now() - hold!.since, context)
   }
 
   /** A thread-dump of every live tracked primitive: holders and waiters. */
