@@ -35,8 +35,8 @@
  *
  * @since 0.1.0
  */
+import * as Context from "effect/Context"
 import * as Schema from "effect/Schema"
-import * as SchemaAST from "effect/SchemaAST"
 
 const TypeId = "~@strand/platform-node/Task" as const
 
@@ -199,9 +199,89 @@ export const stream = <
 ): StreamTask<Name, Payload, Success, Error> => define("StreamTask", name, options)
 
 /**
- * Whether values of `schema` cross the thread boundary as they are, so
- * encoding can be skipped.
+ * The identifier of a worker configuration in a worker's `Context`.
  *
- * @internal
+ * @since 0.2.0
  */
-export const isTransparent = (schema: AnySchema): boolean => SchemaAST.toEncoded(schema.ast) === schema.ast
+export interface ConfigId<Name extends string> {
+  readonly "~@strand/platform-node/Config": Name
+}
+
+/**
+ * A typed, Schema-checked value that the caller hands to every worker at
+ * start-up, and that handlers and the worker's Layer read as a service.
+ *
+ * @since 0.2.0
+ */
+export interface Config<Name extends string, S extends AnySchema> extends Context.Service<ConfigId<Name>, S["Type"]> {
+  readonly configName: Name
+  readonly schema: S
+  /** This configuration with its value, for the pool's `config` option. */
+  readonly value: (value: S["Type"]) => ConfigValue
+}
+
+/**
+ * A configuration and its value, given to `WorkerPool.make` or `layer` in `config`.
+ *
+ * @since 0.2.0
+ */
+export interface ConfigValue {
+  readonly config: Config<string, AnySchema>
+  readonly value: unknown
+}
+
+/**
+ * Defines a worker configuration: a connection string, a model path, a
+ * feature flag, anything the worker's setup needs from the caller
+ * (piscina's `workerData`, typed).
+ *
+ * **When to use**
+ *
+ * Use when a worker's Layer or handlers need a value that only the caller
+ * knows. Define it next to the tasks, so caller and worker share it.
+ *
+ * **Details**
+ *
+ * - The caller gives the value in the pool's `config` option, as
+ *   `Settings.value({ ... })`. The pool encodes it with the schema before any
+ *   worker starts: a value that does not encode fails `make` with
+ *   `InvalidPoolOptions`.
+ * - The worker lists the configurations it reads in `WorkerRunner.launch`'s
+ *   `config` option. Each is decoded once per worker and provided as a
+ *   service to the worker's Layer and to every handler. A missing or invalid
+ *   value stops the worker before it is ready, so `make` fails with a
+ *   `WorkerSpawnError` that names the configuration.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Task, WorkerPool, WorkerRunner } from "@strand/platform-node"
+ *
+ * // tasks.ts
+ * export const Settings = Task.config("Settings", Schema.Struct({ greeting: Schema.String }))
+ * export const Greet = Task.make("Greet", { payload: Schema.String, success: Schema.String })
+ *
+ * // worker.ts
+ * WorkerRunner.launch(
+ *   [WorkerRunner.handle(Greet, (name) => Effect.map(Settings, (s) => `${s.greeting}, ${name}`))],
+ *   { config: [Settings] }
+ * )
+ *
+ * // main.ts
+ * const PoolLive = WorkerPool.layer({
+ *   module: new URL("./worker.ts", import.meta.url),
+ *   config: [Settings.value({ greeting: "Hello" })]
+ * })
+ * ```
+ *
+ * @since 0.2.0
+ */
+export const config = <const Name extends string, S extends AnySchema>(name: Name, schema: S): Config<Name, S> => {
+  const key = Context.Service<ConfigId<Name>, S["Type"]>(`@strand/platform-node/Config/${name}`)
+  const self: Config<Name, S> = Object.assign(key, {
+    configName: name,
+    schema,
+    value: (value: S["Type"]): ConfigValue => ({ config: self as unknown as Config<string, AnySchema>, value })
+  })
+  return self
+}

@@ -19,6 +19,22 @@
  *   Several tasks may be in flight on one worker (pipelining: by default about
  *   a millisecond of work each), and all commands and results produced in one
  *   tick travel in a single message.
+ * - Everything that crosses the thread boundary is checked. A payload that
+ *   structured clone cannot copy fails its own task with `PayloadError`
+ *   naming the path (`payload.f`); a result that cannot be sent back fails
+ *   its own task with `ResultError`; the worker and the other tasks of the
+ *   same batch carry on. The protocol runs on a private channel, so what the
+ *   worker module posts on `parentPort` arrives on `messages`, never as a
+ *   result.
+ * - Results are copied; a handler moves a large buffer instead with
+ *   `WorkerRunner.transfer`, and a caller moves a payload's buffers with the
+ *   `transfer` run option.
+ * - Workers are configured from the caller with typed `Task.config` values
+ *   (the `config` option), plus `env` and `argv`.
+ * - `size: n` keeps `n` workers busy, and by default one more started, idle
+ *   spare (`spareWorkers: 1`) so that a crashed or stopped worker is replaced
+ *   at once: `size: 2` runs three threads. Set `spareWorkers: 0` for exactly
+ *   `size` threads. `stats.size` counts the workers, `stats.spares` the spares.
  * - Interrupting a caller interrupts the task's fiber in the worker. A handler
  *   that never yields (a synchronous loop) is stopped by terminating its worker
  *   after `cancelGracePeriod`; the interruption completes once the thread is
@@ -60,21 +76,24 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
+import * as PubSub from "effect/PubSub"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { makeClient, validate } from "./internal/client.ts"
+import { makeClient } from "./internal/client.ts"
 import type {
   InvalidPoolOptions,
   PayloadError,
   QueueFull,
+  ResultError,
   TaskNotServed,
   TaskTimeout,
   WorkerCrashed,
   WorkerPoolClosed,
   WorkerSpawnError
 } from "./internal/errors.ts"
+import { validate } from "./internal/options.ts"
 import { Pool, type Slot } from "./internal/pool.ts"
-import { Result } from "./internal/protocol.ts"
+import { Reply } from "./internal/protocol.ts"
 import type * as Task from "./Task.ts"
 
 export {
@@ -96,6 +115,13 @@ export {
    * @since 0.1.0
    */
   QueueFull,
+  /**
+   * A task's result (or stream item, or typed error) could not be sent back:
+   * structured clone cannot copy it, or its schema rejects it. The worker is unharmed.
+   *
+   * @since 0.2.0
+   */
+  ResultError,
   /**
    * The workers do not serve the task.
    *
@@ -138,9 +164,11 @@ export type WorkerPoolError =
   | TaskTimeout
   | QueueFull
   | PayloadError
+  | ResultError
   | TaskNotServed
   | WorkerPoolClosed
   | WorkerSpawnError
+  | InvalidPoolOptions
 
 type SingleTask = Task.Task<string, Task.AnySchema, Task.AnySchema, Task.AnySchema>
 type StreamingTask = Task.StreamTask<string, Task.AnySchema, Task.AnySchema, Task.AnySchema>
@@ -151,7 +179,11 @@ type StreamingTask = Task.StreamTask<string, Task.AnySchema, Task.AnySchema, Tas
  * @since 0.1.0
  */
 export interface RunOptions {
-  /** Cancels the task if it runs longer than this, counted from when it starts executing. */
+  /**
+   * Cancels the task if it runs longer than this, counted from when it starts
+   * executing. A value that is not a positive duration fails the call at once
+   * with `InvalidPoolOptions`.
+   */
   readonly timeout?: Duration.Input | undefined
   /** ArrayBuffers (or typed arrays' buffers) in the payload to move to the worker without copying. */
   readonly transfer?: ReadonlyArray<TransferListItem> | undefined
@@ -177,7 +209,9 @@ export interface MapOptions {
  * @since 0.1.0
  */
 export interface Stats {
+  /** Workers in the pool, ready or starting; a worker being replaced may briefly count beside its replacement. */
   readonly size: number
+  /** Started, idle spare workers beside the pool (`spareWorkers`): threads too. */
   readonly spares: number
   readonly queued: number
   readonly inflight: number
@@ -187,6 +221,10 @@ export interface Stats {
   readonly cancelled: number
   readonly crashed: number
   readonly respawned: number
+  /** Workers that failed to start (a missing module, a failing Layer, past `startupTimeout`). */
+  readonly startFailures: number
+  /** Malformed messages on the private channel, ignored and logged. */
+  readonly malformed: number
   readonly workers: ReadonlyArray<{
     readonly id: number
     readonly threadId: number
@@ -229,6 +267,23 @@ export interface Service {
   ): Stream.Stream<Task.Success<T>, Task.Error<T> | WorkerPoolError>
   /** A snapshot of the pool's state and counters. */
   readonly stats: Effect.Effect<Stats>
+  /**
+   * Messages that the worker module's own code posts on `parentPort`
+   * (piscina's `'message'` event), from the moment of subscribing. A
+   * subscriber that falls 1,024 messages behind loses the oldest.
+   */
+  readonly messages: Stream.Stream<WorkerMessage>
+}
+
+/**
+ * A message that a worker module's own code posted on `parentPort`.
+ *
+ * @since 0.2.0
+ */
+export interface WorkerMessage {
+  readonly workerId: number
+  readonly threadId: number
+  readonly message: unknown
 }
 
 /**
@@ -244,7 +299,12 @@ export class WorkerPool extends Context.Service<WorkerPool, Service>()("@strand/
  * @since 0.1.0
  */
 export interface Options {
-  /** The worker module: a file URL or path. Use `import.meta.url` for single-file mode. */
+  /**
+   * The worker module: a file URL (`new URL("./worker.ts", import.meta.url)`,
+   * or `import.meta.url` for single-file mode) or an absolute path. A relative
+   * path is refused, because it would be resolved against the working
+   * directory rather than the file that wrote it.
+   */
   readonly module: string | URL
   /** A fixed size (default `os.availableParallelism()`), or bounds with an idle time-to-live. */
   readonly size?:
@@ -253,9 +313,20 @@ export interface Options {
     | undefined
   /** Replaces a worker after it has been given this many tasks (Python's `maxtasksperchild`). */
   readonly maxTasksPerWorker?: number | undefined
-  /** Passed to every worker thread: heap limits and stack size. */
+  /**
+   * Passed to every worker thread: heap limits and stack size. A worker needs
+   * at least 24 MB of old generation to start. The limits are best effort in
+   * Node: most heap blow-ups end only the worker (a `WorkerCrashed`), but
+   * some allocation shapes (one array grown by `push` past the limit) abort
+   * the whole process. Work that must never take the caller down belongs in
+   * a separate process.
+   */
   readonly resourceLimits?: ResourceLimits | undefined
-  /** Bounds the queue of tasks waiting for a worker. */
+  /**
+   * Bounds the queue of tasks waiting for a worker. One waiting task per
+   * worker that is still starting does not count, so a cold pool admits as
+   * many tasks as a warm one.
+   */
   readonly maxQueue?: number | undefined
   /** With a full queue: wait for room (default) or fail with `QueueFull`. */
   readonly onQueueFull?: "wait" | "fail" | undefined
@@ -270,8 +341,24 @@ export interface Options {
   readonly cancelGracePeriod?: Duration.Input | undefined
   /** What closing the scope does to tasks in flight. Default `"interrupt"`. */
   readonly onClose?: "finish" | "interrupt" | undefined
+  /** With `onClose: "finish"`, interrupt what is still running after this long. Default: no bound. */
+  readonly closeTimeout?: Duration.Input | undefined
+  /**
+   * How long a worker may take to report ready (default 30 seconds, room for
+   * a cold TypeScript compile on a slow machine). Past it, the worker is
+   * stopped and counts as a failed start: `make` fails with a
+   * `WorkerSpawnError` that asks whether the module calls
+   * `WorkerRunner.launch`.
+   */
+  readonly startupTimeout?: Duration.Input | undefined
   /** Node flags for the workers; by default they inherit the main thread's (such as tsx's loader). */
   readonly execArgv?: ReadonlyArray<string> | undefined
+  /** The workers' `process.argv` after the script. */
+  readonly argv?: ReadonlyArray<string> | undefined
+  /** Environment variables for the workers, added to the inherited ones. */
+  readonly env?: Readonly<Record<string, string>> | undefined
+  /** Typed configuration for the workers' Layers and handlers: `[Settings.value({ ... })]` (see `Task.config`). */
+  readonly config?: ReadonlyArray<Task.ConfigValue> | undefined
 }
 
 const boundaries = Metric.exponentialBoundaries({ start: 0.01, factor: 4, count: 12 })
@@ -302,8 +389,13 @@ export const metrics = {
  *
  * **Details**
  *
- * Fails with `InvalidPoolOptions` for out-of-range options, and with
- * `WorkerSpawnError` if a first worker stops before it is ready.
+ * Every option is checked first: a wrong one fails with `InvalidPoolOptions`,
+ * which names the option as written and the value given. `make` then starts
+ * the workers (and spares) and waits until each is ready. It fails with
+ * `WorkerSpawnError` if one cannot start: a module that throws while
+ * loading, a Layer or configuration that fails (its reason as
+ * `Cause.pretty` prints it), or a module that does not report ready within
+ * `startupTimeout`.
  *
  * @example
  * ```ts
@@ -312,7 +404,7 @@ export const metrics = {
  *
  * const Square = Task.make("Square", { payload: Schema.Number, success: Schema.Number })
  * const program = Effect.scoped(Effect.gen(function*() {
- *   const pool = yield* WorkerPool.make({ module: "./square-worker.ts", size: 2 })
+ *   const pool = yield* WorkerPool.make({ module: new URL("./square-worker.ts", import.meta.url), size: 2 })
  *   return yield* pool.run(Square, 12) // 144
  * }))
  * ```
@@ -323,6 +415,8 @@ export const make = (options: Options): Effect.Effect<Service, InvalidPoolOption
   Effect.gen(function* () {
     const config = yield* validate(options)
     const context = yield* Effect.context<never>()
+    const messages = yield* PubSub.sliding<WorkerMessage>(1024)
+    const log = Effect.runForkWith(context)
     const gauges = new WeakMap<Slot, Metric.Gauge<number>>()
     const pool = new Pool(config, {
       started: (wait) => {
@@ -332,9 +426,9 @@ export const make = (options: Options): Effect.Effect<Service, InvalidPoolOption
       finished: (code, run) => {
         metrics.runTime.updateUnsafe(run, context)
         const counter =
-          code === Result.Success || code === Result.End
+          code === Reply.Success || code === Reply.End
             ? metrics.succeeded
-            : code === Result.Interrupted
+            : code === Reply.Interrupted
               ? metrics.cancelled
               : metrics.failed
         counter.updateUnsafe(1, context)
@@ -347,15 +441,44 @@ export const make = (options: Options): Effect.Effect<Service, InvalidPoolOption
           gauges.set(slot, gauge)
         }
         gauge.updateUnsafe(slot.utilization(performance.now()), context)
-      }
+      },
+      warn: (message) => void log(Effect.logWarning(`WorkerPool: ${message}`)),
+      message: (slot, message) =>
+        void Effect.runSync(PubSub.publish(messages, { workerId: slot.id, threadId: slot.worker.threadId, message }))
     })
     yield* Effect.addFinalizer(() => Effect.promise(() => pool.close()))
     pool.open()
     const spawnError = yield* Effect.promise(() => pool.awaitReady())
     if (spawnError !== undefined) return yield* spawnError
 
-    return WorkerPool.of(makeClient(pool, config))
+    return WorkerPool.of({ ...makeClient(pool, config), messages: Stream.fromPubSub(messages) })
   })
+
+/**
+ * Checks pool options without starting a worker: every check that `make`
+ * does first.
+ *
+ * **When to use**
+ *
+ * Use where options come from outside the program (a config file, the
+ * environment), to refuse them at start-up with a clear message.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { WorkerPool } from "@strand/platform-node"
+ *
+ * const fromConfig: unknown = { size: "2" }
+ * const program = WorkerPool.checkOptions({
+ *   module: new URL("./worker.ts", import.meta.url),
+ *   ...(fromConfig as object)
+ * }) // fails: WorkerPool option size must be a whole number of at least 1, ..., got "2"
+ * ```
+ *
+ * @since 0.2.0
+ */
+export const checkOptions = (options: Options): Effect.Effect<void, InvalidPoolOptions> =>
+  Effect.asVoid(validate(options))
 
 /**
  * Provides the `WorkerPool` service.

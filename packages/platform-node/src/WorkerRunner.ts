@@ -17,6 +17,19 @@
  *   loaded once per worker.
  * - A payload that does not decode is reported to the caller as a typed
  *   `PayloadError`; the worker carries on.
+ * - Nothing one task does takes its worker or its batch-mates down: a handler
+ *   that throws (before or after it builds an Effect) is a defect of that
+ *   task, with its message and stack; a result that structured clone cannot
+ *   copy, or that the task's schema rejects, fails that task with a typed
+ *   `ResultError`. The same worker serves the next task.
+ * - The pool talks to the runner on a private `MessageChannel`. Messages that
+ *   the module's own code posts on `parentPort` never reach that channel: the
+ *   caller reads them from the pool's `messages` stream.
+ * - Results are copied by structured clone; mark one with `transfer` to move
+ *   its buffers instead.
+ * - The runner reads typed configuration from the caller (`Task.config`),
+ *   listed in the `config` option and provided as services to the Layer and
+ *   the handlers.
  * - A worker module may be TypeScript: it runs under `tsx` (the workers
  *   inherit its loader) and under Node's own type stripping (Node >= 22.18).
  *
@@ -38,38 +51,25 @@
  * @since 0.1.0
  */
 
-import { isMainThread, parentPort, workerData } from "node:worker_threads"
+import { isMainThread, type MessagePort, parentPort, type TransferListItem, workerData } from "node:worker_threads"
 import * as Cause from "effect/Cause"
-import type * as Context from "effect/Context"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import type * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
-import * as Stream from "effect/Stream"
-import {
-  COMMAND_STRIDE,
-  type Codec,
-  Command,
-  codec,
-  READY,
-  Result,
-  schemaIssue,
-  serializeCause,
-  serializeDefect,
-  WORKER_MARK
-} from "./internal/protocol.ts"
+import * as Schema from "effect/Schema"
+import type * as Stream from "effect/Stream"
+import { type Control, schemaIssue, WORKER_MARK, type WorkerData } from "./internal/protocol.ts"
+import { type Handler as AnyHandler, markTransfer, Runner } from "./internal/runner.ts"
 import type * as Task from "./Task.ts"
 
 /**
- * A handler for one task, made by `handle`.
+ * A handler for one task, made by `handle`. `R` is what it needs from the
+ * worker's Layer and configuration.
  *
  * @since 0.1.0
  */
-export interface Handler<R> {
-  readonly task: Task.Any
-  readonly run: (payload: any) => Effect.Effect<any, any, R> | Stream.Stream<any, any, R>
-}
+export interface Handler<R> extends AnyHandler<R> {}
 
 /**
  * Whether this thread is a worker started by a Strand `WorkerPool`.
@@ -104,8 +104,10 @@ export const isWorker: boolean =
  * **Details**
  *
  * For a `Task.make` task the function returns an Effect; for a `Task.stream`
- * task it returns a Stream. It may require services, which the `layer` given
- * to `launch` provides.
+ * task it returns a Stream. It may require services, which the `layer` or the
+ * `config` given to `launch` must provide. Handlers that require services
+ * given to `launch` without options are a compile error; `serve` lists in
+ * its type whatever the options leave unprovided.
  *
  * @example
  * ```ts
@@ -130,27 +132,125 @@ export const handle: {
 } = (task: Task.Any, run: Handler<any>["run"]): Handler<any> => ({ task, run })
 
 /**
+ * Moves a result (or a stream item) to the caller instead of copying it:
+ * piscina's `move`. Returns `value` itself, marked.
+ *
+ * **When to use**
+ *
+ * Use for large binary results (an image, a decoded file, a numeric array),
+ * where copying costs as much as computing them.
+ *
+ * **Details**
+ *
+ * Without `list`, an `ArrayBuffer` moves itself, a typed array or `DataView`
+ * moves its buffer, and a `MessagePort` moves itself; for any other value,
+ * give the buffers or ports to move. After the move the worker's copy is
+ * detached (its `byteLength` reads 0), so do not keep using it. A buffer that
+ * cannot be moved (a `SharedArrayBuffer`, or one already detached) fails the
+ * task with a `ResultError`.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Task, WorkerRunner } from "@strand/platform-node"
+ *
+ * const Noise = Task.make("Noise", { payload: Schema.Number, success: Schema.instanceOf(Float64Array) })
+ * const handler = WorkerRunner.handle(Noise, (n) =>
+ *   Effect.sync(() => WorkerRunner.transfer(Float64Array.from({ length: n }, Math.random)))
+ * )
+ * ```
+ *
+ * @since 0.2.0
+ */
+export const transfer = <A extends object>(value: A, list?: ReadonlyArray<TransferListItem>): A => {
+  if (list !== undefined) return markTransfer(value, list)
+  if (value instanceof ArrayBuffer) return markTransfer(value, [value])
+  if (ArrayBuffer.isView(value) && value.buffer instanceof ArrayBuffer) return markTransfer(value, [value.buffer])
+  if (typeof value === "object" && value !== null && value.constructor?.name === "MessagePort") {
+    return markTransfer(value, [value as unknown as MessagePort])
+  }
+  return value
+}
+
+type AnyConfig = Task.Config<any, any>
+type IdOf<C> = C extends Task.Config<infer Name, any> ? Task.ConfigId<Name> : never
+
+/**
+ * The services that the configurations `C` provide.
+ *
+ * @since 0.2.0
+ */
+export type ConfigIds<C extends ReadonlyArray<AnyConfig>> = IdOf<C[number]>
+
+/**
  * Options for `serve` and `launch`.
  *
  * @since 0.1.0
  */
-export interface Options<R, E> {
-  /** Built once per worker and provided to every handler (Python's `initializer`). */
-  readonly layer?: Layer.Layer<R, E> | undefined
+export interface Options<L, C extends ReadonlyArray<AnyConfig>> {
+  /**
+   * A Layer built once per worker and provided to every handler (Python's
+   * `initializer`). It may read the `config` services.
+   */
+  readonly layer?: L
+  /** The configurations this worker reads from the caller (`Task.config`). */
+  readonly config?: C
 }
 
-interface Served {
-  readonly handler: Handler<any>
-  readonly codec: Codec
-}
+type Requirement<H> = H extends Handler<infer R> ? R : never
+type LayerOut<L> = L extends Layer.Layer<infer A, infer _E, infer _R> ? A : never
+type LayerIn<L> = L extends Layer.Layer<infer _A, infer _E, infer R> ? R : never
+type LayerError<L> = L extends Layer.Layer<infer _A, infer E, infer _R> ? E : never
 
 /**
- * Serves `handlers` on this worker thread's parent port until the pool
- * terminates the worker.
+ * What the handlers `H` and the layer `L` need that neither `L` nor the
+ * configurations `C` provide.
+ *
+ * @since 0.2.0
+ */
+export type Unprovided<H extends ReadonlyArray<Handler<any>>, L, C extends ReadonlyArray<AnyConfig>> =
+  | Exclude<Requirement<H[number]>, LayerOut<L> | ConfigIds<C>>
+  | Exclude<LayerIn<L>, ConfigIds<C>>
+
+/** Decodes each configuration the worker lists from what the pool put in `workerData`. */
+const readConfig = (configs: ReadonlyArray<AnyConfig>, given: Readonly<Record<string, unknown>>) =>
+  Effect.suspend(() => {
+    let context = Context.empty() as Context.Context<unknown>
+    for (const config of configs) {
+      if (!(config.configName in given)) {
+        return Effect.die(
+          new Error(
+            `the worker reads configuration "${config.configName}", which the pool was not given. ` +
+              `Add ${config.configName}.value(...) to the pool's config option.`
+          )
+        )
+      }
+      const decoded = Schema.decodeUnknownExit(config.schema)(given[config.configName])
+      if (Exit.isFailure(decoded)) {
+        return Effect.die(
+          new Error(`configuration "${config.configName}" does not match its schema: ${schemaIssue(decoded)}`)
+        )
+      }
+      context = Context.add(context, config, decoded.value)
+    }
+    return Effect.succeed(context)
+  })
+
+/**
+ * Serves `handlers` on the pool's private channel until the pool terminates
+ * the worker.
  *
  * **When to use**
  *
  * Use `launch` instead unless you need to compose the worker's main effect yourself.
+ *
+ * **Details**
+ *
+ * It builds the configuration and the `layer` first; if either fails, the
+ * effect fails and the pool's `make` fails with a `WorkerSpawnError` that
+ * carries the reason. Whatever the handlers or the `layer` need that
+ * neither the `layer` nor the `config` provides stays in the effect's
+ * requirements, so running it without providing them is a compile error.
  *
  * @example
  * ```ts
@@ -166,137 +266,49 @@ interface Served {
  *
  * @since 0.1.0
  */
-export const serve = <R = never, E = never>(
-  handlers: ReadonlyArray<Handler<R>>,
-  options?: Options<R, E>
-): Effect.Effect<never, E> =>
+export const serve = <const H extends ReadonlyArray<Handler<any>>, L, const C extends ReadonlyArray<AnyConfig> = []>(
+  handlers: H,
+  options?: Options<L, C>
+): Effect.Effect<never, LayerError<L>, Unprovided<H, L, C>> =>
   Effect.scoped(
     Effect.gen(function* () {
-      const port = parentPort
-      if (port === null) return yield* Effect.die(new Error("WorkerRunner.serve must run in a worker thread"))
-      const context = (
-        options?.layer === undefined ? yield* Effect.context<never>() : yield* Layer.build(options.layer)
-      ) as Context.Context<R>
-      const runFork = Effect.runForkWith(context)
-      const served = new Map<string, Served>()
-      for (const handler of handlers) served.set(handler.task.name, { handler, codec: codec(handler.task) })
-      const fibers = new Map<number, Fiber.Fiber<unknown, unknown>>()
-
-      let outbox: Array<unknown> = []
-      const flush = () => {
-        const batch = outbox
-        outbox = []
-        port.postMessage(batch)
+      const data = workerData as WorkerData | undefined
+      if (!isWorker || data === undefined) {
+        return yield* Effect.die(new Error("WorkerRunner.serve must run in a worker thread started by a WorkerPool"))
       }
-      const emit = (code: number, id: number, value: unknown) => {
-        if (outbox.length === 0) queueMicrotask(flush)
-        outbox.push(code, id, value)
-      }
-
-      const encodeOr = (encode: Codec["encodeSuccess"], value: unknown, id: number, code: number) => {
-        const encoded = encode(value)
-        if (Exit.isSuccess(encoded)) emit(code, id, encoded.value)
-        else
-          emit(
-            Result.Defect,
-            id,
-            serializeDefect(
-              new Error(`the worker produced a value that does not match the task's schema: ${schemaIssue(encoded)}`)
-            )
-          )
-      }
-
-      const report =
-        (id: number, codec: Codec, timeout: number, streaming: boolean) => (exit: Exit.Exit<unknown, unknown>) => {
-          fibers.delete(id)
-          if (Exit.isSuccess(exit)) {
-            if (timeout > 0 && Option.isNone(exit.value as Option.Option<unknown>)) emit(Result.Timeout, id, timeout)
-            else if (streaming) emit(Result.End, id, undefined)
-            else
-              encodeOr(
-                codec.encodeSuccess,
-                timeout > 0 ? (exit.value as Option.Some<unknown>).value : exit.value,
-                id,
-                Result.Success
+      const config = yield* readConfig(options?.config ?? [], data.config)
+      const context =
+        options?.layer === undefined
+          ? config
+          : Context.merge(
+              config,
+              yield* Effect.provideContext(
+                Layer.build(options.layer as unknown as Layer.Layer<unknown, unknown, unknown>),
+                config
               )
-            return
-          }
-          const error = Cause.findErrorOption(exit.cause)
-          if (Option.isSome(error)) encodeOr(codec.encodeError, error.value, id, Result.Failure)
-          else if (Cause.hasInterruptsOnly(exit.cause)) emit(Result.Interrupted, id, undefined)
-          else emit(Result.Defect, id, serializeCause(exit.cause))
-        }
-
-      const start = (code: number, id: number, name: string, payload: unknown, timeout: number) => {
-        const entry = served.get(name)
-        if (entry === undefined) return emit(Result.NotServed, id, name)
-        const { handler, codec } = entry
-        const decode = (value: unknown) => {
-          const decoded = codec.decodePayload(value)
-          if (Exit.isFailure(decoded)) emit(Result.PayloadError, id, schemaIssue(decoded))
-          return decoded
-        }
-        let effect: Effect.Effect<unknown, unknown, R>
-        if (handler.task._tag === "StreamTask") {
-          const decoded = decode(payload)
-          if (Exit.isFailure(decoded)) return
-          const stream = handler.run(decoded.value) as Stream.Stream<unknown, unknown, R>
-          effect = Stream.runForEach(stream, (item) =>
-            Effect.sync(() => encodeOr(codec.encodeSuccess, item, id, Result.Item))
-          ).pipe(Effect.as(undefined))
-        } else if (code === Command.RunChunk) {
-          const payloads = payload as Array<unknown>
-          const decoded: Array<unknown> = []
-          for (const value of payloads) {
-            const exit = decode(value)
-            if (Exit.isFailure(exit)) return
-            decoded.push(exit.value)
-          }
-          effect = Effect.forEach(decoded, (value) => handler.run(value) as Effect.Effect<unknown, unknown, R>)
-        } else {
-          const decoded = decode(payload)
-          if (Exit.isFailure(decoded)) return
-          effect = handler.run(decoded.value) as Effect.Effect<unknown, unknown, R>
-        }
-        const chunkCodec = code === Command.RunChunk ? chunkOf(codec) : codec
-        const fiber = runFork(timeout > 0 ? Effect.timeoutOption(effect, timeout) : effect)
-        fibers.set(id, fiber)
-        fiber.addObserver(report(id, chunkCodec, timeout, handler.task._tag === "StreamTask"))
-      }
-
-      port.on("message", (batch: Array<any>) => {
-        for (let i = 0; i < batch.length; i += COMMAND_STRIDE) {
-          const code = batch[i] as number
-          const id = batch[i + 1] as number
-          if (code === Command.Interrupt) fibers.get(id)?.interruptUnsafe()
-          else start(code, id, batch[i + 2], batch[i + 3], batch[i + 4])
-        }
-      })
-      port.postMessage(READY)
+            )
+      const port = data.port
+      new Runner(port, handlers as ReadonlyArray<AnyHandler<unknown>>, context as Context.Context<unknown>)
+      port.postMessage({ _: "ready" } satisfies Control)
       return yield* Effect.never
     })
-  )
+  ) as Effect.Effect<never, LayerError<L>, Unprovided<H, L, C>>
 
-const chunkCodecs = new WeakMap<Codec, Codec>()
-
-/** A chunk's results travel as an array, each encoded by the task's codec. */
-const chunkOf = (codec: Codec): Codec => {
-  let cached = chunkCodecs.get(codec)
-  if (cached !== undefined) return cached
-  cached = {
-    ...codec,
-    encodeSuccess: (values) => {
-      const out: Array<unknown> = []
-      for (const value of values as Array<unknown>) {
-        const exit = codec.encodeSuccess(value)
-        if (Exit.isFailure(exit)) return exit
-        out.push(exit.value)
-      }
-      return Exit.succeed(out)
-    }
+/**
+ * Why a worker could not start: the cause as `Cause.pretty` prints it, and
+ * the fields of a typed error, which `Cause.pretty` leaves out.
+ */
+const failureReason = (cause: Cause.Cause<unknown>): string => {
+  const pretty = Cause.pretty(cause)
+  const error = Cause.squash(cause)
+  if (typeof error !== "object" || error === null) return pretty
+  const fields = Object.entries(error).filter(([key]) => key !== "stack" && key !== "message")
+  if (fields.length === 0) return pretty
+  try {
+    return `${pretty}\n  with ${JSON.stringify(Object.fromEntries(fields))}`
+  } catch {
+    return pretty
   }
-  chunkCodecs.set(codec, cached)
-  return cached
 }
 
 /**
@@ -309,8 +321,10 @@ const chunkOf = (codec: Codec): Codec => {
  * **Details**
  *
  * Safe to call in a module that is also run as the main program (single-file
- * mode): on the main thread it returns at once. If the `layer` fails to build,
- * the worker exits and the pool reports a `WorkerSpawnError`.
+ * mode): on the main thread it returns at once. If the configuration or the
+ * `layer` fails, the worker tells the pool why (as `Cause.pretty` prints it)
+ * and exits, and the pool's `make` fails with a `WorkerSpawnError` carrying
+ * that reason.
  *
  * @example
  * ```ts
@@ -323,12 +337,21 @@ const chunkOf = (codec: Codec): Codec => {
  *
  * @since 0.1.0
  */
-export const launch = <R = never, E = never>(handlers: ReadonlyArray<Handler<R>>, options?: Options<R, E>): void => {
+export const launch: {
+  (handlers: ReadonlyArray<Handler<never>>): void
+  <const H extends ReadonlyArray<Handler<any>>, L, const C extends ReadonlyArray<AnyConfig> = []>(
+    handlers: H,
+    options: Options<L, C>
+  ): void
+} = (handlers: ReadonlyArray<Handler<any>>, options?: Options<unknown, ReadonlyArray<AnyConfig>>): void => {
   if (!isWorker) return
-  Effect.runFork(serve(handlers, options)).addObserver((exit) => {
+  Effect.runFork(serve(handlers, options) as unknown as Effect.Effect<never, unknown>).addObserver((exit) => {
     if (Exit.isFailure(exit) && !Cause.hasInterruptsOnly(exit.cause)) {
-      // A Layer that cannot be built leaves nothing to serve: fail the worker loudly.
-      throw Cause.squash(exit.cause)
+      // Nothing to serve: tell the pool why, then end this thread.
+      const port = (workerData as WorkerData).port
+      port.postMessage({ _: "failed", reason: failureReason(exit.cause) } satisfies Control)
+      port.close()
+      process.exit(1)
     }
   })
 }

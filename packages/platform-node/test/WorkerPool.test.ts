@@ -328,12 +328,18 @@ describe("WorkerPool", () => {
     })
   )
 
-  it.live("a module that cannot start fails make with WorkerSpawnError", () =>
+  it.live("a module that is missing, throws or fails its setup fails make, typed, with the reason", () =>
     Effect.gen(function* () {
-      const error = yield* Effect.flip(
+      const missing = yield* Effect.flip(
         WorkerPool.make({ module: new URL("./fixtures/missing.ts", import.meta.url), size: 1 })
       )
-      assert.strictEqual(error._tag, "WorkerSpawnError")
+      assert.strictEqual(missing._tag, "InvalidPoolOptions")
+      assert.include(missing.message, "there is no file at")
+      const throwing = yield* Effect.flip(
+        WorkerPool.make({ module: new URL("./fixtures/throwing-worker.ts", import.meta.url), size: 1 })
+      )
+      assert.strictEqual(throwing._tag, "WorkerSpawnError")
+      assert.include(throwing.message, "this module failed while loading")
       const failingSetup = yield* Effect.flip(
         WorkerPool.make({ module: new URL("./fixtures/failing-layer-worker.ts", import.meta.url), size: 1 })
       )

@@ -5,75 +5,24 @@
  * @internal
  */
 
-import { availableParallelism } from "node:os"
-import { resolve } from "node:path"
-import { pathToFileURL } from "node:url"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Queue from "effect/Queue"
 import type * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as Task from "../Task.ts"
-import type { MapOptions, Options, RunOptions, Service, Stats } from "../WorkerPool.ts"
-import { InvalidPoolOptions, PayloadError, TaskNotServed, TaskTimeout } from "./errors.ts"
+import type { MapOptions, RunOptions, Service, Stats } from "../WorkerPool.ts"
+import { InvalidPoolOptions, PayloadError, ResultError, TaskNotServed, TaskTimeout } from "./errors.ts"
+import { durationMillis, show } from "./options.ts"
 import { Job, POOL_ERROR, type Pool, type PoolConfig } from "./pool.ts"
-import { type Codec, Command, codec, deserializeDefect, Result, schemaIssue } from "./protocol.ts"
+import { type Codec, Command, codec, deserializeDefect, Reply, schemaIssue } from "./protocol.ts"
 
 type SingleTask = Task.Task<string, Task.AnySchema, Task.AnySchema, Task.AnySchema>
-
-/** @internal */
-export const validate = (options: Options): Effect.Effect<PoolConfig, InvalidPoolOptions> => {
-  const invalid = (option: string, value: unknown, expected: string) =>
-    Effect.fail(new InvalidPoolOptions({ option, value: String(value), expected }))
-  const wholeAtLeast = (n: unknown, min: number) => typeof n === "number" && Number.isInteger(n) && n >= min
-  const size = options.size ?? availableParallelism()
-  const [minSize, maxSize] = typeof size === "number" ? [size, size] : [size.min, size.max]
-  if (!wholeAtLeast(minSize, 0)) return invalid("size.min", minSize, "a whole number of at least 0")
-  if (!wholeAtLeast(maxSize, 1) || maxSize < minSize) {
-    return invalid("size", maxSize, "a whole number of at least 1, and at least size.min")
-  }
-  const { maxTasksPerWorker, maxQueue } = options
-  if (maxTasksPerWorker !== undefined && !wholeAtLeast(maxTasksPerWorker, 1)) {
-    return invalid("maxTasksPerWorker", maxTasksPerWorker, "a whole number of at least 1")
-  }
-  if (maxQueue !== undefined && !wholeAtLeast(maxQueue, 1))
-    return invalid("maxQueue", maxQueue, "a whole number of at least 1")
-  const spares = options.spareWorkers ?? 1
-  if (!wholeAtLeast(spares, 0)) return invalid("spareWorkers", spares, "a whole number of at least 0")
-  const pipelining = options.concurrentTasksPerWorker ?? "auto"
-  if (pipelining !== "auto" && !wholeAtLeast(pipelining, 1)) {
-    return invalid("concurrentTasksPerWorker", pipelining, 'a whole number of at least 1, or "auto"')
-  }
-  const millis = (input: Duration.Input | undefined, fallback: number) =>
-    input === undefined ? fallback : Duration.toMillis(Duration.fromInputUnsafe(input))
-  const module =
-    options.module instanceof URL
-      ? options.module
-      : options.module.startsWith("file:")
-        ? new URL(options.module)
-        : pathToFileURL(resolve(options.module))
-  return Effect.succeed({
-    module,
-    minSize,
-    maxSize,
-    idleTimeToLive: millis(typeof size === "number" ? undefined : size.idleTimeToLive, 30_000),
-    maxTasksPerWorker,
-    resourceLimits: options.resourceLimits,
-    maxQueue,
-    onQueueFull: options.onQueueFull ?? "wait",
-    pipelining,
-    spares,
-    gracePeriod: millis(options.cancelGracePeriod, 100),
-    onClose: options.onClose ?? "interrupt",
-    execArgv: options.execArgv
-  })
-}
 
 /** Turns a result from a worker (or from the pool) into the caller's `Exit`. */
 const toExit = (task: Task.Any, codec: Codec, code: number, value: unknown): Exit.Exit<any, any> => {
   switch (code) {
-    case Result.Success: {
+    case Reply.Success: {
       const decoded = codec.decodeSuccess(value)
       return Exit.isSuccess(decoded)
         ? decoded
@@ -81,7 +30,7 @@ const toExit = (task: Task.Any, codec: Codec, code: number, value: unknown): Exi
             new Error(`task "${task.name}" returned a value that does not match its schema: ${schemaIssue(decoded)}`)
           )
     }
-    case Result.Failure: {
+    case Reply.Failure: {
       const decoded = codec.decodeError(value)
       return Exit.isSuccess(decoded)
         ? Exit.fail(decoded.value)
@@ -89,14 +38,16 @@ const toExit = (task: Task.Any, codec: Codec, code: number, value: unknown): Exi
             new Error(`task "${task.name}" failed with an error its schema does not describe: ${schemaIssue(decoded)}`)
           )
     }
-    case Result.Defect:
+    case Reply.Defect:
       return Exit.die(deserializeDefect(value as any))
-    case Result.PayloadError:
+    case Reply.PayloadError:
       return Exit.fail(new PayloadError({ task: task.name, side: "worker", issue: String(value) }))
-    case Result.Timeout:
+    case Reply.Timeout:
       return Exit.fail(new TaskTimeout({ task: task.name, timeoutMillis: value as number }))
-    case Result.NotServed:
+    case Reply.NotServed:
       return Exit.fail(new TaskNotServed({ task: task.name }))
+    case Reply.Unsendable:
+      return Exit.fail(new ResultError({ task: task.name, issue: String(value) }))
     case POOL_ERROR:
       return Exit.fail(value)
     default:
@@ -126,15 +77,27 @@ const encode = (
   return Exit.succeed(encoded)
 }
 
+/** A call's timeout in milliseconds (0 for none), or the error for one that is not a duration. */
+const timeoutOf = (options: RunOptions | MapOptions | undefined): number | InvalidPoolOptions => {
+  if (options?.timeout === undefined) return 0
+  const millis = durationMillis(options.timeout)
+  if (millis === undefined || millis === 0) {
+    return new InvalidPoolOptions({
+      option: "timeout",
+      value: show(options.timeout),
+      expected: 'a positive duration (milliseconds, or a string such as "5 seconds")'
+    })
+  }
+  return Number.isFinite(millis) ? Math.max(1, millis) : 0
+}
+
 /** Builds the service's operations over a running pool engine. @internal */
-export const makeClient = (pool: Pool, config: PoolConfig): Service => {
+export const makeClient = (pool: Pool, config: PoolConfig): Omit<Service, "messages"> => {
   const cancel = (job: Job) =>
     Effect.suspend(() => {
       const stopped = pool.cancel(job)
       return stopped === undefined ? Effect.void : Effect.promise(() => stopped)
     })
-  const timeoutOf = (options: RunOptions | MapOptions | undefined) =>
-    options?.timeout === undefined ? 0 : Math.max(1, Duration.toMillis(Duration.fromInputUnsafe(options.timeout)))
 
   /** Runs one job: a task's payload, or a chunk of payloads with `Command.RunChunk`. */
   const submit = (
@@ -144,19 +107,21 @@ export const makeClient = (pool: Pool, config: PoolConfig): Service => {
     options: RunOptions | undefined
   ): Effect.Effect<any, any> =>
     Effect.callback((resume) => {
+      const timeout = timeoutOf(options)
+      if (typeof timeout !== "number") return resume(Exit.fail(timeout))
       const taskCodec = codec(task)
       const encoded = encode(task, taskCodec, command, payload)
       if (Exit.isFailure(encoded)) return resume(encoded)
-      const job = new Job(
-        pool.nextJob(),
+      const job = new Job({
+        id: pool.nextJob(),
         task,
-        taskCodec,
+        codec: taskCodec,
         command,
-        encoded.value,
-        timeoutOf(options),
-        options?.transfer,
-        (code, value) => {
-          if (command !== Command.RunChunk || code !== Result.Success) {
+        payload: encoded.value,
+        timeout,
+        transfer: options?.transfer,
+        onResult: (code, value) => {
+          if (command !== Command.RunChunk || code !== Reply.Success) {
             return resume(toExit(task, taskCodec, code, value))
           }
           const results: Array<unknown> = []
@@ -167,7 +132,7 @@ export const makeClient = (pool: Pool, config: PoolConfig): Service => {
           }
           resume(Exit.succeed(results))
         }
-      )
+      })
       pool.submit(job)
       return cancel(job)
     })
@@ -177,25 +142,27 @@ export const makeClient = (pool: Pool, config: PoolConfig): Service => {
   const stream: Service["stream"] = (task, payload, options) =>
     Stream.unwrap(
       Effect.gen(function* () {
+        const timeout = timeoutOf(options)
+        if (typeof timeout !== "number") return yield* timeout
         const taskCodec = codec(task)
         const encoded = encode(task, taskCodec, Command.Run, payload)
         if (Exit.isFailure(encoded)) return yield* Effect.failCause(encoded.cause)
         const queue = yield* Queue.unbounded<any, any>()
-        const job = new Job(
-          pool.nextJob(),
+        const job = new Job({
+          id: pool.nextJob(),
           task,
-          taskCodec,
-          Command.Run,
-          encoded.value,
-          timeoutOf(options),
-          options?.transfer,
-          (code, value) => {
-            if (code === Result.End) return void Queue.endUnsafe(queue)
-            const exit = toExit(task, taskCodec, code === Result.Item ? Result.Success : code, value)
+          codec: taskCodec,
+          command: Command.Run,
+          payload: encoded.value,
+          timeout,
+          transfer: options?.transfer,
+          onResult: (code, value) => {
+            if (code === Reply.End) return void Queue.endUnsafe(queue)
+            const exit = toExit(task, taskCodec, code === Reply.Item ? Reply.Success : code, value)
             if (Exit.isFailure(exit)) Queue.failCauseUnsafe(queue, exit.cause)
-            else if (code === Result.Item) Queue.offerUnsafe(queue, exit.value)
+            else if (code === Reply.Item) Queue.offerUnsafe(queue, exit.value)
           }
-        )
+        })
         yield* Effect.acquireRelease(
           Effect.sync(() => pool.submit(job)),
           () => cancel(job)

@@ -5,6 +5,20 @@
  */
 import * as Schema from "effect/Schema"
 
+/**
+ * Makes `console.log` and `util.inspect` show an error's message, which holds
+ * the advice on what to do; Effect's errors otherwise print their fields only.
+ */
+const showMessage = (...classes: ReadonlyArray<{ prototype: object }>): void => {
+  for (const error of classes) {
+    Object.defineProperty(error.prototype, "toJSON", {
+      value(this: Error & { readonly _tag: string }) {
+        return { ...this, _tag: this._tag, message: this.message }
+      }
+    })
+  }
+}
+
 /** @internal */
 export class WorkerCrashed extends Schema.TaggedError<WorkerCrashed>()("WorkerCrashed", {
   task: Schema.String,
@@ -55,8 +69,22 @@ export class PayloadError extends Schema.TaggedError<PayloadError>()("PayloadErr
 }) {
   override get message(): string {
     return (
-      `the payload of task "${this.task}" does not match its schema (checked by the ${this.side}): ` +
+      `the payload of task "${this.task}" cannot be sent to a worker (checked by the ${this.side}): ` +
       `${this.issue}. Fix the payload; the worker is unharmed.`
+    )
+  }
+}
+
+/** @internal */
+export class ResultError extends Schema.TaggedError<ResultError>()("ResultError", {
+  task: Schema.String,
+  issue: Schema.String
+}) {
+  override get message(): string {
+    return (
+      `the result of task "${this.task}" could not be sent back to the caller: ${this.issue}. ` +
+      "Return only values the task's success schema describes and structured clone can copy " +
+      "(no functions, symbols or class instances with behaviour); the worker is unharmed."
     )
   }
 }
@@ -79,7 +107,7 @@ export class WorkerPoolClosed extends Schema.TaggedError<WorkerPoolClosed>()("Wo
 }) {
   override get message(): string {
     return (
-      `task "${this.task}" was submitted to, or still queued in, a WorkerPool whose scope has closed. ` +
+      `task "${this.task}" was submitted to, still queued in, or stopped by a WorkerPool whose scope has closed. ` +
       "Run tasks inside the scope that provides the pool."
     )
   }
@@ -92,8 +120,8 @@ export class WorkerSpawnError extends Schema.TaggedError<WorkerSpawnError>()("Wo
 }) {
   override get message(): string {
     return (
-      `a worker for ${this.module} stopped before it was ready: ${this.reason}. ` +
-      "Check that the module exists and calls WorkerRunner.launch."
+      `a worker for ${this.module} did not start: ${this.reason}. ` +
+      "Check that the module exists, loads without throwing, and calls WorkerRunner.launch at its top level."
     )
   }
 }
@@ -105,6 +133,18 @@ export class InvalidPoolOptions extends Schema.TaggedError<InvalidPoolOptions>()
   expected: Schema.String
 }) {
   override get message(): string {
-    return `WorkerPool option ${this.option} must be ${this.expected}, got ${this.value}`
+    return `WorkerPool option ${this.option} must be ${this.expected}, got ${this.value}. Fix the option and try again.`
   }
 }
+
+showMessage(
+  WorkerCrashed,
+  TaskTimeout,
+  QueueFull,
+  PayloadError,
+  ResultError,
+  TaskNotServed,
+  WorkerPoolClosed,
+  WorkerSpawnError,
+  InvalidPoolOptions
+)

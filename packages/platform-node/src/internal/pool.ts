@@ -8,14 +8,17 @@
  * @internal
  */
 
-import { Worker } from "node:worker_threads"
+import { MessageChannel, receiveMessageOnPort, Worker } from "node:worker_threads"
 import * as MutableList from "effect/MutableList"
 import { CostModel } from "./costs.ts"
-import { QueueFull, TaskTimeout, WorkerCrashed, WorkerPoolClosed, WorkerSpawnError } from "./errors.ts"
-import { Command, READY, RESULT_STRIDE, Result, WORKER_MARK } from "./protocol.ts"
+import { PayloadError, QueueFull, TaskTimeout, WorkerCrashed, WorkerPoolClosed, WorkerSpawnError } from "./errors.ts"
+import { Command, isControl, isReplyBatch, RESULT_STRIDE, Reply, WORKER_MARK, type WorkerData } from "./protocol.ts"
 import { type Job, type PoolConfig, type PoolObserver, Slot, State } from "./slot.ts"
 
 export { Job, type PoolConfig, type PoolObserver, Slot } from "./slot.ts"
+
+/** How long a worker that is being stopped may take to hand over its buffered stdout and stderr. */
+const DRAIN_BOUND_MILLIS = 1000
 
 /** A result code the pool itself produces; its value is a typed pool error. */
 export const POOL_ERROR = -1
@@ -31,11 +34,23 @@ export class Pool {
   queued = 0
   nextJobId = 1
   nextSlotId = 1
+  /** Start failures in a row; a worker that becomes ready resets it. */
   startupFailures = 0
   lastStartupFailure = ""
   closing = false
   backoff: ReturnType<typeof setTimeout> | undefined = undefined
-  totals = { started: 0, succeeded: 0, failed: 0, cancelled: 0, crashed: 0, respawned: 0 }
+  totals = {
+    started: 0,
+    succeeded: 0,
+    failed: 0,
+    cancelled: 0,
+    crashed: 0,
+    respawned: 0,
+    startFailures: 0,
+    malformed: 0
+  }
+  /** Callers of `awaitReady`, told when every starting worker is ready or one fails. */
+  private readyWaiters: Array<(error: WorkerSpawnError | undefined) => void> = []
   readonly config: PoolConfig
   readonly observer: PoolObserver
   private onIdle: (() => void) | undefined = undefined
@@ -52,62 +67,125 @@ export class Pool {
 
   /** Starts a worker; a module that cannot even be loaded counts as a startup failure. */
   spawn(spare = false): Slot | undefined {
+    const { config } = this
+    const channel = new MessageChannel()
+    const data: WorkerData = { [WORKER_MARK]: 1, port: channel.port2, config: config.workerConfig }
     let worker: Worker
     try {
-      worker = new Worker(this.config.module, {
-        workerData: { [WORKER_MARK]: 1 },
-        ...(this.config.resourceLimits === undefined ? {} : { resourceLimits: this.config.resourceLimits }),
-        ...(this.config.execArgv === undefined ? {} : { execArgv: [...this.config.execArgv] })
+      worker = new Worker(config.module, {
+        workerData: data,
+        transferList: [channel.port2],
+        ...(config.resourceLimits === undefined ? {} : { resourceLimits: config.resourceLimits }),
+        ...(config.execArgv === undefined ? {} : { execArgv: [...config.execArgv] }),
+        ...(config.argv === undefined ? {} : { argv: [...config.argv] }),
+        ...(config.env === undefined ? {} : { env: { ...process.env, ...config.env } })
       })
     } catch (error) {
+      channel.port1.close()
+      this.totals.startFailures++
       this.startupFailed(error instanceof Error ? error.message : String(error))
       return undefined
     }
-    const slot = new Slot(this.nextSlotId++, worker)
+    const slot = new Slot(this.nextSlotId++, worker, channel.port1, (id, issue) => this.unsendable(slot, id, issue))
     slot.spare = spare
     if (spare) this.spares.push(slot)
     else this.slots.push(slot)
-    worker.on("message", (message) => this.onMessage(slot, message))
+    channel.port1.on("message", (message) => this.onMessage(slot, message))
+    // The module's own messages on parentPort: never results, handed to the caller's `messages`.
+    worker.on("message", (message) => this.observer.message(slot, message))
     worker.on("error", (error: Error & { code?: string }) => {
-      const reason =
-        error.code === "ERR_WORKER_OUT_OF_MEMORY"
+      let reason = `uncaught ${describeThrown(error)}`
+      if (error.code === "ERR_WORKER_OUT_OF_MEMORY") {
+        reason = slot.ready
           ? `out of memory under its resourceLimits (${error.message})`
-          : `uncaught ${error.name}: ${error.message}`
+          : `it ran out of memory while starting, under resourceLimits.maxOldGenerationSizeMb = ` +
+            `${config.resourceLimits?.maxOldGenerationSizeMb}. A worker needs at least 24 MB to start, and more ` +
+            "under tsx or with a large module: raise the limit"
+      }
       this.crashed(slot, { reason })
     })
     worker.on("exit", (exitCode) => {
+      // Read what the worker said before it went (a failed start posts its reason, then exits).
+      for (let m = receiveMessageOnPort(slot.port); m !== undefined; m = receiveMessageOnPort(slot.port)) {
+        this.onMessage(slot, m.message)
+      }
+      slot.port.close()
       this.crashed(slot, { reason: `the worker thread exited with code ${exitCode}`, exitCode })
       this.exited(slot)
     })
+    slot.startTimer = setTimeout(() => {
+      if (slot.ready || slot.dead) return
+      const seconds = config.startupTimeout / 1000
+      slot.startFailure =
+        `it did not report ready within ${seconds} s (startupTimeout). Does ${config.module.pathname} ` +
+        "call WorkerRunner.launch at its top level? A module that never calls it keeps the thread alive doing nothing"
+      this.crashed(slot, { reason: slot.startFailure })
+      void worker.terminate()
+    }, config.startupTimeout)
+    slot.startTimer.unref()
     return slot
   }
 
   private onMessage(slot: Slot, message: unknown): void {
-    if (message === READY) {
-      slot.ready = true
-      this.startupFailures = 0
-      if (!slot.spare) this.dispatch()
+    if (isReplyBatch(message)) {
+      for (let i = 0; i < message.length; i += RESULT_STRIDE) {
+        const job = slot.inflight.get(message[i + 1] as number)
+        if (job === undefined) continue
+        const code = message[i] as number
+        if (code === Reply.Item) job.onResult(code, message[i + 2])
+        else this.settle(job, code, message[i + 2])
+      }
       return
     }
-    const batch = message as Array<unknown>
-    for (let i = 0; i < batch.length; i += RESULT_STRIDE) {
-      const job = slot.inflight.get(batch[i + 1] as number)
-      if (job === undefined) continue
-      const code = batch[i] as number
-      if (code === Result.Item) job.onResult(code, batch[i + 2])
-      else this.settle(job, code, batch[i + 2])
+    if (!isControl(message)) {
+      this.totals.malformed++
+      this.observer.warn(`worker #${slot.id} sent a malformed message on the pool's channel; it was ignored`)
+      return
     }
+    switch (message._) {
+      case "ready": {
+        if (slot.dead) return
+        clearTimeout(slot.startTimer)
+        slot.ready = true
+        this.startupFailures = 0
+        if (!slot.spare) this.dispatch()
+        this.notifyReady()
+        return
+      }
+      case "failed":
+        slot.startFailure = message.reason
+        return
+      case "drained":
+        slot.drained?.()
+        return
+    }
+  }
+
+  /** A command whose payload structured clone cannot copy: only that task fails. */
+  private unsendable(slot: Slot, id: number, issue: string): void {
+    const job = slot.inflight.get(id)
+    if (job !== undefined)
+      this.settle(job, POOL_ERROR, new PayloadError({ task: job.task.name, side: "caller", issue }))
   }
 
   /** A worker stopped unexpectedly: fail its jobs at once and replace it. */
   private crashed(slot: Slot, crash: { reason: string; exitCode?: number }): void {
     if (slot.dead) return
+    clearTimeout(slot.startTimer)
     slot.crash = crash
     this.remove(slot)
+    if (!slot.ready) {
+      this.totals.startFailures++
+      return this.startupFailed(slot.startFailure ?? crash.reason)
+    }
     this.totals.crashed++
+    if (slot.inflight.size === 0) {
+      // Nobody is waiting on this worker, so nobody would hear why it went: log it.
+      this.observer.warn(`worker #${slot.id} (thread ${slot.worker.threadId}) crashed between tasks: ${crash.reason}`)
+    }
     // A ready spare takes the worker's place before its callers resume, so they see a full pool;
     // starting a new thread (milliseconds of work) waits until they have been told.
-    if (slot.ready) this.promoteSpare()
+    this.promoteSpare(this.config.minSize)
     for (const job of Array.from(slot.inflight.values())) {
       if (job.state === State.Cancelling) continue // settled when the thread is gone
       this.settle(
@@ -116,19 +194,19 @@ export class Pool {
         new WorkerCrashed({ task: job.task.name, workerId: slot.id, reason: crash.reason, ...exitCodeOf(crash) })
       )
     }
-    if (slot.ready) this.replenish()
-    else this.startupFailed(crash.reason)
+    this.replenish()
   }
 
-  /** Moves a ready spare into the pool if it is below its minimum size. */
-  private promoteSpare(): void {
+  /** Moves a ready spare into the pool while it has fewer than `below` live workers. */
+  private promoteSpare(below: number): boolean {
     const live = this.slots.filter((s) => !s.retiring).length
     const spare = this.spares.findIndex((s) => s.ready)
-    if (live >= this.config.minSize || spare < 0) return
+    if (live >= below || spare < 0) return false
     const [slot] = this.spares.splice(spare, 1)
     slot!.spare = false
     this.slots.push(slot!)
     this.totals.respawned++
+    return true
   }
 
   /** A worker died before it was ready: fail what cannot run, and retry with a backoff. */
@@ -137,14 +215,17 @@ export class Pool {
     this.lastStartupFailure = reason
     if (!this.slots.some((s) => s.ready)) {
       this.failQueued(() => new WorkerSpawnError({ module: String(this.config.module), reason }))
+    } else {
+      this.observer.warn(`a replacement worker did not start: ${reason}`)
     }
+    this.notifyReady()
     this.replenish()
   }
 
   /** The thread is gone: jobs that were being cancelled on it are now settled. */
   private exited(slot: Slot): void {
     this.dying.delete(slot)
-    for (const job of Array.from(slot.inflight.values())) this.settle(job, Result.Interrupted, undefined)
+    for (const job of Array.from(slot.inflight.values())) this.settle(job, Reply.Interrupted, undefined)
     slot.markExited()
     this.checkIdle()
   }
@@ -194,10 +275,8 @@ export class Pool {
     let wanted = Math.max(0, this.config.minSize - live)
     if (wanted === 0 && live < this.config.maxSize && this.queued > starting && !this.hasIdleWorker()) wanted = 1
     for (; wanted > 0; wanted--) {
-      if (this.spares.some((s) => s.ready)) {
-        this.promoteSpare()
-        continue
-      }
+      // A ready spare serves at once, whether it replaces a lost worker or grows the pool.
+      if (this.promoteSpare(this.config.maxSize)) continue
       if (this.startupFailures > 0 && !afterBackoff) {
         // A worker that dies before it is ready would die again at once: back off.
         const delay = Math.min(5000, 50 * 2 ** this.startupFailures)
@@ -231,7 +310,7 @@ export class Pool {
     if (this.closing) return job.onResult(POOL_ERROR, new WorkerPoolClosed({ task: job.task.name }))
     job.enqueuedAt = performance.now()
     const { maxQueue } = this.config
-    if (maxQueue !== undefined && this.queued >= maxQueue) {
+    if (maxQueue !== undefined && this.queued - this.starting() >= maxQueue) {
       if (this.config.onQueueFull === "fail") {
         return job.onResult(POOL_ERROR, new QueueFull({ task: job.task.name, maxQueue }))
       }
@@ -250,10 +329,21 @@ export class Pool {
     if (this.queued > 0 && this.slots.length < this.config.maxSize) this.replenish()
   }
 
+  /**
+   * Workers that are starting: each will take a task as soon as it is ready,
+   * so one queued task per starting worker does not count against `maxQueue`.
+   * A cold pool then admits as much as a warm one.
+   */
+  private starting(): number {
+    let n = 0
+    for (const slot of this.slots) if (!slot.ready && !slot.dead) n++
+    return n
+  }
+
   /** Lets waiting submitters into a bounded queue that has room again. */
   private admit(): void {
     const { maxQueue } = this.config
-    while (maxQueue !== undefined && this.queued < maxQueue && this.admission.length > 0) {
+    while (maxQueue !== undefined && this.queued - this.starting() < maxQueue && this.admission.length > 0) {
       const job = MutableList.take(this.admission) as Job
       if (job.state === State.Admitting) this.enqueue(job)
     }
@@ -323,7 +413,7 @@ export class Pool {
   settle(job: Job, code: number, value: unknown): void {
     if (job.state === State.Done) return
     // A job stopped for a reason of the pool's (a timeout, a closing scope) reports that reason.
-    if (code === Result.Interrupted && job.outcome !== undefined) {
+    if (code === Reply.Interrupted && job.outcome !== undefined) {
       code = job.outcome.code
       value = job.outcome.value
     }
@@ -332,7 +422,7 @@ export class Pool {
     clearTimeout(job.backstop)
     if (slot?.inflight.delete(job.id)) {
       const now = performance.now()
-      this.costs.finished(slot, job, code === Result.Success, now)
+      this.costs.finished(slot, job, code === Reply.Success, now)
       slot.completed++
       this.observer.finished(code, now - job.startedAt)
       if (slot.inflight.size === 0) {
@@ -340,8 +430,8 @@ export class Pool {
         this.observer.utilization(slot)
       }
     }
-    if (code === Result.Success || code === Result.End) this.totals.succeeded++
-    else if (code === Result.Interrupted) this.totals.cancelled++
+    if (code === Reply.Success || code === Reply.End) this.totals.succeeded++
+    else if (code === Reply.Interrupted) this.totals.cancelled++
     else this.totals.failed++
     job.onResult(code, value)
     job.onSettled?.()
@@ -392,11 +482,12 @@ export class Pool {
     if (slot.inflight.size === 0) this.stop(slot)
   }
 
-  /** Stops an idle worker gracefully. */
+  /** Stops an idle worker gracefully: it first hands over its buffered output, within a bound. */
   private stop(slot: Slot): void {
     if (slot.dead) return
+    const drained = slot.drain(DRAIN_BOUND_MILLIS)
     this.remove(slot)
-    void slot.worker.terminate()
+    void drained.then(() => slot.worker.terminate())
   }
 
   private scheduleIdle(slot: Slot): void {
@@ -427,19 +518,25 @@ export class Pool {
 
   // -------------------------------------------------------------- lifecycle
 
-  /** Resolves once every starting worker is ready, or fails with the first startup failure. */
+  /** Resolves once every starting worker (spares too) is ready, or with the first startup failure. */
   awaitReady(): Promise<WorkerSpawnError | undefined> {
     return new Promise((resolve) => {
-      const check = () => {
-        if (this.startupFailures > 0) {
-          return resolve(new WorkerSpawnError({ module: String(this.config.module), reason: this.lastStartupFailure }))
-        }
-        // Spares too: a pool is ready when it can also replace a worker at once.
-        if (this.slots.every((s) => s.ready) && this.spares.every((s) => s.ready)) return resolve(undefined)
-        setTimeout(check, 5)
-      }
-      check()
+      this.readyWaiters.push(resolve)
+      this.notifyReady()
     })
+  }
+
+  private notifyReady(): void {
+    if (this.readyWaiters.length === 0) return
+    let outcome: WorkerSpawnError | undefined
+    if (this.startupFailures > 0) {
+      outcome = new WorkerSpawnError({ module: String(this.config.module), reason: this.lastStartupFailure })
+    } else if (!this.slots.every((s) => s.ready) || !this.spares.every((s) => s.ready)) {
+      return
+    }
+    const waiters = this.readyWaiters
+    this.readyWaiters = []
+    for (const resolve of waiters) resolve(outcome)
   }
 
   private checkIdle(): void {
@@ -458,7 +555,7 @@ export class Pool {
     this.closing = true
     clearTimeout(this.backoff)
     this.failQueued((job) => new WorkerPoolClosed({ task: job.task.name }))
-    if (this.config.onClose === "interrupt") {
+    const interruptAll = () => {
       for (const slot of [...this.slots, ...this.dying]) {
         for (const job of Array.from(slot.inflight.values())) {
           // Its caller is told why the task stopped, rather than seeing a bare interruption.
@@ -467,13 +564,28 @@ export class Pool {
         }
       }
     }
+    if (this.config.onClose === "interrupt") interruptAll()
     if (this.inflightCount() > 0) {
       await new Promise<void>((resolve) => {
         this.onIdle = resolve
+        // "finish" waits at most closeTimeout, then interrupts what is still running.
+        if (Number.isFinite(this.config.closeTimeout)) setTimeout(interruptAll, this.config.closeTimeout).unref()
       })
     }
     for (const slot of [...this.slots, ...this.spares]) this.stop(slot)
     await Promise.all(Array.from(this.dying, (slot) => slot.exited))
+  }
+}
+
+/** An error's name and message, or whatever was thrown, without ever throwing. */
+const describeThrown = (error: unknown): string => {
+  if (typeof error === "object" && error !== null && typeof (error as Error).message === "string") {
+    return `${(error as Error).name ?? "Error"}: ${(error as Error).message}`
+  }
+  try {
+    return `throw of ${String(error)}`
+  } catch {
+    return "throw of a value that cannot be printed"
   }
 }
 

@@ -1,25 +1,33 @@
 /**
  * The wire protocol between the pool and its workers.
  *
+ * It travels on a private `MessageChannel` that the pool creates for each
+ * worker and hands to the runner in `workerData`, so code in the worker
+ * module cannot reach it: whatever user code posts on `parentPort` is a
+ * stray message, never a result.
+ *
  * Messages travel in batches: every command or result produced in one tick
  * goes out in a single `postMessage`, as a flat array, which is what makes
  * pipelined throughput cheap. Commands to a worker have a stride of 5
- * (`code, id, task name, payload, timeout`); results from a worker a stride of
- * 3 (`code, id, value`).
+ * (`code, id, task name, payload, timeout`); replies from a worker a stride of
+ * 3 (`code, id, value`). Control messages (ready, a failed start, drain) are
+ * small tagged objects.
  *
  * @internal
  */
+import type { MessagePort } from "node:worker_threads"
 import * as Cause from "effect/Cause"
 import * as Exit from "effect/Exit"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
-import * as Task from "../Task.ts"
+import * as SchemaAST from "effect/SchemaAST"
+import type * as Task from "../Task.ts"
 
 /** @internal */
 export const Command = { Run: 0, RunChunk: 1, Interrupt: 2 } as const
 
 /** @internal */
-export const Result = {
+export const Reply = {
   Success: 0,
   Failure: 1,
   Defect: 2,
@@ -28,46 +36,167 @@ export const Result = {
   End: 5,
   PayloadError: 6,
   Timeout: 7,
-  NotServed: 8
+  NotServed: 8,
+  Unsendable: 9
 } as const
+
+/** The highest reply code; anything else on the channel is malformed. */
+const LAST_REPLY = Reply.Unsendable
 
 /** @internal */
 export const COMMAND_STRIDE = 5
 /** @internal */
 export const RESULT_STRIDE = 3
 
-/** The first message a worker sends, once its handlers and Layer are ready. */
-export const READY = "~@strand/ready"
-
 /** `workerData` key that marks a thread as a Strand pool worker. */
 export const WORKER_MARK = "~@strand/worker"
+
+/** What the pool puts in `workerData`. */
+export interface WorkerData {
+  readonly [WORKER_MARK]: 1
+  /** The worker's end of the private channel. */
+  readonly port: MessagePort
+  /** Encoded configuration values, by `Task.config` name. */
+  readonly config: Readonly<Record<string, unknown>>
+}
+
+/** Control messages, worker to pool. */
+export type Control =
+  | { readonly _: "ready" }
+  | { readonly _: "failed"; readonly reason: string }
+  | { readonly _: "drained" }
+
+/** Control message, pool to worker: reply `drained` once stdout and stderr are flushed. */
+export const DRAIN = { _: "drain" } as const
+
+/** Whether `message` is a well-formed batch of replies. */
+export const isReplyBatch = (message: unknown): message is Array<unknown> => {
+  if (!Array.isArray(message) || message.length === 0 || message.length % RESULT_STRIDE !== 0) return false
+  for (let i = 0; i < message.length; i += RESULT_STRIDE) {
+    const code = message[i]
+    if (typeof code !== "number" || !(code >= 0 && code <= LAST_REPLY) || typeof message[i + 1] !== "number") {
+      return false
+    }
+  }
+  return true
+}
+
+/** Whether `message` is a control message from a worker. */
+export const isControl = (message: unknown): message is Control => {
+  if (typeof message !== "object" || message === null || Array.isArray(message)) return false
+  const tag = (message as { _?: unknown })._
+  return (
+    tag === "ready" ||
+    tag === "drained" ||
+    (tag === "failed" && typeof (message as { reason?: unknown }).reason === "string")
+  )
+}
 
 /** A defect, flattened for the trip across threads. */
 export interface SerializedDefect {
   readonly name: string
   readonly message: string
   readonly stack: string | undefined
+  readonly cause?: SerializedDefect | undefined
+}
+
+/**
+ * Whether `u` looks like an error. An `Error` from another realm (a `vm`
+ * context, another thread) fails `instanceof Error`, so recognise the shape.
+ */
+const isErrorLike = (u: unknown): u is { name?: unknown; message: string; stack?: unknown; cause?: unknown } =>
+  Predicate.isError(u) ||
+  (typeof u === "object" &&
+    u !== null &&
+    typeof (u as { message?: unknown }).message === "string" &&
+    (typeof (u as { stack?: unknown }).stack === "string" || typeof (u as { name?: unknown }).name === "string"))
+
+/** Describes any thrown value without throwing, whatever it is. */
+const describe = (u: unknown): string => {
+  if (typeof u === "string") return u
+  try {
+    const json = JSON.stringify(u)
+    if (json !== undefined && json !== "{}") return json
+  } catch {
+    // circular, or a BigInt: fall through
+  }
+  try {
+    return String(u)
+  } catch {
+    return Object.prototype.toString.call(u)
+  }
 }
 
 /** @internal */
-export const serializeDefect = (defect: unknown): SerializedDefect =>
-  Predicate.isError(defect)
-    ? { name: defect.name, message: defect.message, stack: defect.stack }
-    : {
-        name: "Error",
-        message: typeof defect === "string" ? defect : (JSON.stringify(defect) ?? String(defect)),
-        stack: undefined
-      }
+export const serializeDefect = (defect: unknown, depth = 0): SerializedDefect => {
+  if (!isErrorLike(defect)) return { name: "Error", message: describe(defect), stack: undefined }
+  const name = typeof defect.name === "string" ? defect.name : "Error"
+  const stack = typeof defect.stack === "string" ? defect.stack : undefined
+  const cause = defect.cause !== undefined && depth < 8 ? serializeDefect(defect.cause, depth + 1) : undefined
+  return cause === undefined
+    ? { name, message: defect.message, stack }
+    : { name, message: defect.message, stack, cause }
+}
 
 /** @internal */
 export const serializeCause = (cause: Cause.Cause<unknown>): SerializedDefect => serializeDefect(Cause.squash(cause))
 
-/** Rebuilds a worker's defect as an `Error` that carries the worker's stack. */
+/** Rebuilds a worker's defect as an `Error` that carries the worker's stack and cause. */
 export const deserializeDefect = (defect: SerializedDefect): Error => {
-  const error = new Error(defect.message)
+  const error = new Error(
+    defect.message,
+    defect.cause === undefined ? undefined : { cause: deserializeDefect(defect.cause) }
+  )
   error.name = defect.name
   error.stack = defect.stack ?? `${defect.name}: ${defect.message}\n    at <worker thread>`
   return error
+}
+
+/**
+ * Finds the path to the first part of `value` that structured clone cannot
+ * copy (a function, a symbol, a WeakMap, a Promise...), for error messages.
+ * Only called after a `postMessage` has failed, so it is off the hot path.
+ */
+export const findUncloneable = (value: unknown, path: string, seen = new Set<unknown>()): string | undefined => {
+  if (typeof value === "function" || typeof value === "symbol") return `${path} (a ${typeof value})`
+  if (typeof value !== "object" || value === null || seen.has(value)) return undefined
+  seen.add(value)
+  if (value instanceof WeakMap || value instanceof WeakSet || value instanceof Promise || value instanceof WeakRef) {
+    return `${path} (a ${value.constructor.name})`
+  }
+  if (value instanceof Map) {
+    for (const [k, v] of value) {
+      const found = findUncloneable(k, `${path}.<key>`, seen) ?? findUncloneable(v, `${path}.get(${describe(k)})`, seen)
+      if (found !== undefined) return found
+    }
+    return undefined
+  }
+  if (value instanceof Set) {
+    for (const v of value) {
+      const found = findUncloneable(v, `${path}.<item>`, seen)
+      if (found !== undefined) return found
+    }
+    return undefined
+  }
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Date || value instanceof RegExp) {
+    return undefined
+  }
+  for (const key of Object.keys(value)) {
+    const found = findUncloneable(
+      (value as Record<string, unknown>)[key],
+      Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`,
+      seen
+    )
+    if (found !== undefined) return found
+  }
+  return undefined
+}
+
+/** Why `value` could not be posted: the path to its uncloneable part where one is found. */
+export const uncloneableIssue = (value: unknown, root: string, error: unknown): string => {
+  const path = findUncloneable(value, root)
+  const reason = isErrorLike(error) ? error.message : describe(error)
+  return path === undefined ? `structured clone refused it (${reason})` : `${path} cannot be cloned (${reason})`
 }
 
 /** Encoders and decoders for one task, built once and cached. */
@@ -79,6 +208,12 @@ export interface Codec {
   readonly encodeError: (value: unknown) => Exit.Exit<unknown, Schema.SchemaError>
   readonly decodeError: (value: unknown) => Exit.Exit<unknown, Schema.SchemaError>
 }
+
+/**
+ * Whether values of `schema` cross the thread boundary as they are, so
+ * encoding can be skipped.
+ */
+const isTransparent = (schema: Task.AnySchema): boolean => SchemaAST.toEncoded(schema.ast) === schema.ast
 
 const identity = (value: unknown): Exit.Exit<unknown, never> => Exit.succeed(value)
 
@@ -92,8 +227,8 @@ const codecs = new WeakMap<Task.Any, Codec>()
 export const codec = (task: Task.Any): Codec => {
   let cached = codecs.get(task)
   if (cached !== undefined) return cached
-  const payloadTransparent = Task.isTransparent(task.payload)
-  const successTransparent = Task.isTransparent(task.success)
+  const payloadTransparent = isTransparent(task.payload)
+  const successTransparent = isTransparent(task.success)
   cached = {
     encodePayload: payloadTransparent ? identity : Schema.encodeUnknownExit(task.payload),
     decodePayload: Schema.decodeUnknownExit(task.payload),

@@ -4,13 +4,28 @@
  *
  * @internal
  */
-import type { ResourceLimits, TransferListItem, Worker } from "node:worker_threads"
+import type { MessagePort, ResourceLimits, TransferListItem, Worker } from "node:worker_threads"
 import type * as Task from "../Task.ts"
-import type { Codec } from "./protocol.ts"
+import { type Codec, DRAIN, uncloneableIssue } from "./protocol.ts"
 
 /** @internal */
 export const State = { Queued: 0, Admitting: 1, Running: 2, Cancelling: 3, Done: 4 } as const
 type JobState = (typeof State)[keyof typeof State]
+
+/** What a job is made of. */
+export interface JobOptions {
+  readonly id: number
+  readonly task: Task.Any
+  readonly codec: Codec
+  /** `Command.Run` or `Command.RunChunk`. */
+  readonly command: number
+  readonly payload: unknown
+  /** In milliseconds; 0 for none. */
+  readonly timeout: number
+  readonly transfer: ReadonlyArray<TransferListItem> | undefined
+  /** Receives every result; for a stream, items first and then one final code. */
+  readonly onResult: (code: number, value: unknown) => void
+}
 
 /** One submitted task (or chunk of tasks) and its way back to the caller. */
 export class Job {
@@ -32,27 +47,17 @@ export class Job {
   readonly payload: unknown
   readonly timeout: number
   readonly transfer: ReadonlyArray<TransferListItem> | undefined
-  /** Receives every result; for a stream, items first and then one final code. */
   readonly onResult: (code: number, value: unknown) => void
 
-  constructor(
-    id: number,
-    task: Task.Any,
-    codec: Codec,
-    command: number,
-    payload: unknown,
-    timeout: number,
-    transfer: ReadonlyArray<TransferListItem> | undefined,
-    onResult: (code: number, value: unknown) => void
-  ) {
-    this.id = id
-    this.task = task
-    this.codec = codec
-    this.command = command
-    this.payload = payload
-    this.timeout = timeout
-    this.transfer = transfer
-    this.onResult = onResult
+  constructor(options: JobOptions) {
+    this.id = options.id
+    this.task = options.task
+    this.codec = options.codec
+    this.command = options.command
+    this.payload = options.payload
+    this.timeout = options.timeout
+    this.transfer = options.transfer
+    this.onResult = options.onResult
   }
 }
 
@@ -74,17 +79,30 @@ export class Slot {
   readonly createdAt = performance.now()
   readonly inflight = new Map<number, Job>()
   outbox: Array<unknown> = []
-  transfers: Array<TransferListItem> = []
+  /** The transfer list of each command in the outbox, by command index; mostly empty. */
+  lists: Array<ReadonlyArray<TransferListItem> | undefined> = []
+  moving = false
   idleTimer: ReturnType<typeof setTimeout> | undefined = undefined
+  startTimer: ReturnType<typeof setTimeout> | undefined = undefined
   crash: { reason: string; exitCode?: number } | undefined = undefined
+  /** Why the worker could not start, as it said itself (a failing Layer, a bad config). */
+  startFailure: string | undefined = undefined
+  /** Resolves a pending drain request. */
+  drained: (() => void) | undefined = undefined
   readonly exited: Promise<void>
   readonly id: number
   readonly worker: Worker
+  /** The pool's end of the private channel. */
+  readonly port: MessagePort
+  /** Called for a command that cannot be posted (its payload cannot be cloned). */
+  private readonly unsendable: (id: number, issue: string) => void
   private resolveExited!: () => void
 
-  constructor(id: number, worker: Worker) {
+  constructor(id: number, worker: Worker, port: MessagePort, unsendable: (id: number, issue: string) => void) {
     this.id = id
     this.worker = worker
+    this.port = port
+    this.unsendable = unsendable
     this.exited = new Promise((resolve) => {
       this.resolveExited = resolve
     })
@@ -100,16 +118,49 @@ export class Slot {
     transfer: ReadonlyArray<TransferListItem> | undefined
   ): void {
     if (this.outbox.length === 0) queueMicrotask(this.flush)
+    if (transfer !== undefined) {
+      this.lists[this.outbox.length / 5] = transfer
+      this.moving = true
+    }
     this.outbox.push(code, id, name, payload, timeout)
-    if (transfer !== undefined) this.transfers.push(...transfer)
   }
 
   private readonly flush = (): void => {
     const batch = this.outbox
-    const transfers = this.transfers
+    const lists = this.lists
+    const moving = this.moving
     this.outbox = []
-    this.transfers = []
-    if (!this.dead) this.worker.postMessage(batch, transfers)
+    this.lists = []
+    this.moving = false
+    if (this.dead) return
+    try {
+      this.port.postMessage(batch, moving ? lists.flatMap((list) => list ?? []) : undefined)
+    } catch {
+      // A payload structured clone cannot copy: send the commands one by one, so that only
+      // the bad one fails (with the path to what could not be cloned) and its batch-mates run.
+      for (let i = 0; i < batch.length; i += 5) {
+        const command = batch.slice(i, i + 5)
+        try {
+          this.port.postMessage(command, lists[i / 5])
+        } catch (error) {
+          this.unsendable(batch[i + 1] as number, uncloneableIssue(batch[i + 3], "payload", error))
+        }
+      }
+    }
+  }
+
+  /** Asks the worker to flush its stdout and stderr; resolves when it has, or after `bound` ms. */
+  drain(bound: number): Promise<void> {
+    if (this.dead || !this.ready) return Promise.resolve()
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, bound)
+      function done() {
+        clearTimeout(timer)
+        resolve()
+      }
+      this.drained = done
+      this.port.postMessage(DRAIN)
+    })
   }
 
   markExited(): void {
@@ -124,7 +175,7 @@ export class Slot {
 
 /** @internal */
 export interface PoolConfig {
-  readonly module: string | URL
+  readonly module: URL
   readonly minSize: number
   readonly maxSize: number
   readonly idleTimeToLive: number
@@ -136,7 +187,14 @@ export interface PoolConfig {
   readonly spares: number
   readonly gracePeriod: number
   readonly onClose: "finish" | "interrupt"
+  /** With `onClose: "finish"`, how long to wait before interrupting; Infinity for no bound. */
+  readonly closeTimeout: number
+  readonly startupTimeout: number
   readonly execArgv: ReadonlyArray<string> | undefined
+  readonly argv: ReadonlyArray<string> | undefined
+  readonly env: Readonly<Record<string, string>> | undefined
+  /** Encoded configuration values, by name. */
+  readonly workerConfig: Readonly<Record<string, unknown>>
 }
 
 /** Hooks for metrics, called on the pool's hot path. */
@@ -145,4 +203,8 @@ export interface PoolObserver {
   readonly finished: (code: number, runMillis: number) => void
   readonly queueDepth: (depth: number) => void
   readonly utilization: (slot: Slot) => void
+  /** Something went wrong that no caller will hear of: say it in the logs. */
+  readonly warn: (message: string) => void
+  /** A message the worker module's own code posted on `parentPort`. */
+  readonly message: (slot: Slot, message: unknown) => void
 }

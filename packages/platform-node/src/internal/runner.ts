@@ -1,0 +1,256 @@
+/**
+ * The worker side of the protocol: receives command batches on the private
+ * port, runs each task's handler as its own fiber, and sends the replies of
+ * one tick back in one message.
+ *
+ * Nothing a handler does may take the worker down with it: a handler that
+ * throws is a defect of its task, a result structured clone cannot copy is a
+ * typed `ResultError` of its task, and a batch that cannot be posted whole is
+ * posted reply by reply so its other replies still arrive.
+ *
+ * @internal
+ */
+import type { MessagePort, TransferListItem } from "node:worker_threads"
+import * as Cause from "effect/Cause"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import type * as Task from "../Task.ts"
+import {
+  COMMAND_STRIDE,
+  type Codec,
+  Command,
+  codec,
+  DRAIN,
+  Reply,
+  schemaIssue,
+  serializeCause,
+  serializeDefect,
+  uncloneableIssue
+} from "./protocol.ts"
+
+/** A handler for one task, as `WorkerRunner.handle` makes it. */
+export interface Handler<R> {
+  readonly task: Task.Any
+  readonly run: (payload: any) => Effect.Effect<any, any, R> | Stream.Stream<any, any, R>
+}
+
+/** Values a handler marked with `WorkerRunner.transfer`, and what to move with them. */
+const marked = new WeakMap<object, ReadonlyArray<TransferListItem>>()
+
+/** Marks `value` so that `list` moves to the caller instead of being copied. */
+export const markTransfer = <A extends object>(value: A, list: ReadonlyArray<TransferListItem>): A => {
+  marked.set(value, list)
+  return value
+}
+
+const transfersOf = (value: unknown): ReadonlyArray<TransferListItem> | undefined =>
+  typeof value === "object" && value !== null ? marked.get(value) : undefined
+
+interface Served {
+  readonly handler: Handler<unknown>
+  readonly codec: Codec
+}
+
+/** Serves handlers on one private port. */
+export class Runner {
+  private readonly served = new Map<string, Served>()
+  private readonly fibers = new Map<number, Fiber.Fiber<unknown, unknown>>()
+  private readonly runFork: <A, E>(effect: Effect.Effect<A, E, unknown>) => Fiber.Fiber<A, E>
+  private outbox: Array<unknown> = []
+  /** The transfer list of each reply in the outbox, by reply index; mostly empty. */
+  private lists: Array<ReadonlyArray<TransferListItem> | undefined> = []
+  private moving = false
+  private readonly port: MessagePort
+
+  constructor(port: MessagePort, handlers: ReadonlyArray<Handler<unknown>>, context: Context.Context<unknown>) {
+    this.port = port
+    this.runFork = Effect.runForkWith(context) as typeof this.runFork
+    for (const handler of handlers) this.served.set(handler.task.name, { handler, codec: codec(handler.task) })
+    port.on("message", (message: unknown) => {
+      if (Array.isArray(message)) this.receive(message)
+      else if (typeof message === "object" && message !== null && (message as { _?: unknown })._ === DRAIN._) {
+        void drainStdio().then(() => this.port.postMessage({ _: "drained" }))
+      }
+    })
+  }
+
+  private receive(batch: ReadonlyArray<any>): void {
+    for (let i = 0; i < batch.length; i += COMMAND_STRIDE) {
+      const code = batch[i] as number
+      const id = batch[i + 1] as number
+      if (code === Command.Interrupt) this.fibers.get(id)?.interruptUnsafe()
+      else this.start(code, id, batch[i + 2], batch[i + 3], batch[i + 4])
+    }
+  }
+
+  // ----------------------------------------------------------------- replies
+
+  private emit(code: number, id: number, value: unknown, transfer?: ReadonlyArray<TransferListItem>): void {
+    if (this.outbox.length === 0) queueMicrotask(this.flush)
+    if (transfer !== undefined) {
+      this.lists[this.outbox.length / 3] = transfer
+      this.moving = true
+    }
+    this.outbox.push(code, id, value)
+  }
+
+  private readonly flush = (): void => {
+    const batch = this.outbox
+    const lists = this.lists
+    const moving = this.moving
+    this.outbox = []
+    this.lists = []
+    this.moving = false
+    try {
+      this.port.postMessage(batch, moving ? lists.flatMap((list) => list ?? []) : undefined)
+    } catch {
+      // One reply could not be cloned (or a transfer list was wrong): send them one by one,
+      // so that only the bad reply fails, as a typed error of its own task.
+      for (let i = 0; i < batch.length; i += 3)
+        this.sendAlone(batch[i] as number, batch[i + 1] as number, batch[i + 2], lists[i / 3])
+    }
+  }
+
+  private sendAlone(code: number, id: number, value: unknown, list: ReadonlyArray<TransferListItem> | undefined): void {
+    try {
+      this.port.postMessage([code, id, value], list)
+    } catch (error) {
+      const root = code === Reply.Item ? "item" : code === Reply.Failure ? "error" : "result"
+      this.port.postMessage([Reply.Unsendable, id, uncloneableIssue(value, root, error)])
+      // A stream whose item cannot be sent has failed: stop producing more.
+      this.fibers.get(id)?.interruptUnsafe()
+    }
+  }
+
+  /** Encodes a success value or an item; a value its schema rejects is the task's `ResultError`. */
+  private encodeAndEmit(encode: Codec["encodeSuccess"], value: unknown, id: number, code: number): void {
+    const encoded = encode(value)
+    if (Exit.isFailure(encoded)) {
+      const issue = `it does not match the task's ${code === Reply.Failure ? "error" : "success"} schema: ${schemaIssue(encoded)}`
+      return this.emit(Reply.Unsendable, id, issue)
+    }
+    this.emit(code, id, encoded.value, transfersOf(value) ?? chunkTransfers(value))
+  }
+
+  private report(id: number, codec: Codec, timeout: number, streaming: boolean) {
+    return (exit: Exit.Exit<unknown, unknown>): void => {
+      this.fibers.delete(id)
+      if (Exit.isSuccess(exit)) {
+        if (timeout > 0 && Option.isNone(exit.value as Option.Option<unknown>))
+          return this.emit(Reply.Timeout, id, timeout)
+        if (streaming) return this.emit(Reply.End, id, undefined)
+        const value = timeout > 0 ? (exit.value as Option.Some<unknown>).value : exit.value
+        return this.encodeAndEmit(codec.encodeSuccess, value, id, Reply.Success)
+      }
+      const error = Cause.findErrorOption(exit.cause)
+      if (Option.isSome(error)) this.encodeAndEmit(codec.encodeError, error.value, id, Reply.Failure)
+      else if (Cause.hasInterruptsOnly(exit.cause)) this.emit(Reply.Interrupted, id, undefined)
+      else this.emit(Reply.Defect, id, serializeCause(exit.cause))
+    }
+  }
+
+  // ------------------------------------------------------------------- tasks
+
+  private start(code: number, id: number, name: string, payload: unknown, timeout: number): void {
+    const entry = this.served.get(name)
+    if (entry === undefined) return this.emit(Reply.NotServed, id, name)
+    const streaming = entry.handler.task._tag === "StreamTask"
+    let effect: Effect.Effect<unknown, unknown, unknown> | undefined
+    try {
+      effect = this.build(entry, code, id, payload, streaming)
+    } catch (thrown) {
+      // The handler threw before it built an Effect: a defect of this task alone.
+      return this.emit(Reply.Defect, id, serializeDefect(thrown))
+    }
+    if (effect === undefined) return
+    const taskCodec = code === Command.RunChunk ? chunkOf(entry.codec) : entry.codec
+    const fiber = this.runFork(timeout > 0 ? Effect.timeoutOption(effect, timeout) : effect)
+    this.fibers.set(id, fiber)
+    fiber.addObserver(this.report(id, taskCodec, timeout, streaming))
+  }
+
+  /** The effect that runs one command; undefined once a payload error has been reported. */
+  private build(
+    { handler, codec }: Served,
+    code: number,
+    id: number,
+    payload: unknown,
+    streaming: boolean
+  ): Effect.Effect<unknown, unknown, unknown> | undefined {
+    const decode = (value: unknown) => {
+      const decoded = codec.decodePayload(value)
+      if (Exit.isFailure(decoded)) this.emit(Reply.PayloadError, id, schemaIssue(decoded))
+      return decoded
+    }
+    if (code === Command.RunChunk) {
+      const decoded: Array<unknown> = []
+      for (const value of payload as Array<unknown>) {
+        const exit = decode(value)
+        if (Exit.isFailure(exit)) return undefined
+        decoded.push(exit.value)
+      }
+      // Each input's handler is called lazily, so one that throws is that chunk's defect.
+      return Effect.forEach(decoded, (value) =>
+        Effect.suspend(() => handler.run(value) as Effect.Effect<unknown, unknown, unknown>)
+      )
+    }
+    const decoded = decode(payload)
+    if (Exit.isFailure(decoded)) return undefined
+    if (!streaming) return handler.run(decoded.value) as Effect.Effect<unknown, unknown, unknown>
+    const stream = handler.run(decoded.value) as Stream.Stream<unknown, unknown, unknown>
+    return Stream.runForEach(stream, (item) =>
+      Effect.sync(() => this.encodeAndEmit(codec.encodeSuccess, item, id, Reply.Item))
+    ).pipe(Effect.asVoid)
+  }
+}
+
+/** The transfer lists of the marked values in a chunk's results. */
+const chunkTransfers = (value: unknown): ReadonlyArray<TransferListItem> | undefined => {
+  if (!Array.isArray(value)) return undefined
+  let all: Array<TransferListItem> | undefined
+  for (const item of value) {
+    const list = transfersOf(item)
+    if (list !== undefined) (all ??= []).push(...list)
+  }
+  return all
+}
+
+const chunkCodecs = new WeakMap<Codec, Codec>()
+
+/** A chunk's results travel as an array, each encoded by the task's codec. */
+const chunkOf = (codec: Codec): Codec => {
+  let cached = chunkCodecs.get(codec)
+  if (cached !== undefined) return cached
+  cached = {
+    ...codec,
+    encodeSuccess: (values) => {
+      const out: Array<unknown> = []
+      for (const value of values as Array<unknown>) {
+        const exit = codec.encodeSuccess(value)
+        if (Exit.isFailure(exit)) return exit
+        out.push(exit.value)
+      }
+      return Exit.succeed(out)
+    }
+  }
+  chunkCodecs.set(codec, cached)
+  return cached
+}
+
+/**
+ * Resolves once everything written so far to stdout and stderr has reached
+ * the main thread. Node delivers a worker's output asynchronously and only
+ * takes the next write once the main thread has read the last, so output
+ * still queued here would be lost if the thread were terminated now.
+ */
+const drainStdio = (): Promise<void> =>
+  Promise.all(
+    [process.stdout, process.stderr].map(
+      (stream) =>
+        new Promise<void>((resolve) => (stream.writableLength === 0 ? resolve() : stream.write("", () => resolve())))
+    )
+  ).then(() => undefined)
