@@ -36,6 +36,7 @@
  */
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import { withDuration } from "./internal/duration.ts"
 import { BrokenBarrier, InvalidArgument } from "./internal/errors.ts"
 import { makeWaiter, WaitQueue } from "./internal/waiters.ts"
 
@@ -67,7 +68,7 @@ export interface Barrier {
   /** How many fibers must arrive to release a generation. */
   readonly parties: number
   /** Waits for all parties; succeeds with the arrival index. */
-  wait(options?: WaitOptions): Effect.Effect<number, BrokenBarrier>
+  wait(options?: WaitOptions): Effect.Effect<number, BrokenBarrier | InvalidArgument>
   /** Breaks the barrier: current and later waiters fail with `BrokenBarrier`. */
   readonly abort: Effect.Effect<void>
   /** Breaks the current generation (if anyone waits) and makes the barrier usable again. */
@@ -111,10 +112,13 @@ class Generation {
 class BarrierImpl implements Barrier {
   readonly [TypeId] = TypeId
   readonly parties: number
-  readonly options: Options | undefined
+  readonly options: { readonly action: Options["action"]; readonly timeout: Duration.Duration | undefined }
   current = new Generation()
 
-  constructor(parties: number, options: Options | undefined) {
+  constructor(
+    parties: number,
+    options: { readonly action: Options["action"]; readonly timeout: Duration.Duration | undefined }
+  ) {
     this.parties = parties
     this.options = options
   }
@@ -126,13 +130,18 @@ class BarrierImpl implements Barrier {
     generation.queue.drain((waiter) => generation.queue.grant(waiter))
   }
 
-  wait(options?: WaitOptions): Effect.Effect<number, BrokenBarrier> {
+  wait(options?: WaitOptions): Effect.Effect<number, BrokenBarrier | InvalidArgument> {
+    if (options?.timeout === undefined) return this.arrive(this.options.timeout)
+    return withDuration("Barrier.wait", "timeout", options.timeout, (timeout) => this.arrive(timeout))
+  }
+
+  /** Arrives at the current generation; `timeout` was decoded by `make` or `wait`. */
+  private arrive(timeout: Duration.Duration | undefined): Effect.Effect<number, BrokenBarrier> {
     return Effect.withFiber((fiber) => {
       const generation = this.current
       if (generation.broken !== undefined) return Effect.fail(new BrokenBarrier({ reason: generation.broken }))
       const index = generation.arrived++
       if (generation.arrived === this.parties) return this.trip(generation, index)
-      const timeout = options?.timeout ?? this.options?.timeout
       return generation.queue.park(makeWaiter(fiber), timeout).pipe(
         Effect.onInterrupt(() => Effect.sync(() => this.breakGeneration(generation, "interrupted"))),
         Effect.flatMap((released) => {
@@ -205,7 +214,9 @@ class BarrierImpl implements Barrier {
 export const make = (parties: number, options?: Options): Effect.Effect<Barrier, InvalidArgument> =>
   Effect.suspend(() =>
     Number.isInteger(parties) && parties >= 1
-      ? Effect.succeed(new BarrierImpl(parties, options))
+      ? withDuration("Barrier.make", "timeout", options?.timeout, (timeout) =>
+          Effect.succeed(new BarrierImpl(parties, { action: options?.action, timeout }))
+        )
       : Effect.fail(
           new InvalidArgument({
             operation: "Barrier.make",
@@ -242,7 +253,8 @@ export const make = (parties: number, options?: Options): Effect.Effect<Barrier,
  *
  * @since 0.1.0
  */
-export const wait = (self: Barrier, options?: WaitOptions): Effect.Effect<number, BrokenBarrier> => self.wait(options)
+export const wait = (self: Barrier, options?: WaitOptions): Effect.Effect<number, BrokenBarrier | InvalidArgument> =>
+  self.wait(options)
 
 /**
  * Breaks the barrier: Python's `abort()`.

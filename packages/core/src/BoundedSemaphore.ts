@@ -40,6 +40,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import { dual } from "effect/Function"
+import { withDuration } from "./internal/duration.ts"
 import { type DeadlockDetected, InvalidArgument, SemaphoreOverRelease } from "./internal/errors.ts"
 import { CurrentTracker, type Resource, type Tracker } from "./internal/tracker.ts"
 import { Waiter, WaitQueue } from "./internal/waiters.ts"
@@ -221,7 +222,9 @@ class BoundedSemaphoreImpl implements BoundedSemaphore, Resource {
   }
 
   acquireTimeout(timeout: Duration.Input, n = 1): Effect.Effect<boolean, InvalidArgument | DeadlockDetected> {
-    return this.take("acquireTimeout", n, timeout)
+    return withDuration("BoundedSemaphore.acquireTimeout", "timeout", timeout, (duration) =>
+      this.take("acquireTimeout", n, duration)
+    )
   }
 
   /** Gives back `n` permits, which must be taken; serves waiters in FIFO order. */

@@ -44,13 +44,20 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
-import type { LockNotHeld } from "./internal/errors.ts"
+import { decode, withDuration } from "./internal/duration.ts"
+import type { InvalidArgument, LockNotHeld } from "./internal/errors.ts"
 import type { Resource } from "./internal/tracker.ts"
 import { makeWaiter, WaitQueue } from "./internal/waiters.ts"
 import type * as Lock from "./Lock.ts"
 import * as RLock from "./RLock.ts"
 
 export {
+  /**
+   * A timeout is not a duration (from an untyped caller).
+   *
+   * @since 0.2.0
+   */
+  InvalidArgument,
   /**
    * `wait`, `waitFor`, `notify` or `notifyAll` was called by a fiber that does not hold the condition's lock.
    *
@@ -73,7 +80,7 @@ export interface Condition {
   /** Releases the lock, waits for a notification, then reacquires the lock. */
   readonly wait: Effect.Effect<void, LockNotHeld>
   /** As `wait`, but gives up after `timeout`: `true` if notified, `false` if the time ran out. */
-  waitTimeout(timeout: Duration.Input): Effect.Effect<boolean, LockNotHeld>
+  waitTimeout(timeout: Duration.Input): Effect.Effect<boolean, LockNotHeld | InvalidArgument>
   /** Wakes up to `n` waiters, longest waiting first. */
   notify(n?: number): Effect.Effect<void, LockNotHeld>
   /** Wakes every waiter. */
@@ -134,8 +141,10 @@ class ConditionImpl implements Condition, Resource {
 
   readonly wait = Effect.asVoid(this.park(undefined, "Condition.wait"))
 
-  waitTimeout(timeout: Duration.Input): Effect.Effect<boolean, LockNotHeld> {
-    return this.park(timeout, "Condition.wait")
+  waitTimeout(timeout: Duration.Input): Effect.Effect<boolean, LockNotHeld | InvalidArgument> {
+    return withDuration("Condition.waitTimeout", "timeout", timeout, (duration) =>
+      this.park(duration, "Condition.wait")
+    )
   }
 
   notify(n = 1): Effect.Effect<void, LockNotHeld> {
@@ -288,8 +297,8 @@ export const wait = (self: Condition): Effect.Effect<void, LockNotHeld> => self.
  * @since 0.1.0
  */
 export const waitTimeout: {
-  (timeout: Duration.Input): (self: Condition) => Effect.Effect<boolean, LockNotHeld>
-  (self: Condition, timeout: Duration.Input): Effect.Effect<boolean, LockNotHeld>
+  (timeout: Duration.Input): (self: Condition) => Effect.Effect<boolean, LockNotHeld | InvalidArgument>
+  (self: Condition, timeout: Duration.Input): Effect.Effect<boolean, LockNotHeld | InvalidArgument>
 } = dual(2, (self: Condition, timeout: Duration.Input) => self.waitTimeout(timeout))
 
 /**
@@ -326,22 +335,24 @@ export const waitFor: {
   <E, R>(
     predicate: Effect.Effect<boolean, E, R>,
     options?: { readonly timeout?: Duration.Input | undefined }
-  ): (self: Condition) => Effect.Effect<boolean, E | LockNotHeld, R>
+  ): (self: Condition) => Effect.Effect<boolean, E | LockNotHeld | InvalidArgument, R>
   <E, R>(
     self: Condition,
     predicate: Effect.Effect<boolean, E, R>,
     options?: { readonly timeout?: Duration.Input | undefined }
-  ): Effect.Effect<boolean, E | LockNotHeld, R>
+  ): Effect.Effect<boolean, E | LockNotHeld | InvalidArgument, R>
 } = dual(
   (args) => args[0] instanceof ConditionImpl,
   <E, R>(
     self: Condition,
     predicate: Effect.Effect<boolean, E, R>,
     options?: { readonly timeout?: Duration.Input | undefined }
-  ): Effect.Effect<boolean, E | LockNotHeld, R> =>
+  ): Effect.Effect<boolean, E | LockNotHeld | InvalidArgument, R> =>
     Effect.gen(function* () {
-      const timeout =
-        options?.timeout === undefined ? undefined : Duration.toMillis(Duration.fromInputUnsafe(options.timeout))
+      const decoded =
+        options?.timeout === undefined ? undefined : decode("Condition.waitFor", "timeout", options.timeout)
+      if (decoded !== undefined && !Duration.isDuration(decoded)) return yield* decoded
+      const timeout = decoded === undefined ? undefined : Duration.toMillis(decoded)
       const deadline = timeout === undefined ? undefined : (yield* Clock.currentTimeMillis) + timeout
       let result = yield* predicate
       while (!result) {

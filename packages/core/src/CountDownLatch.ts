@@ -34,6 +34,7 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Latch from "effect/Latch"
 import * as Option from "effect/Option"
+import { withDuration } from "./internal/duration.ts"
 import { InvalidArgument } from "./internal/errors.ts"
 
 export {
@@ -182,8 +183,10 @@ export {
  *
  * @since 0.1.0
  */
-export const awaitTimeout = (self: CountDownLatch, timeout: Duration.Input): Effect.Effect<boolean> =>
-  Effect.map(Effect.timeoutOption(self.await, timeout), Option.isSome)
+export const awaitTimeout = (self: CountDownLatch, timeout: Duration.Input): Effect.Effect<boolean, InvalidArgument> =>
+  withDuration("CountDownLatch.awaitTimeout", "timeout", timeout, (duration) =>
+    Effect.map(Effect.timeoutOption(self.await, duration ?? 0), Option.isSome)
+  )
 
 /**
  * The current count.

@@ -49,6 +49,8 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import { decode } from "./internal/duration.ts"
+import type { InvalidArgument } from "./internal/errors.ts"
 import { CurrentTracker, holdTime, type Report, Tracker, waitTime } from "./internal/tracker.ts"
 
 export {
@@ -57,7 +59,13 @@ export {
    *
    * @since 0.1.0
    */
-  DeadlockDetected
+  DeadlockDetected,
+  /**
+   * `starvationThreshold` is not a duration (from an untyped caller).
+   *
+   * @since 0.2.0
+   */
+  InvalidArgument
 } from "./internal/errors.ts"
 
 export type {
@@ -92,7 +100,8 @@ const defaultOnReport = (report: Report) => console.warn(`[strand] ${report._tag
  */
 export interface Handle {
   /** Provides this instance: primitives made under it are tracked. */
-  readonly layer: Layer.Layer<never>
+  /** Turns diagnostics on; fails with `InvalidArgument` if `starvationThreshold` is not a duration. */
+  readonly layer: Layer.Layer<never, InvalidArgument>
   /** The thread dump, as `dump`. */
   dumpUnsafe(): string
   /** Every report so far, as `reports`. */
@@ -123,7 +132,8 @@ export interface Handle {
  * @since 0.1.0
  */
 export const makeUnsafe = (options?: Options): Handle => {
-  const threshold = Duration.toMillis(Duration.fromInputUnsafe(options?.starvationThreshold ?? "1 second"))
+  const decoded = decode("Diagnostics", "starvationThreshold", options?.starvationThreshold ?? "1 second")
+  const threshold = Duration.isDuration(decoded) ? Duration.toMillis(decoded) : 1000
   const tracker = new Tracker({ starvationThresholdMillis: threshold, onReport: options?.onReport ?? defaultOnReport })
   const sweeping = Effect.acquireRelease(
     Effect.sync(() => {
@@ -135,7 +145,9 @@ export const makeUnsafe = (options?: Options): Handle => {
     (sweep) => Effect.sync(() => clearInterval(sweep))
   )
   return {
-    layer: Layer.effect(CurrentTracker, Effect.as(sweeping, tracker)) as Layer.Layer<never>,
+    layer: Duration.isDuration(decoded)
+      ? (Layer.effect(CurrentTracker, Effect.as(sweeping, tracker)) as Layer.Layer<never>)
+      : Layer.effectDiscard(Effect.fail(decoded)),
     dumpUnsafe: () => tracker.dump(),
     reportsUnsafe: () => [...tracker.reports],
     reportUnsafe: (report) => tracker.report(report)
@@ -169,7 +181,7 @@ export const makeUnsafe = (options?: Options): Handle => {
  *
  * @since 0.1.0
  */
-export const layer = (options?: Options): Layer.Layer<never> => makeUnsafe(options).layer
+export const layer = (options?: Options): Layer.Layer<never, InvalidArgument> => makeUnsafe(options).layer
 
 /**
  * The wait-time and hold-time histograms, in milliseconds, with a `primitive`

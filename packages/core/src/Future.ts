@@ -36,7 +36,8 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { identity } from "effect/Function"
 import * as Stream from "effect/Stream"
-import type { FutureCancelled } from "./internal/errors.ts"
+import { decode } from "./internal/duration.ts"
+import type { FutureCancelled, InvalidArgument } from "./internal/errors.ts"
 
 export {
   /**
@@ -44,7 +45,13 @@ export {
    *
    * @since 0.1.0
    */
-  FutureCancelled
+  FutureCancelled,
+  /**
+   * A timeout is not a duration (from an untyped caller).
+   *
+   * @since 0.2.0
+   */
+  InvalidArgument
 } from "./internal/errors.ts"
 
 const TypeId = "~@strand/core/Future" as const
@@ -138,14 +145,13 @@ const failed = <A, E>(future: Future<A, E>): boolean => {
 export const wait = <A, E>(
   futures: Iterable<Future<A, E>>,
   options?: { readonly returnWhen?: ReturnWhen | undefined; readonly timeout?: Duration.Input | undefined }
-): Effect.Effect<WaitResult<A, E>> =>
+): Effect.Effect<WaitResult<A, E>, InvalidArgument> =>
   Effect.gen(function* () {
     const all = Array.from(futures)
     const returnWhen = options?.returnWhen ?? "AllCompleted"
-    const deadline =
-      options?.timeout === undefined
-        ? undefined
-        : (yield* Clock.currentTimeMillis) + Duration.toMillis(Duration.fromInputUnsafe(options.timeout))
+    const timeout = options?.timeout === undefined ? undefined : decode("Future.wait", "timeout", options.timeout)
+    if (timeout !== undefined && !Duration.isDuration(timeout)) return yield* timeout
+    const deadline = timeout === undefined ? undefined : (yield* Clock.currentTimeMillis) + Duration.toMillis(timeout)
     for (;;) {
       const done = all.filter(isDone)
       const pending = all.filter((f) => !isDone(f))

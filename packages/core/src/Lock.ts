@@ -40,7 +40,7 @@
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
-import type { DeadlockDetected, LockAlreadyHeld, LockNotHeld } from "./internal/errors.ts"
+import type { DeadlockDetected, InvalidArgument, LockAlreadyHeld, LockNotHeld } from "./internal/errors.ts"
 import { LockCore } from "./internal/lock.ts"
 import { CurrentTracker } from "./internal/tracker.ts"
 
@@ -52,6 +52,12 @@ export {
    * @since 0.1.0
    */
   DeadlockDetected,
+  /**
+   * A timeout is not a duration (from an untyped caller).
+   *
+   * @since 0.2.0
+   */
+  InvalidArgument,
   /**
    * A fiber tried to acquire a `Lock` it already holds, which would deadlock.
    *
@@ -82,7 +88,7 @@ export interface Lock {
   /** Takes the lock if it is free, without waiting, and tells whether it did. */
   readonly tryAcquire: Effect.Effect<boolean>
   /** Waits at most `timeout` for the lock; `true` if it was acquired. */
-  acquireTimeout(timeout: Duration.Input): Effect.Effect<boolean, LockAlreadyHeld | DeadlockDetected>
+  acquireTimeout(timeout: Duration.Input): Effect.Effect<boolean, LockAlreadyHeld | DeadlockDetected | InvalidArgument>
   /** Releases the lock. Fails with `LockNotHeld` unless this fiber holds it. */
   readonly release: Effect.Effect<void, LockNotHeld>
   /** Runs `self` while holding the lock, releasing it however `self` ends. */
@@ -254,8 +260,10 @@ export const tryAcquire = (self: Lock): Effect.Effect<boolean> => self.tryAcquir
  * @since 0.1.0
  */
 export const acquireTimeout: {
-  (timeout: Duration.Input): (self: Lock) => Effect.Effect<boolean, LockAlreadyHeld | DeadlockDetected>
-  (self: Lock, timeout: Duration.Input): Effect.Effect<boolean, LockAlreadyHeld | DeadlockDetected>
+  (
+    timeout: Duration.Input
+  ): (self: Lock) => Effect.Effect<boolean, LockAlreadyHeld | DeadlockDetected | InvalidArgument>
+  (self: Lock, timeout: Duration.Input): Effect.Effect<boolean, LockAlreadyHeld | DeadlockDetected | InvalidArgument>
 } = dual(2, (self: Lock, timeout: Duration.Input) => self.acquireTimeout(timeout))
 
 /**

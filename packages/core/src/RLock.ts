@@ -35,7 +35,7 @@
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
-import type { DeadlockDetected, LockNotHeld } from "./internal/errors.ts"
+import type { DeadlockDetected, InvalidArgument, LockNotHeld } from "./internal/errors.ts"
 import { LockCore } from "./internal/lock.ts"
 import { CurrentTracker } from "./internal/tracker.ts"
 
@@ -47,6 +47,12 @@ export {
    * @since 0.1.0
    */
   DeadlockDetected,
+  /**
+   * A timeout is not a duration (from an untyped caller).
+   *
+   * @since 0.2.0
+   */
+  InvalidArgument,
   /**
    * A fiber released an `RLock` it does not hold, or more times than it acquired it.
    *
@@ -71,7 +77,7 @@ export interface RLock {
   /** Takes the lock (or adds a hold) if that needs no wait, and tells whether it did. */
   readonly tryAcquire: Effect.Effect<boolean>
   /** Waits at most `timeout` for the lock; `true` if it was acquired. */
-  acquireTimeout(timeout: Duration.Input): Effect.Effect<boolean, DeadlockDetected>
+  acquireTimeout(timeout: Duration.Input): Effect.Effect<boolean, DeadlockDetected | InvalidArgument>
   /** Drops one hold. Fails with `LockNotHeld` unless this fiber holds the lock. */
   readonly release: Effect.Effect<void, LockNotHeld>
   /** Runs `self` with one more hold on the lock, dropping it however `self` ends. */
@@ -118,7 +124,8 @@ const fromCore = (core: LockCore): RLock => ({
   // A re-entrant lock never reports LockAlreadyHeld: its owner just adds a hold.
   acquire: core.acquire as Effect.Effect<void, DeadlockDetected>,
   tryAcquire: core.tryAcquire,
-  acquireTimeout: (timeout) => core.acquireTimeout(timeout) as Effect.Effect<boolean, DeadlockDetected>,
+  acquireTimeout: (timeout) =>
+    core.acquireTimeout(timeout) as Effect.Effect<boolean, DeadlockDetected | InvalidArgument>,
   release: core.release,
   withLock: (self) => core.withLock(self) as Effect.Effect<any, any, any>,
   locked: Effect.sync(() => core.owner !== undefined),
@@ -220,8 +227,8 @@ export const tryAcquire = (self: RLock): Effect.Effect<boolean> => self.tryAcqui
  * @since 0.1.0
  */
 export const acquireTimeout: {
-  (timeout: Duration.Input): (self: RLock) => Effect.Effect<boolean, DeadlockDetected>
-  (self: RLock, timeout: Duration.Input): Effect.Effect<boolean, DeadlockDetected>
+  (timeout: Duration.Input): (self: RLock) => Effect.Effect<boolean, DeadlockDetected | InvalidArgument>
+  (self: RLock, timeout: Duration.Input): Effect.Effect<boolean, DeadlockDetected | InvalidArgument>
 } = dual(2, (self: RLock, timeout: Duration.Input) => self.acquireTimeout(timeout))
 
 /**

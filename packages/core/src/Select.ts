@@ -45,6 +45,17 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
 import * as Queue from "effect/Queue"
+import { decode } from "./internal/duration.ts"
+import type { InvalidArgument } from "./internal/errors.ts"
+
+export {
+  /**
+   * A timeout is not a duration (from an untyped caller).
+   *
+   * @since 0.2.0
+   */
+  InvalidArgument
+} from "./internal/errors.ts"
 
 /**
  * Something `select` can take from.
@@ -109,13 +120,15 @@ const awaitReady = (source: AnySource): Effect.Effect<unknown> =>
 export const select = <const Sources extends ReadonlyArray<AnySource>>(
   sources: Sources,
   options?: { readonly timeout?: Duration.Input | undefined }
-): Effect.Effect<Selected<SourceValue<Sources[number]>>, SourceError<Sources[number]> | Cause.TimeoutError> =>
+): Effect.Effect<
+  Selected<SourceValue<Sources[number]>>,
+  SourceError<Sources[number]> | Cause.TimeoutError | InvalidArgument
+> =>
   // The sources are checked one by one at run time, so the typed result is asserted once, here.
   Effect.gen(function* () {
-    const deadline =
-      options?.timeout === undefined
-        ? undefined
-        : (yield* Clock.currentTimeMillis) + Duration.toMillis(Duration.fromInputUnsafe(options.timeout))
+    const timeout = options?.timeout === undefined ? undefined : decode("Select.select", "timeout", options.timeout)
+    if (timeout !== undefined && !Duration.isDuration(timeout)) return yield* timeout
+    const deadline = timeout === undefined ? undefined : (yield* Clock.currentTimeMillis) + Duration.toMillis(timeout)
     for (;;) {
       for (let index = 0; index < sources.length; index++) {
         const exit = tryTake(sources[index]!)

@@ -32,13 +32,20 @@
  * @since 0.1.0
  */
 import * as Deferred from "effect/Deferred"
-import type * as Duration from "effect/Duration"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
-import { TimerAlreadyStarted, TimerCancelled } from "./internal/errors.ts"
+import { withDuration } from "./internal/duration.ts"
+import { type InvalidArgument, TimerAlreadyStarted, TimerCancelled } from "./internal/errors.ts"
 
 export {
+  /**
+   * `delay` is not a duration.
+   *
+   * @since 0.2.0
+   */
+  InvalidArgument,
   /**
    * `start` was called on a timer that was already started.
    *
@@ -89,6 +96,8 @@ export interface Timer<A, E = never> {
  * **Details**
  *
  * The timer belongs to the current `Scope`: closing it cancels or interrupts the timer.
+ * A `delay` that is not a duration (from an untyped caller) fails `make` at
+ * once with `InvalidArgument`.
  *
  * @example
  * ```ts
@@ -106,6 +115,12 @@ export interface Timer<A, E = never> {
  */
 export const make = <A, E, R>(
   delay: Duration.Input,
+  effect: Effect.Effect<A, E, R>
+): Effect.Effect<Timer<A, E>, InvalidArgument, R | Scope.Scope> =>
+  withDuration("Timer.make", "delay", delay, (delay) => makeWith(delay ?? Duration.zero, effect))
+
+const makeWith = <A, E, R>(
+  delay: Duration.Duration,
   effect: Effect.Effect<A, E, R>
 ): Effect.Effect<Timer<A, E>, never, R | Scope.Scope> =>
   Effect.gen(function* () {

@@ -3,9 +3,11 @@ import { Barrier, CountDownLatch } from "@strand/core"
 import { Effect, Exit, Fiber } from "effect"
 import { TestClock } from "effect/testing"
 
-const brokenReason = (exit: Exit.Exit<unknown, Barrier.BrokenBarrier>) =>
+const brokenReason = (exit: Exit.Exit<unknown, Barrier.BrokenBarrier | Barrier.InvalidArgument>) =>
   Exit.isFailure(exit)
-    ? Exit.findErrorOption(exit).pipe((o) => (o._tag === "Some" ? o.value.reason : "no error"))
+    ? Exit.findErrorOption(exit).pipe((o) =>
+        o._tag === "Some" ? ("reason" in o.value ? o.value.reason : o.value._tag) : "no error"
+      )
     : "ok"
 
 describe("Barrier", () => {

@@ -41,10 +41,11 @@
  */
 import { Diagnostics } from "@strand/core"
 import * as Cause from "effect/Cause"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import { durationMillis } from "./internal/options.ts"
 
 /**
  * Options for `runMain`.
@@ -82,10 +83,18 @@ export interface Options extends Diagnostics.Options {
  *
  * @since 0.1.0
  */
-export const layerEventLoopMonitor = (threshold: Duration.Input): Layer.Layer<never> =>
+export const layerEventLoopMonitor = (threshold: Duration.Input): Layer.Layer<never, Diagnostics.InvalidArgument> =>
   Layer.effectDiscard(
     Effect.gen(function* () {
-      const limit = Duration.toMillis(Duration.fromInputUnsafe(threshold))
+      const limit = durationMillis(threshold)
+      if (limit === undefined) {
+        return yield* new Diagnostics.InvalidArgument({
+          operation: "NodeDiagnostics.layerEventLoopMonitor",
+          argument: "threshold",
+          value: threshold,
+          expected: 'a duration that is not negative (milliseconds, a string such as "5 seconds", or a Duration)'
+        })
+      }
       const interval = Math.max(5, limit / 2)
       const report = Effect.runForkWith(yield* Effect.context<never>())
       yield* Effect.acquireRelease(

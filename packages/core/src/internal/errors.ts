@@ -6,6 +6,17 @@
  */
 import * as Schema from "effect/Schema"
 
+/** Shows a value as the caller wrote it: strings quoted, anything else without throwing. */
+const show = (value: unknown): string => {
+  if (typeof value === "string") return JSON.stringify(value)
+  if (typeof value !== "object" || value === null) return String(value)
+  try {
+    return JSON.stringify(value) ?? String(value)
+  } catch {
+    return Object.prototype.toString.call(value)
+  }
+}
+
 /** @internal */
 export class InvalidArgument extends Schema.TaggedError<InvalidArgument>()("InvalidArgument", {
   operation: Schema.String,
@@ -14,7 +25,7 @@ export class InvalidArgument extends Schema.TaggedError<InvalidArgument>()("Inva
   expected: Schema.String
 }) {
   override get message(): string {
-    return `${this.operation}: ${this.argument} must be ${this.expected}, got ${String(this.value)}`
+    return `${this.operation}: ${this.argument} must be ${this.expected}, got ${show(this.value)}`
   }
 }
 
@@ -136,4 +147,26 @@ export class DeadlockDetected extends Schema.TaggedError<DeadlockDetected>()("De
       "release what it holds (or let it fail) and take the locks in one order everywhere."
     )
   }
+}
+
+// `console.log` and `util.inspect` print an Effect error's fields, not its message; the message holds
+// the advice on what to do, so show it there too.
+for (const error of [
+  InvalidArgument,
+  LockNotHeld,
+  LockAlreadyHeld,
+  SemaphoreOverRelease,
+  BrokenBarrier,
+  TimerAlreadyStarted,
+  TimerCancelled,
+  TaskDoneTooOften,
+  ExecutorShutdown,
+  FutureCancelled,
+  DeadlockDetected
+]) {
+  Object.defineProperty(error.prototype, "toJSON", {
+    value(this: Error & { readonly _tag: string }) {
+      return { ...this, _tag: this._tag, message: this.message }
+    }
+  })
 }

@@ -10,7 +10,8 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
-import type { DeadlockDetected } from "./errors.ts"
+import { withDuration } from "./duration.ts"
+import type { DeadlockDetected, InvalidArgument } from "./errors.ts"
 import { LockAlreadyHeld, LockNotHeld } from "./errors.ts"
 import type { Resource, Tracker } from "./tracker.ts"
 import { makeWaiter, WaitQueue } from "./waiters.ts"
@@ -102,8 +103,12 @@ export class LockCore implements Resource {
 
   readonly tryAcquire: Effect.Effect<boolean> = Effect.withFiber((fiber) => Effect.succeed(this.takeNow(fiber)))
 
-  acquireTimeout(timeout: Duration.Input): Effect.Effect<boolean, LockAlreadyHeld | DeadlockDetected> {
-    return Effect.withFiber((fiber) => this.acquireFor(fiber, timeout))
+  acquireTimeout(
+    timeout: Duration.Input
+  ): Effect.Effect<boolean, LockAlreadyHeld | DeadlockDetected | InvalidArgument> {
+    return withDuration(`${this.label}.acquireTimeout`, "timeout", timeout, (duration) =>
+      Effect.withFiber((fiber) => this.acquireFor(fiber, duration))
+    )
   }
 
   /** Drops one hold of `fiber`; the last one hands the lock on. */

@@ -80,7 +80,12 @@ const optional = <A>(value: unknown, read: (value: unknown) => A): A | undefined
  * would throw on later (a typo such as `"5 secs"`), `NaN` and negatives.
  */
 export const durationMillis = (input: unknown): number | undefined => {
-  if (input === undefined || input === null) return undefined
+  if (input === undefined || input === null || Number.isNaN(input)) return undefined
+  // Effect reads any object as a sum of units, so `{ second: 5 }` would silently be zero.
+  if (typeof input === "object" && !Duration.isDuration(input) && !Array.isArray(input)) {
+    const units = Object.entries(input)
+    if (units.length === 0 || units.some(([unit, n]) => !UNITS.has(unit) || !Number.isFinite(n))) return undefined
+  }
   let millis: number
   try {
     millis = Duration.toMillis(Duration.fromInputUnsafe(input as Duration.Input))
@@ -89,6 +94,8 @@ export const durationMillis = (input: unknown): number | undefined => {
   }
   return Number.isNaN(millis) || millis < 0 ? undefined : millis
 }
+
+const UNITS = new Set(["weeks", "days", "hours", "minutes", "seconds", "milliseconds", "microseconds", "nanoseconds"])
 
 const DURATION = 'a duration (milliseconds, or a string such as "5 seconds")'
 

@@ -1,0 +1,54 @@
+/**
+ * Decodes every `Duration.Input` that Strand takes, up front: an untyped
+ * caller may pass anything, and Effect's own `Duration.fromInputUnsafe`
+ * throws (or a sleep never ends) on a value such as `"banana"`. An invalid
+ * duration is always the same typed `InvalidArgument`.
+ *
+ * @internal
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import { InvalidArgument } from "./errors.ts"
+
+const EXPECTED = 'a duration that is not negative (milliseconds, a string such as "5 seconds", or a Duration)'
+
+const UNITS = new Set(["weeks", "days", "hours", "minutes", "seconds", "milliseconds", "microseconds", "nanoseconds"])
+
+/**
+ * Effect reads `NaN` as zero and any object as a (possibly empty) sum of
+ * units, so `{ second: 5 }` would silently mean no time at all: refuse both.
+ */
+const plausible = (input: unknown): boolean => {
+  if (typeof input === "number") return !Number.isNaN(input)
+  if (typeof input !== "object" || input === null || Array.isArray(input) || Duration.isDuration(input)) return true
+  const entries = Object.entries(input)
+  return (
+    entries.length > 0 && entries.every(([unit, n]) => UNITS.has(unit) && typeof n === "number" && Number.isFinite(n))
+  )
+}
+
+/** The decoded duration, or the error that names the operation, the argument and the value. */
+export const decode = (operation: string, argument: string, input: unknown): Duration.Duration | InvalidArgument => {
+  let duration: Duration.Duration | undefined
+  try {
+    duration = plausible(input) ? Duration.fromInputUnsafe(input as Duration.Input) : undefined
+  } catch {
+    duration = undefined
+  }
+  if (duration === undefined || Number.isNaN(Duration.toMillis(duration)) || Duration.toMillis(duration) < 0) {
+    return new InvalidArgument({ operation, argument, value: input, expected: EXPECTED })
+  }
+  return duration
+}
+
+/** Runs `f` with the decoded duration (`undefined` stays `undefined`), or fails at once. */
+export const withDuration = <A, E, R>(
+  operation: string,
+  argument: string,
+  input: unknown,
+  f: (duration: Duration.Duration | undefined) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E | InvalidArgument, R> => {
+  if (input === undefined) return f(undefined)
+  const decoded = decode(operation, argument, input)
+  return Duration.isDuration(decoded) ? f(decoded) : Effect.fail(decoded)
+}
