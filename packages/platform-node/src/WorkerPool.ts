@@ -557,6 +557,32 @@ export const map = <T extends SingleTask>(
   Effect.flatMap(Effect.service(WorkerPool), (pool) => pool.map(task, inputs, options))
 
 /**
+ * Runs a task over every input in context, lazily, as a Stream: Python's
+ * `Pool.imap` (and `imap_unordered` with `order: "completion"`).
+ *
+ * **When to use**
+ *
+ * Use when results should be consumed as they come, rather than all at once.
+ *
+ * @example
+ * ```ts
+ * import { Schema, Stream } from "effect"
+ * import { Task, WorkerPool } from "@strand/platform-node"
+ *
+ * const Double = Task.make("Double", { payload: Schema.Number, success: Schema.Number })
+ * const program = WorkerPool.mapStream(Double, [0, 1, 2, 3]).pipe(Stream.runCollect)
+ * ```
+ *
+ * @since 0.2.0
+ */
+export const mapStream = <T extends SingleTask>(
+  task: T,
+  inputs: Iterable<Task.Payload<T>>,
+  options?: MapOptions
+): Stream.Stream<Task.Success<T>, Task.Error<T> | WorkerPoolError, WorkerPool> =>
+  Stream.unwrap(Effect.map(Effect.service(WorkerPool), (pool) => pool.mapStream(task, inputs, options)))
+
+/**
  * Runs a streaming task in context, delivering its items as a Stream.
  *
  * **When to use**
