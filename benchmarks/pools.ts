@@ -26,6 +26,8 @@ export interface Pool {
   /** Runs `count` jobs with `concurrency` callers, each waiting for its result before the next. */
   runMany(job: Job, count: number, concurrency: number): Promise<void>
   run(job: Job): Promise<number>
+  /** Resolves once every worker has started, so that no timing includes a start-up. */
+  ready(): Promise<void>
   /** The task as an Effect, for the libraries whose callers are fibers (interruptible). */
   readonly effectOf?: (job: Job) => Effect.Effect<number, unknown>
   close(): Promise<void>
@@ -45,14 +47,27 @@ const promiseLoad = async (run: (job: Job) => Promise<unknown>, job: Job, count:
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, caller))
 }
 
-const fromPromises = (name: string, run: (job: Job) => Promise<number>, close: () => Promise<unknown>): Pool => ({
+const fromPromises = (
+  name: string,
+  run: (job: Job) => Promise<number>,
+  close: () => Promise<unknown>,
+  ready: () => Promise<void> = () => Promise.resolve()
+): Pool => ({
   name,
   run,
+  ready,
   runMany: (job, count, concurrency) => promiseLoad(run, job, count, concurrency),
   close: async () => {
     await close()
   }
 })
+
+/** Polls `condition` on a ref'd timer (which keeps the event loop alive) until it holds. */
+const until = (condition: () => boolean) =>
+  new Promise<void>((resolve) => {
+    const check = () => (condition() ? resolve() : setTimeout(check, 5))
+    check()
+  })
 
 /** Strand, driven from Effect as its users would. */
 export const strand: PoolFactory = async ({ size, oneAtATime }) => {
@@ -68,6 +83,8 @@ export const strand: PoolFactory = async ({ size, oneAtATime }) => {
   return {
     name: "strand",
     effectOf,
+    // make waits for every worker (and spare) to report ready.
+    ready: () => Promise.resolve(),
     run: (job) => Effect.runPromise(effectOf(job)),
     runMany: (job, count, concurrency) =>
       Effect.runPromise(
@@ -91,6 +108,7 @@ export const effectRpc: PoolFactory = async ({ size, oneAtATime }) => {
   return {
     name: "effect-rpc",
     effectOf,
+    ready: () => Promise.resolve(),
     run: (job) => Effect.runPromise(effectOf(job)),
     runMany: (job, count, concurrency) =>
       Effect.runPromise(
@@ -124,7 +142,9 @@ export const poolifier: PoolFactory = async ({ size }) => {
   return fromPromises(
     "poolifier",
     (job) => pool.execute(job),
-    () => pool.destroy()
+    () => pool.destroy(),
+    // Tasks executed before poolifier's workers are ready can be left unsettled on a busy machine.
+    () => until(() => pool.info.ready)
   )
 }
 

@@ -72,8 +72,30 @@ const scenarios: ReadonlyArray<Scenario> = [
     subjects: ["strand Lock", "async-mutex"],
     units: { bytesPerWaiter: "bytes/waiter", totalMegabytes: "MB" },
     run: Scenarios.memory
+  },
+  {
+    name: "8. Moving results",
+    subjects: ["strand copy", "strand transfer"],
+    units: { millis: `ms per ${quick ? 8 : 64} MB Float64Array result` },
+    run: Scenarios.movedResults
   }
 ]
+
+/** How long one subject may take before it is reported as hung and the run goes on. */
+const SUBJECT_BOUND_MILLIS = quick ? 60_000 : 180_000
+const hung: Array<string> = []
+
+/**
+ * Runs one subject with a bound. Its timer is ref'd, so a peer whose promise never settles
+ * cannot empty the event loop (Node would exit with code 13, "unsettled top-level await").
+ */
+const bounded = (scenario: Scenario, subject: string): Promise<Scenarios.Samples | undefined> => {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), SUBJECT_BOUND_MILLIS)
+  })
+  return Promise.race([scenario.run(sizes, subject), timeout]).finally(() => clearTimeout(timer))
+}
 
 const summaries: Array<Summary> = []
 const started = performance.now()
@@ -84,7 +106,12 @@ for (const scenario of scenarios) {
     const order = scenario.subjects.map((_, i) => scenario.subjects[(i + rep) % scenario.subjects.length]!)
     for (const subject of order) {
       process.stdout.write(`${scenario.name}: ${subject} (${rep + 1}/${repetitions})\n`)
-      const result = await scenario.run(sizes, subject)
+      const result = await bounded(scenario, subject)
+      if (result === undefined) {
+        hung.push(`${scenario.name}: ${subject}`)
+        console.log(`HUNG ${scenario.name}: ${subject} gave no answer in ${SUBJECT_BOUND_MILLIS / 1000} s`)
+        continue
+      }
       const bySubject = samples.get(subject) ?? new Map<string, Array<number>>()
       samples.set(subject, bySubject)
       for (const [metric, value] of Object.entries(result)) {
@@ -166,7 +193,10 @@ const targets: ReadonlyArray<Target> = [
 const machine = `${cores} cores, Node ${process.versions.node}, ${process.platform}/${process.arch}${quick ? ", quick mode (not figures to quote)" : ""}`
 const overhead = (metric: string) =>
   ratio(get("6.", "strand Lock + Diagnostics", metric) / get("6.", "strand Lock", metric))
+const moved = get("8.", "strand copy", "millis") / get("8.", "strand transfer", "millis")
 const notes = [
+  ...hung.map((subject) => `Hung (no answer within the bound, left out of the figures): ${subject}.`),
+  `Moving a ${quick ? 8 : 64} MB result with WorkerRunner.transfer: ${ratio(moved)} faster than copying it.`,
   `Diagnostics overhead on a Lock: ${overhead("uncontended")} uncontended, ${overhead("contended")} contended. ` +
     "It is why diagnostics stay off unless Diagnostics.layer is provided."
 ]

@@ -10,7 +10,7 @@ import pLimit from "p-limit"
 import { Piscina } from "piscina"
 import { all, interruptAfter, type Pool, type PoolFactory } from "./pools.ts"
 import { type Job, spin } from "./tasks.ts"
-import { Exit as ExitTask, Trivial } from "./workers/strand.ts"
+import { Exit as ExitTask, Floats, Trivial } from "./workers/strand.ts"
 
 export interface Sizes {
   readonly quick: boolean
@@ -33,6 +33,7 @@ const warm = async (pool: Pool) => {
 const withPool = async <A>(factory: PoolFactory, size: number, f: (pool: Pool) => Promise<A>, oneAtATime = false) => {
   const pool = await factory({ size, oneAtATime })
   try {
+    await pool.ready()
     await warm(pool)
     return await f(pool)
   } finally {
@@ -341,4 +342,29 @@ export const memory = async ({ quick }: Sizes, subject: string): Promise<Samples
   release()
   await Promise.allSettled(pending)
   return { bytesPerWaiter: (after - before) / waiters, totalMegabytes: (after - before) / 2 ** 20 }
+}
+
+/** 8. Moving results: a 64 MB Float64Array result, copied back against moved with WorkerRunner.transfer. */
+export const movedResults = async ({ quick }: Sizes, subject: string): Promise<Samples> => {
+  const megabytes = quick ? 8 : 64
+  const move = subject === "strand transfer"
+  const scope = Effect.runSync(Scope.make())
+  try {
+    const pool = await Effect.runPromise(
+      WorkerPool.make({
+        module: new URL("./workers/strand.ts", import.meta.url),
+        size: 1,
+        spareWorkers: 0,
+        resourceLimits: { maxOldGenerationSizeMb: 512 }
+      }).pipe(Scope.provide(scope))
+    )
+    await Effect.runPromise(pool.run(Floats, { megabytes: 1, move }))
+    const rounds = quick ? 2 : 5
+    const millis = await time(async () => {
+      for (let i = 0; i < rounds; i++) await Effect.runPromise(pool.run(Floats, { megabytes, move }))
+    })
+    return { millis: millis / rounds }
+  } finally {
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+  }
 }

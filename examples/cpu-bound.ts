@@ -16,6 +16,7 @@
  */
 
 import { availableParallelism } from "node:os"
+import { threadId } from "node:worker_threads"
 import { Task, WorkerPool, WorkerRunner } from "@strand/platform-node"
 import { Console, Effect, Schema } from "effect"
 
@@ -29,9 +30,23 @@ const sumOfSquares = (limit: number) => {
 }
 
 const SumOfSquares = Task.make("SumOfSquares", { payload: Schema.Number, success: Schema.Number })
+/** The same work, reporting the thread it ran on and when: proof of parallelism without a clock race. */
+const TracedSum = Task.make("TracedSum", {
+  payload: Schema.Number,
+  success: Schema.Struct({ threadId: Schema.Number, start: Schema.Number, end: Schema.Number })
+})
 
 if (WorkerRunner.isWorker) {
-  WorkerRunner.launch([WorkerRunner.handle(SumOfSquares, (limit) => Effect.sync(() => sumOfSquares(limit)))])
+  WorkerRunner.launch([
+    WorkerRunner.handle(SumOfSquares, (limit) => Effect.sync(() => sumOfSquares(limit))),
+    WorkerRunner.handle(TracedSum, (limit) =>
+      Effect.sync(() => {
+        const start = Date.now()
+        sumOfSquares(limit)
+        return { threadId, start, end: Date.now() }
+      })
+    )
+  ])
 } else {
   const cores = availableParallelism()
   const program = Effect.gen(function* () {
@@ -49,13 +64,20 @@ if (WorkerRunner.isWorker) {
     const seqMillis = performance.now() - seqStart
 
     const parStart = performance.now()
-    yield* all.map(SumOfSquares, [n, n, n, n, n])
+    const runs = yield* all.map(TracedSum, [n, n, n, n, n])
     const parMillis = performance.now() - parStart
+    // Two runs overlapped when each started before the other ended, on different threads.
+    const overlapping = new Set(
+      runs.flatMap((a) =>
+        runs.some((b) => b.threadId !== a.threadId && a.start < b.end && b.start < a.end) ? [a.threadId] : []
+      )
+    )
 
     yield* Console.log(`5 sums of squares below ${n.toLocaleString("en")}`)
     yield* Console.log(`  one after another (one worker thread): ${seqMillis.toFixed(0)} ms`)
     yield* Console.log(`  on a WorkerPool of ${cores}: ${parMillis.toFixed(0)} ms`)
     yield* Console.log(`speedup: ${(seqMillis / parMillis).toFixed(2)}x on ${cores} cores`)
+    yield* Console.log(`in parallel: tasks ran at the same time on ${overlapping.size} threads`)
   })
   Effect.runPromise(Effect.scoped(program))
 }

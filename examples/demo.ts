@@ -51,7 +51,7 @@ const tour: ReadonlyArray<Stop> = [
     title: "I/O-bound: fetching from a local HTTP server",
     shows: "I/O-bound work goes to fibers",
     figure: (output) => {
-      const saved = [...output.matchAll(/time saved: (\d+) ms/g)].map((m) => `${m[1]} ms`)
+      const saved = [...output.matchAll(/time saved: (-?\d+) ms/g)].map((m) => `${m[1]} ms`)
       return saved.length === 0 ? "(not found)" : `time saved: ${saved.join(", ")}`
     }
   },

@@ -5,9 +5,20 @@ import { spin, trivial } from "../tasks.ts"
 export const Trivial = Task.make("Trivial", { payload: Schema.Number, success: Schema.Number })
 export const Spin = Task.make("Spin", { payload: Schema.Number, success: Schema.Number })
 export const Exit = Task.make("Exit", { payload: Schema.Number, success: Schema.Number })
+/** A result of `n` megabytes of float64s, copied back or moved with WorkerRunner.transfer. */
+export const Floats = Task.make("Floats", {
+  payload: Schema.Struct({ megabytes: Schema.Number, move: Schema.Boolean }),
+  success: Schema.instanceOf(Float64Array)
+})
 
 WorkerRunner.launch([
   WorkerRunner.handle(Trivial, (n) => Effect.succeed(trivial(n))),
   WorkerRunner.handle(Spin, (ms) => Effect.sync(() => spin(ms))),
-  WorkerRunner.handle(Exit, () => Effect.sync(() => process.exit(3)))
+  WorkerRunner.handle(Exit, () => Effect.sync(() => process.exit(3))),
+  WorkerRunner.handle(Floats, ({ megabytes, move }) =>
+    Effect.sync(() => {
+      const floats = new Float64Array((megabytes * 2 ** 20) / 8).fill(1.5)
+      return move ? WorkerRunner.transfer(floats) : floats
+    })
+  )
 ])
