@@ -85,6 +85,7 @@ import type {
   PayloadError,
   QueueFull,
   ResultError,
+  TaskAborted,
   TaskNotServed,
   TaskTimeout,
   WorkerCrashed,
@@ -122,6 +123,12 @@ export {
    * @since 0.2.0
    */
   ResultError,
+  /**
+   * The task's `signal` aborted; the error carries its reason.
+   *
+   * @since 0.2.0
+   */
+  TaskAborted,
   /**
    * The workers do not serve the task.
    *
@@ -165,6 +172,7 @@ export type WorkerPoolError =
   | QueueFull
   | PayloadError
   | ResultError
+  | TaskAborted
   | TaskNotServed
   | WorkerPoolClosed
   | WorkerSpawnError
@@ -187,6 +195,13 @@ export interface RunOptions {
   readonly timeout?: Duration.Input | undefined
   /** ArrayBuffers (or typed arrays' buffers) in the payload to move to the worker without copying. */
   readonly transfer?: ReadonlyArray<TransferListItem> | undefined
+  /**
+   * Stops the task when the signal aborts (an HTTP request that was closed,
+   * a user's cancel button): the call fails with `TaskAborted`, which
+   * carries the signal's reason, once the task has stopped on its worker.
+   * Interrupting the calling fiber stops it as well, without a reason.
+   */
+  readonly signal?: AbortSignal | undefined
 }
 
 /**
@@ -201,6 +216,8 @@ export interface MapOptions {
   readonly order?: "input" | "completion" | undefined
   /** A timeout for each chunk. */
   readonly timeout?: Duration.Input | undefined
+  /** Stops every chunk still queued or running when the signal aborts, failing with `TaskAborted`. */
+  readonly signal?: AbortSignal | undefined
 }
 
 /**

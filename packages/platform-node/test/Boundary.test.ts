@@ -152,6 +152,27 @@ describe("the worker boundary", () => {
     })
   )
 
+  it.live("an AbortSignal stops a queued or running task, and its reason reaches the caller", () =>
+    Effect.gen(function* () {
+      const pool = yield* makePool({ concurrentTasksPerWorker: 1 })
+      const controller = new AbortController()
+      const running = yield* Effect.forkChild(Effect.flip(pool.run(Sleep, 60_000, { signal: controller.signal })))
+      const queued = yield* Effect.forkChild(Effect.flip(pool.run(Sleep, 60_000, { signal: controller.signal })))
+      while ((yield* pool.stats).queued === 0) yield* Effect.yieldNow
+      controller.abort("the client went away")
+      for (const error of [yield* Fiber.join(running), yield* Fiber.join(queued)]) {
+        assert.strictEqual(error._tag, "TaskAborted")
+        assert.include(error.message, "the client went away")
+      }
+      const stats = yield* pool.stats
+      assert.deepStrictEqual([stats.inflight, stats.queued], [0, 0])
+      const early = yield* Effect.flip(pool.run(Square, 2, { signal: AbortSignal.abort(new Error("too late")) }))
+      assert.strictEqual(early._tag, "TaskAborted")
+      assert.include(early.message, "Error: too late")
+      assert.strictEqual(yield* pool.run(Square, 3), 9)
+    })
+  )
+
   it.live("typed configuration, env and argv reach the worker", () =>
     Effect.gen(function* () {
       const pool = yield* makePool({

@@ -12,7 +12,7 @@ import type * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as Task from "../Task.ts"
 import type { MapOptions, RunOptions, Service, Stats } from "../WorkerPool.ts"
-import { InvalidPoolOptions, PayloadError, ResultError, TaskNotServed, TaskTimeout } from "./errors.ts"
+import { InvalidPoolOptions, PayloadError, ResultError, TaskAborted, TaskNotServed, TaskTimeout } from "./errors.ts"
 import { durationMillis, show } from "./options.ts"
 import { Job, POOL_ERROR, type Pool, type PoolConfig } from "./pool.ts"
 import { type Codec, Command, codec, deserializeDefect, Reply, schemaIssue } from "./protocol.ts"
@@ -77,6 +77,19 @@ const encode = (
   return Exit.succeed(encoded)
 }
 
+/** An abort reason as text, whatever it is. */
+const describeReason = (reason: unknown): string => {
+  if (reason instanceof Error) return `${reason.name}: ${reason.message}`
+  try {
+    return typeof reason === "string" ? reason : (JSON.stringify(reason) ?? String(reason))
+  } catch {
+    return String(reason)
+  }
+}
+
+const abortedBy = (task: Task.Any, signal: AbortSignal) =>
+  new TaskAborted({ task: task.name, reason: describeReason(signal.reason) })
+
 /** A call's timeout in milliseconds (0 for none), or the error for one that is not a duration. */
 const timeoutOf = (options: RunOptions | MapOptions | undefined): number | InvalidPoolOptions => {
   if (options?.timeout === undefined) return 0
@@ -109,6 +122,7 @@ export const makeClient = (pool: Pool, config: PoolConfig): Omit<Service, "messa
     Effect.callback((resume) => {
       const timeout = timeoutOf(options)
       if (typeof timeout !== "number") return resume(Exit.fail(timeout))
+      if (options?.signal?.aborted) return resume(Exit.fail(abortedBy(task, options.signal)))
       const taskCodec = codec(task)
       const encoded = encode(task, taskCodec, command, payload)
       if (Exit.isFailure(encoded)) return resume(encoded)
@@ -121,6 +135,7 @@ export const makeClient = (pool: Pool, config: PoolConfig): Omit<Service, "messa
         timeout,
         transfer: options?.transfer,
         onResult: (code, value) => {
+          unwatch()
           if (command !== Command.RunChunk || code !== Reply.Success) {
             return resume(toExit(task, taskCodec, code, value))
           }
@@ -133,9 +148,29 @@ export const makeClient = (pool: Pool, config: PoolConfig): Omit<Service, "messa
           resume(Exit.succeed(results))
         }
       })
+      const unwatch = watchSignal(options?.signal, job, (exit) => resume(exit))
       pool.submit(job)
-      return cancel(job)
+      return Effect.andThen(Effect.sync(unwatch), cancel(job))
     })
+
+  /**
+   * Stops `job` when `signal` aborts: a queued job fails at once, a running one once it has
+   * stopped on its worker; either way with `TaskAborted` carrying the signal's reason.
+   */
+  const watchSignal = (
+    signal: AbortSignal | undefined,
+    job: Job,
+    fail: (exit: Exit.Exit<never, TaskAborted>) => void
+  ): (() => void) => {
+    if (signal === undefined) return () => {}
+    const onAbort = () => {
+      const aborted = abortedBy(job.task, signal)
+      job.outcome = { code: POOL_ERROR, value: aborted }
+      if (pool.cancel(job) === undefined) fail(Exit.fail(aborted))
+    }
+    signal.addEventListener("abort", onAbort, { once: true })
+    return () => signal.removeEventListener("abort", onAbort)
+  }
 
   const run: Service["run"] = (task, payload, options) => submit(task, Command.Run, payload, options)
 
@@ -144,6 +179,7 @@ export const makeClient = (pool: Pool, config: PoolConfig): Omit<Service, "messa
       Effect.gen(function* () {
         const timeout = timeoutOf(options)
         if (typeof timeout !== "number") return yield* timeout
+        if (options?.signal?.aborted) return yield* abortedBy(task, options.signal)
         const taskCodec = codec(task)
         const encoded = encode(task, taskCodec, Command.Run, payload)
         if (Exit.isFailure(encoded)) return yield* Effect.failCause(encoded.cause)
@@ -163,9 +199,12 @@ export const makeClient = (pool: Pool, config: PoolConfig): Omit<Service, "messa
             else if (code === Reply.Item) Queue.offerUnsafe(queue, exit.value)
           }
         })
+        const unwatch = watchSignal(options?.signal, job, (exit) => {
+          if (Exit.isFailure(exit)) Queue.failCauseUnsafe(queue, exit.cause)
+        })
         yield* Effect.acquireRelease(
           Effect.sync(() => pool.submit(job)),
-          () => cancel(job)
+          () => Effect.andThen(Effect.sync(unwatch), cancel(job))
         )
         return Stream.fromQueue(queue)
       })

@@ -90,6 +90,19 @@ export class ResultError extends Schema.TaggedError<ResultError>()("ResultError"
 }
 
 /** @internal */
+export class TaskAborted extends Schema.TaggedError<TaskAborted>()("TaskAborted", {
+  task: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return (
+      `task "${this.task}" was aborted by its AbortSignal (${this.reason}) and stopped on its worker. ` +
+      "It did not complete; run it again if it is still wanted."
+    )
+  }
+}
+
+/** @internal */
 export class TaskNotServed extends Schema.TaggedError<TaskNotServed>()("TaskNotServed", {
   task: Schema.String
 }) {
@@ -143,6 +156,7 @@ showMessage(
   QueueFull,
   PayloadError,
   ResultError,
+  TaskAborted,
   TaskNotServed,
   WorkerPoolClosed,
   WorkerSpawnError,
