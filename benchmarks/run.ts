@@ -78,6 +78,17 @@ const scenarios: ReadonlyArray<Scenario> = [
     subjects: ["strand copy", "strand transfer"],
     units: { millis: `ms per ${quick ? 8 : 64} MB Float64Array result` },
     run: Scenarios.movedResults
+  },
+  {
+    name: "9. Long mapStream",
+    subjects: ["strand"],
+    units: {
+      inputs: "inputs",
+      peakGrowthMegabytes: "MB heap growth, peak",
+      endGrowthMegabytes: "MB heap growth, at the end",
+      perSecond: "inputs/s"
+    },
+    run: Scenarios.longMapStream
   }
 ]
 
@@ -196,6 +207,7 @@ const overhead = (metric: string) =>
 const moved = get("8.", "strand copy", "millis") / get("8.", "strand transfer", "millis")
 const notes = [
   ...hung.map((subject) => `Hung (no answer within the bound, left out of the figures): ${subject}.`),
+  `mapStream over ${get("9.", "strand", "inputs").toLocaleString("en")} generated inputs (chunks of 1,000): heap growth ${get("9.", "strand", "peakGrowthMegabytes").toFixed(1)} MB at its peak, ${get("9.", "strand", "endGrowthMegabytes").toFixed(1)} MB at the end.`,
   `Moving a ${quick ? 8 : 64} MB result with WorkerRunner.transfer: ${ratio(moved)} faster than copying it.`,
   `Diagnostics overhead on a Lock: ${overhead("uncontended")} uncontended, ${overhead("contended")} contended. ` +
     "It is why diagnostics stay off unless Diagnostics.layer is provided."

@@ -5,7 +5,7 @@ import { runInNewContext } from "node:vm"
 import { BoundedSemaphore, Condition, Diagnostics, Lock, PriorityQueue } from "@strand/core"
 import { WorkerPool } from "@strand/platform-node"
 import { Mutex } from "async-mutex"
-import { Effect, Exit, Fiber, Order, Scope, Semaphore } from "effect"
+import { Effect, Exit, Fiber, Order, Scope, Semaphore, Stream } from "effect"
 import pLimit from "p-limit"
 import { Piscina } from "piscina"
 import { all, interruptAfter, type Pool, type PoolFactory } from "./pools.ts"
@@ -364,6 +364,49 @@ export const movedResults = async ({ quick }: Sizes, subject: string): Promise<S
       for (let i = 0; i < rounds; i++) await Effect.runPromise(pool.run(Floats, { megabytes, move }))
     })
     return { millis: millis / rounds }
+  } finally {
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+  }
+}
+
+/**
+ * 9. A long mapStream: inputs from a generator, read only as the pool has room. The heap is
+ * sampled (after a full GC) at each tenth of the run; a flat line means constant memory.
+ */
+export const longMapStream = async ({ quick, cores }: Sizes, _subject: string): Promise<Samples> => {
+  const count = quick ? 200_000 : 10_000_000
+  function* inputs() {
+    for (let i = 0; i < count; i++) yield i
+  }
+  const scope = Effect.runSync(Scope.make())
+  try {
+    const pool = await Effect.runPromise(
+      WorkerPool.make({ module: new URL("./workers/strand.ts", import.meta.url), size: cores }).pipe(
+        Scope.provide(scope)
+      )
+    )
+    const before = heapAfterGc()
+    let seen = 0
+    let peak = 0
+    let last = 0
+    const millis = await time(() =>
+      Effect.runPromise(
+        Stream.runForEach(pool.mapStream(Trivial, inputs(), { chunkSize: 1_000 }), () =>
+          Effect.sync(() => {
+            if (++seen % (count / 10) === 0) {
+              last = heapAfterGc() - before
+              peak = Math.max(peak, last)
+            }
+          })
+        )
+      )
+    )
+    return {
+      inputs: count,
+      peakGrowthMegabytes: peak / 2 ** 20,
+      endGrowthMegabytes: last / 2 ** 20,
+      perSecond: (count / millis) * 1000
+    }
   } finally {
     await Effect.runPromise(Scope.close(scope, Exit.void))
   }

@@ -22,7 +22,8 @@ describe("pnpm bench --quick", () => {
       "5. Crash recovery",
       "6. Primitives",
       "7. Memory",
-      "8. Moving results"
+      "8. Moving results",
+      "9. Long mapStream"
     ]) {
       assert.include(stdout, `| ${scenario} |`)
     }

@@ -125,6 +125,9 @@ const failed = <A, E>(future: Future<A, E>): boolean => {
  * - With a `timeout`, it returns when the time runs out, whatever is done.
  *
  * Waiting never consumes or cancels anything: the pending futures keep running.
+ * As in Python, the futures form a set: one given twice appears once in
+ * `done` or `pending`. A `timeout` that is not a duration fails at once with
+ * `InvalidArgument`.
  *
  * @example
  * ```ts
@@ -147,7 +150,8 @@ export const wait = <A, E>(
   options?: { readonly returnWhen?: ReturnWhen | undefined; readonly timeout?: Duration.Input | undefined }
 ): Effect.Effect<WaitResult<A, E>, InvalidArgument> =>
   Effect.gen(function* () {
-    const all = Array.from(futures)
+    // A set of futures, as in Python: one listed twice is waited for, and reported, once.
+    const all = Array.from(new Set(futures))
     const returnWhen = options?.returnWhen ?? "AllCompleted"
     const timeout = options?.timeout === undefined ? undefined : decode("Future.wait", "timeout", options.timeout)
     if (timeout !== undefined && !Duration.isDuration(timeout)) return yield* timeout

@@ -120,6 +120,24 @@ describe("Future.wait and asCompleted", () => {
     return [fast, failing, slow] as const
   })
 
+  it.effect("a future given twice is one future, in done as in pending", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const executor = yield* Executor.make({ maxWorkers: 2 })
+        const done = yield* Executor.submit(executor, Effect.succeed(1))
+        const never = yield* Executor.submit(executor, Effect.never)
+        yield* Effect.yieldNow
+        const result = yield* Future.wait([done, done, never, never], { timeout: "1 second" }).pipe(
+          Effect.forkChild,
+          Effect.tap(() => TestClock.adjust("1 second")),
+          Effect.flatMap(Fiber.join)
+        )
+        assert.deepStrictEqual([result.done.length, result.pending.length], [1, 1])
+        yield* never.cancel
+      })
+    )
+  )
+
   it.effect("FirstCompleted returns once one is done", () =>
     Effect.gen(function* () {
       const futures = yield* setup

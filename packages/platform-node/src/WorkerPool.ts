@@ -82,6 +82,7 @@ import * as Stream from "effect/Stream"
 import { makeClient } from "./internal/client.ts"
 import type {
   InvalidPoolOptions,
+  MapInputError,
   PayloadError,
   QueueFull,
   ResultError,
@@ -104,6 +105,13 @@ export {
    * @since 0.1.0
    */
   InvalidPoolOptions,
+  /**
+   * The input of `map` or `mapStream` threw while it was read; the results
+   * before it were delivered.
+   *
+   * @since 0.2.0
+   */
+  MapInputError,
   /**
    * A payload did not match its task's schema; the worker is unharmed.
    *
@@ -172,6 +180,7 @@ export type WorkerPoolError =
   | QueueFull
   | PayloadError
   | ResultError
+  | MapInputError
   | TaskAborted
   | TaskNotServed
   | WorkerPoolClosed
@@ -210,9 +219,17 @@ export interface RunOptions {
  * @since 0.1.0
  */
 export interface MapOptions {
-  /** Inputs per message; `"auto"` uses Python's rule, ceil(n / (4 × workers)). Default 1. */
+  /**
+   * Inputs per message: a positive whole number (default 1), or `"auto"` for
+   * Python's rule, ceil(n / (4 × workers)), and 16 where the input's length
+   * is unknown. Anything else fails at once with `InvalidPoolOptions`.
+   */
   readonly chunkSize?: number | "auto" | undefined
-  /** `"input"` (default) keeps the input order; `"completion"` yields results as they finish. */
+  /**
+   * `"input"` (default) keeps the input order, and `mapStream` then emits
+   * every result before the first failing input before its error;
+   * `"completion"` yields results as they finish.
+   */
   readonly order?: "input" | "completion" | undefined
   /** A timeout for each chunk. */
   readonly timeout?: Duration.Input | undefined
@@ -276,12 +293,17 @@ export interface Service {
     inputs: Iterable<Task.Payload<T>>,
     options?: MapOptions
   ): Effect.Effect<Array<Task.Success<T>>, Task.Error<T> | WorkerPoolError>
-  /** As `map`, but lazily as a Stream: Python's `imap` and `imap_unordered`. */
-  mapStream<T extends SingleTask>(
+  /**
+   * As `map`, but lazily as a Stream: Python's `imap` and `imap_unordered`.
+   * The inputs (an Iterable, or an Effect Stream) are read only as the pool
+   * has room. With `order: "input"`, every result before the first failing
+   * input is emitted, then its error.
+   */
+  mapStream<T extends SingleTask, E = never, R = never>(
     task: T,
-    inputs: Iterable<Task.Payload<T>>,
+    inputs: Iterable<Task.Payload<T>> | Stream.Stream<Task.Payload<T>, E, R>,
     options?: MapOptions
-  ): Stream.Stream<Task.Success<T>, Task.Error<T> | WorkerPoolError>
+  ): Stream.Stream<Task.Success<T>, Task.Error<T> | WorkerPoolError | E, R>
   /** A snapshot of the pool's state and counters. */
   readonly stats: Effect.Effect<Stats>
   /**
@@ -592,11 +614,11 @@ export const map = <T extends SingleTask>(
  *
  * @since 0.2.0
  */
-export const mapStream = <T extends SingleTask>(
+export const mapStream = <T extends SingleTask, E = never, R = never>(
   task: T,
-  inputs: Iterable<Task.Payload<T>>,
+  inputs: Iterable<Task.Payload<T>> | Stream.Stream<Task.Payload<T>, E, R>,
   options?: MapOptions
-): Stream.Stream<Task.Success<T>, Task.Error<T> | WorkerPoolError, WorkerPool> =>
+): Stream.Stream<Task.Success<T>, Task.Error<T> | WorkerPoolError | E, WorkerPool | R> =>
   Stream.unwrap(Effect.map(Effect.service(WorkerPool), (pool) => pool.mapStream(task, inputs, options)))
 
 /**

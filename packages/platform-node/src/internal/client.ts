@@ -13,6 +13,7 @@ import * as Stream from "effect/Stream"
 import type * as Task from "../Task.ts"
 import type { MapOptions, RunOptions, Service, Stats } from "../WorkerPool.ts"
 import { InvalidPoolOptions, PayloadError, ResultError, TaskAborted, TaskNotServed, TaskTimeout } from "./errors.ts"
+import * as Mapping from "./map.ts"
 import { durationMillis, show } from "./options.ts"
 import { Job, POOL_ERROR, type Pool, type PoolConfig } from "./pool.ts"
 import { type Codec, Command, codec, deserializeDefect, Reply, schemaIssue } from "./protocol.ts"
@@ -77,6 +78,27 @@ const encode = (
   return Exit.succeed(encoded)
 }
 
+/**
+ * A chunk's reply as an outcome: its decoded results in input order and the
+ * failure that stopped it, whether a failing input (`Partial`) or the whole
+ * chunk (a crash, a timeout, a payload error).
+ */
+const chunkOutcome = (task: Task.Any, codec: Codec, code: number, value: unknown): Mapping.Outcome => {
+  if (code !== Reply.Success && code !== Reply.Partial) {
+    return { results: [], failure: (toExit(task, codec, code, value) as Exit.Failure<unknown, unknown>).cause }
+  }
+  const [done, failedCode, failedValue] =
+    code === Reply.Success ? [value, undefined, undefined] : (value as [unknown, number, unknown])
+  const results: Array<unknown> = []
+  for (const item of done as Array<unknown>) {
+    const exit = toExit(task, codec, Reply.Success, item)
+    if (Exit.isFailure(exit)) return { results, failure: exit.cause }
+    results.push(exit.value)
+  }
+  if (failedCode === undefined) return { results, failure: undefined }
+  return { results, failure: (toExit(task, codec, failedCode, failedValue) as Exit.Failure<unknown, unknown>).cause }
+}
+
 /** An abort reason as text, whatever it is. */
 const describeReason = (reason: unknown): string => {
   if (reason instanceof Error) return `${reason.name}: ${reason.message}`
@@ -136,16 +158,11 @@ export const makeClient = (pool: Pool, config: PoolConfig): Omit<Service, "messa
         transfer: options?.transfer,
         onResult: (code, value) => {
           unwatch()
-          if (command !== Command.RunChunk || code !== Reply.Success) {
-            return resume(toExit(task, taskCodec, code, value))
-          }
-          const results: Array<unknown> = []
-          for (const item of value as Array<unknown>) {
-            const exit = toExit(task, taskCodec, code, item)
-            if (Exit.isFailure(exit)) return resume(exit)
-            results.push(exit.value)
-          }
-          resume(Exit.succeed(results))
+          resume(
+            command === Command.RunChunk
+              ? Exit.succeed(chunkOutcome(task, taskCodec, code, value))
+              : toExit(task, taskCodec, code, value)
+          )
         }
       })
       const unwatch = watchSignal(options?.signal, job, (exit) => resume(exit))
@@ -210,49 +227,19 @@ export const makeClient = (pool: Pool, config: PoolConfig): Omit<Service, "messa
       })
     )
 
-  const chunksOf = <A>(inputs: Iterable<A>, options: MapOptions | undefined): Array<Array<A>> => {
-    const all = Array.from(inputs)
-    const requested = options?.chunkSize ?? 1
-    const size = requested === "auto" ? Math.max(1, Math.ceil(all.length / (4 * config.maxSize))) : requested
-    const chunks: Array<Array<A>> = []
-    for (let i = 0; i < all.length; i += size) chunks.push(all.slice(i, i + size))
-    return chunks
-  }
-
-  const runChunk = (task: SingleTask, chunk: ReadonlyArray<unknown>, options: MapOptions | undefined) =>
-    chunk.length === 1
-      ? Effect.map(submit(task, Command.Run, chunk[0], options), (a) => [a])
-      : (submit(task, Command.RunChunk, chunk, options) as Effect.Effect<Array<any>, any>)
+  /** Runs one chunk: a single input as a plain run, more as one message; never fails. */
+  const runChunk =
+    (task: SingleTask, options: MapOptions | undefined): Mapping.RunChunk =>
+    (chunk) =>
+      chunk.length === 1
+        ? Effect.map(Effect.exit(submit(task, Command.Run, chunk[0], options)), Mapping.outcomeOf)
+        : (submit(task, Command.RunChunk, chunk, options) as Effect.Effect<Mapping.Outcome>)
 
   const map: Service["map"] = (task, inputs, options) =>
-    Effect.suspend(() => {
-      const chunks = chunksOf(inputs, options)
-      if (options?.order === "completion") {
-        const results: Array<any> = []
-        return Effect.as(
-          Effect.forEach(chunks, (chunk) => Effect.map(runChunk(task, chunk, options), (r) => results.push(...r)), {
-            concurrency: "unbounded",
-            discard: true
-          }),
-          results
-        )
-      }
-      return Effect.map(
-        Effect.forEach(chunks, (chunk) => runChunk(task, chunk, options), { concurrency: "unbounded" }),
-        (results) => results.flat()
-      )
-    })
+    Mapping.map(inputs, options, config.maxSize, runChunk(task, options)) as Effect.Effect<any, any>
 
   const mapStream: Service["mapStream"] = (task, inputs, options) =>
-    Stream.suspend(() =>
-      Stream.fromIterable(chunksOf(inputs, options)).pipe(
-        Stream.mapEffect((chunk) => runChunk(task, chunk, options), {
-          concurrency: 4 * config.maxSize,
-          unordered: options?.order === "completion"
-        }),
-        Stream.flattenIterable
-      )
-    )
+    Mapping.mapStream(inputs, options, config.maxSize, runChunk(task, options)) as Stream.Stream<any, any, any>
 
   const stats = Effect.sync((): Stats => {
     const now = performance.now()

@@ -103,6 +103,30 @@ export class TaskAborted extends Schema.TaggedError<TaskAborted>()("TaskAborted"
 }
 
 /** @internal */
+export class MapInputError extends Schema.TaggedError<MapInputError>()("MapInputError", {
+  index: Schema.Number,
+  reason: Schema.String
+}) {
+  /** The error for an input iterator that threw while reading input number `index`. */
+  static of(index: number, thrown: unknown): MapInputError {
+    let reason: string
+    try {
+      reason = thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : String(thrown)
+    } catch {
+      reason = "a value that cannot be printed"
+    }
+    return new MapInputError({ index, reason })
+  }
+
+  override get message(): string {
+    return (
+      `reading input #${this.index} of map or mapStream threw: ${this.reason}. ` +
+      "The results of the inputs before it were delivered; fix the input and run the rest again."
+    )
+  }
+}
+
+/** @internal */
 export class TaskNotServed extends Schema.TaggedError<TaskNotServed>()("TaskNotServed", {
   task: Schema.String
 }) {
@@ -156,6 +180,7 @@ showMessage(
   QueueFull,
   PayloadError,
   ResultError,
+  MapInputError,
   TaskAborted,
   TaskNotServed,
   WorkerPoolClosed,

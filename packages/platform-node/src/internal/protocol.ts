@@ -37,11 +37,13 @@ export const Reply = {
   PayloadError: 6,
   Timeout: 7,
   NotServed: 8,
-  Unsendable: 9
+  Unsendable: 9,
+  /** A chunk that stopped at a failing input: `[results before it, Failure or Defect, its value]`. */
+  Partial: 10
 } as const
 
 /** The highest reply code; anything else on the channel is malformed. */
-const LAST_REPLY = Reply.Unsendable
+const LAST_REPLY = Reply.Partial
 
 /** @internal */
 export const COMMAND_STRIDE = 5

@@ -133,17 +133,19 @@ export class Runner {
       const issue = `it does not match the task's ${code === Reply.Failure ? "error" : "success"} schema: ${schemaIssue(encoded)}`
       return this.emit(Reply.Unsendable, id, issue)
     }
-    this.emit(code, id, encoded.value, transfersOf(value) ?? chunkTransfers(value))
+    this.emit(code, id, encoded.value, transfersOf(value))
   }
 
-  private report(id: number, codec: Codec, timeout: number, streaming: boolean) {
+  private report(id: number, codec: Codec, timeout: number, kind: Kind) {
     return (exit: Exit.Exit<unknown, unknown>): void => {
       this.fibers.delete(id)
       if (Exit.isSuccess(exit)) {
-        if (timeout > 0 && Option.isNone(exit.value as Option.Option<unknown>))
+        if (timeout > 0 && Option.isNone(exit.value as Option.Option<unknown>)) {
           return this.emit(Reply.Timeout, id, timeout)
-        if (streaming) return this.emit(Reply.End, id, undefined)
+        }
+        if (kind === "stream") return this.emit(Reply.End, id, undefined)
         const value = timeout > 0 ? (exit.value as Option.Some<unknown>).value : exit.value
+        if (kind === "chunk") return this.reportChunk(id, codec, value as ChunkResult)
         return this.encodeAndEmit(codec.encodeSuccess, value, id, Reply.Success)
       }
       const error = Cause.findErrorOption(exit.cause)
@@ -153,54 +155,73 @@ export class Runner {
     }
   }
 
+  /** A chunk's results, in input order, and how its first failing input failed. */
+  private reportChunk(id: number, codec: Codec, { done, failed }: ChunkResult): void {
+    const encoded: Array<unknown> = []
+    for (const value of done) {
+      const exit = codec.encodeSuccess(value)
+      if (Exit.isFailure(exit)) {
+        return this.emit(Reply.Unsendable, id, `it does not match the task's success schema: ${schemaIssue(exit)}`)
+      }
+      encoded.push(exit.value)
+    }
+    const transfer = chunkTransfers(done)
+    if (failed === undefined) return this.emit(Reply.Success, id, encoded, transfer)
+    if (Cause.hasInterruptsOnly(failed.cause)) return this.emit(Reply.Interrupted, id, undefined)
+    const error = Cause.findErrorOption(failed.cause)
+    if (Option.isNone(error))
+      return this.emit(Reply.Partial, id, [encoded, Reply.Defect, serializeCause(failed.cause)], transfer)
+    const encodedError = codec.encodeError(error.value)
+    if (Exit.isFailure(encodedError)) {
+      return this.emit(Reply.Unsendable, id, `it does not match the task's error schema: ${schemaIssue(encodedError)}`)
+    }
+    this.emit(Reply.Partial, id, [encoded, Reply.Failure, encodedError.value], transfer)
+  }
+
   // ------------------------------------------------------------------- tasks
 
   private start(code: number, id: number, name: string, payload: unknown, timeout: number): void {
     const entry = this.served.get(name)
     if (entry === undefined) return this.emit(Reply.NotServed, id, name)
-    const streaming = entry.handler.task._tag === "StreamTask"
+    const kind: Kind =
+      entry.handler.task._tag === "StreamTask" ? "stream" : code === Command.RunChunk ? "chunk" : "single"
     let effect: Effect.Effect<unknown, unknown, unknown> | undefined
     try {
-      effect = this.build(entry, code, id, payload, streaming)
+      effect = this.build(entry, kind, id, payload)
     } catch (thrown) {
       // The handler threw before it built an Effect: a defect of this task alone.
       return this.emit(Reply.Defect, id, serializeDefect(thrown))
     }
     if (effect === undefined) return
-    const taskCodec = code === Command.RunChunk ? chunkOf(entry.codec) : entry.codec
     const fiber = this.runFork(timeout > 0 ? Effect.timeoutOption(effect, timeout) : effect)
     this.fibers.set(id, fiber)
-    fiber.addObserver(this.report(id, taskCodec, timeout, streaming))
+    fiber.addObserver(this.report(id, entry.codec, timeout, kind))
   }
 
   /** The effect that runs one command; undefined once a payload error has been reported. */
   private build(
     { handler, codec }: Served,
-    code: number,
+    kind: Kind,
     id: number,
-    payload: unknown,
-    streaming: boolean
+    payload: unknown
   ): Effect.Effect<unknown, unknown, unknown> | undefined {
     const decode = (value: unknown) => {
       const decoded = codec.decodePayload(value)
       if (Exit.isFailure(decoded)) this.emit(Reply.PayloadError, id, schemaIssue(decoded))
       return decoded
     }
-    if (code === Command.RunChunk) {
+    if (kind === "chunk") {
       const decoded: Array<unknown> = []
       for (const value of payload as Array<unknown>) {
         const exit = decode(value)
         if (Exit.isFailure(exit)) return undefined
         decoded.push(exit.value)
       }
-      // Each input's handler is called lazily, so one that throws is that chunk's defect.
-      return Effect.forEach(decoded, (value) =>
-        Effect.suspend(() => handler.run(value) as Effect.Effect<unknown, unknown, unknown>)
-      )
+      return runChunk(handler, decoded)
     }
     const decoded = decode(payload)
     if (Exit.isFailure(decoded)) return undefined
-    if (!streaming) return handler.run(decoded.value) as Effect.Effect<unknown, unknown, unknown>
+    if (kind === "single") return handler.run(decoded.value) as Effect.Effect<unknown, unknown, unknown>
     const stream = handler.run(decoded.value) as Stream.Stream<unknown, unknown, unknown>
     return Stream.runForEach(stream, (item) =>
       Effect.sync(() => this.encodeAndEmit(codec.encodeSuccess, item, id, Reply.Item))
@@ -209,8 +230,7 @@ export class Runner {
 }
 
 /** The transfer lists of the marked values in a chunk's results. */
-const chunkTransfers = (value: unknown): ReadonlyArray<TransferListItem> | undefined => {
-  if (!Array.isArray(value)) return undefined
+const chunkTransfers = (value: ReadonlyArray<unknown>): ReadonlyArray<TransferListItem> | undefined => {
   let all: Array<TransferListItem> | undefined
   for (const item of value) {
     const list = transfersOf(item)
@@ -219,27 +239,29 @@ const chunkTransfers = (value: unknown): ReadonlyArray<TransferListItem> | undef
   return all
 }
 
-const chunkCodecs = new WeakMap<Codec, Codec>()
+type Kind = "single" | "chunk" | "stream"
 
-/** A chunk's results travel as an array, each encoded by the task's codec. */
-const chunkOf = (codec: Codec): Codec => {
-  let cached = chunkCodecs.get(codec)
-  if (cached !== undefined) return cached
-  cached = {
-    ...codec,
-    encodeSuccess: (values) => {
-      const out: Array<unknown> = []
-      for (const value of values as Array<unknown>) {
-        const exit = codec.encodeSuccess(value)
-        if (Exit.isFailure(exit)) return exit
-        out.push(exit.value)
-      }
-      return Exit.succeed(out)
-    }
-  }
-  chunkCodecs.set(codec, cached)
-  return cached
+/** A chunk's results before its first failing input, and that input's failure. */
+interface ChunkResult {
+  readonly done: ReadonlyArray<unknown>
+  readonly failed: Exit.Failure<unknown, unknown> | undefined
 }
+
+/**
+ * Runs a chunk's inputs one after another, stopping at the first that fails,
+ * so that the caller gets every result before it (Python's `imap` order).
+ * Each handler is called lazily, so one that throws is that input's defect.
+ */
+const runChunk = (handler: Handler<unknown>, inputs: ReadonlyArray<unknown>): Effect.Effect<ChunkResult> =>
+  Effect.gen(function* () {
+    const done: Array<unknown> = []
+    for (const input of inputs) {
+      const exit = yield* Effect.exit(Effect.suspend(() => handler.run(input) as Effect.Effect<unknown, unknown>))
+      if (Exit.isFailure(exit)) return { done, failed: exit }
+      done.push(exit.value)
+    }
+    return { done, failed: undefined }
+  })
 
 /**
  * Resolves once everything written so far to stdout and stderr has reached
