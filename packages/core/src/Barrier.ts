@@ -15,6 +15,12 @@
  * - A timeout, an interruption of a waiter, a failing action or `abort` breaks
  *   the barrier: every waiter fails with `BrokenBarrier`, and so does every
  *   later `wait` until `reset`.
+ * - Once the last party has arrived, the generation is complete: a party
+ *   interrupted or timed out after that moment no longer breaks it (as in
+ *   Java), and the others are released normally.
+ * - An action that does not succeed (it fails, dies, or the last party is
+ *   interrupted while it runs) breaks the barrier; `BrokenBarrier.actionError`
+ *   carries the action's own error, so no party is ever left waiting.
  *
  * @example
  * ```ts
@@ -34,8 +40,11 @@
  *
  * @since 0.1.0
  */
+
+import * as Cause from "effect/Cause"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import { withDuration } from "./internal/duration.ts"
 import { BrokenBarrier, InvalidArgument } from "./internal/errors.ts"
 import { makeWaiter, WaitQueue } from "./internal/waiters.ts"
@@ -106,8 +115,21 @@ type Reason = BrokenBarrier["reason"]
 class Generation {
   arrived = 0
   broken: Reason | undefined = undefined
+  actionError: unknown = undefined
+  /**
+   * Its last party arrived: an interruption or timeout of another party can no
+   * longer break it (as in Java); only a failing action can.
+   */
+  tripped = false
   readonly queue = new WaitQueue()
 }
+
+const brokenError = (generation: Generation): BrokenBarrier =>
+  new BrokenBarrier(
+    generation.actionError === undefined
+      ? { reason: generation.broken! }
+      : { reason: generation.broken!, actionError: generation.actionError }
+  )
 
 class BarrierImpl implements Barrier {
   readonly [TypeId] = TypeId
@@ -124,9 +146,10 @@ class BarrierImpl implements Barrier {
   }
 
   /** Breaks `generation`, releasing its waiters to fail with `BrokenBarrier`. */
-  breakGeneration(generation: Generation, reason: Reason): void {
-    if (generation.broken !== undefined) return
+  breakGeneration(generation: Generation, reason: Reason, actionError?: unknown): void {
+    if (generation.broken !== undefined || (generation.tripped && reason !== "action-failed")) return
     generation.broken = reason
+    generation.actionError = actionError
     generation.queue.drain((waiter) => generation.queue.grant(waiter))
   }
 
@@ -139,39 +162,46 @@ class BarrierImpl implements Barrier {
   private arrive(timeout: Duration.Duration | undefined): Effect.Effect<number, BrokenBarrier> {
     return Effect.withFiber((fiber) => {
       const generation = this.current
-      if (generation.broken !== undefined) return Effect.fail(new BrokenBarrier({ reason: generation.broken }))
+      if (generation.broken !== undefined) return Effect.fail(brokenError(generation))
       const index = generation.arrived++
       if (generation.arrived === this.parties) return this.trip(generation, index)
       return generation.queue.park(makeWaiter(fiber), timeout).pipe(
         Effect.onInterrupt(() => Effect.sync(() => this.breakGeneration(generation, "interrupted"))),
         Effect.flatMap((released) => {
+          // A wait that timed out after the last party tripped the barrier was released: it succeeds.
           if (!released) this.breakGeneration(generation, "timeout")
-          return generation.broken === undefined
-            ? Effect.succeed(index)
-            : Effect.fail(new BrokenBarrier({ reason: generation.broken }))
+          return generation.broken === undefined ? Effect.succeed(index) : Effect.fail(brokenError(generation))
         })
       )
     })
   }
 
   /** The last arrival runs the action, then releases the generation. */
+  /**
+   * The last arrival runs the action, then releases the generation. An action
+   * that does not succeed (it fails, dies, or its fiber is interrupted while it
+   * runs) breaks the barrier, as Java's does, and the parties get its error.
+   */
   trip(generation: Generation, index: number): Effect.Effect<number, BrokenBarrier> {
     this.current = new Generation()
+    generation.tripped = true
     const release = Effect.sync(() => {
       generation.queue.drain((waiter) => generation.queue.grant(waiter))
       return index
     })
-    if (this.options?.action === undefined) return release
-    return this.options.action.pipe(
-      Effect.matchCauseEffect({
-        onSuccess: () => release,
-        onFailure: () =>
-          Effect.suspend(() => {
-            const reason = "action-failed"
-            this.breakGeneration(generation, reason)
-            this.breakGeneration(this.current, reason)
-            return Effect.fail(new BrokenBarrier({ reason }))
-          })
+    const action = this.options.action
+    if (action === undefined) return release
+    return Effect.uninterruptibleMask((restore) =>
+      Effect.flatMap(Effect.exit(restore(action)), (exit) => {
+        if (Exit.isSuccess(exit)) return release
+        const actionError = Cause.hasInterruptsOnly(exit.cause)
+          ? "the action was interrupted"
+          : Cause.squash(exit.cause)
+        this.breakGeneration(generation, "action-failed", actionError)
+        this.breakGeneration(this.current, "action-failed", actionError)
+        return Cause.hasInterruptsOnly(exit.cause)
+          ? Effect.failCause(exit.cause as Cause.Cause<never>)
+          : Effect.fail(brokenError(generation))
       })
     )
   }

@@ -12,8 +12,10 @@
  * - A condition is bound to a `Lock` or an `RLock`; by default a fresh `RLock`, as in Python.
  * - `wait` releases the lock atomically (every hold, for an `RLock`) and always
  *   reacquires it before it returns, even when it is interrupted or times out.
- * - Wake-ups are FIFO and never lost: a notified waiter that is interrupted
- *   before it runs passes its wake-up to the next waiter.
+ * - Wake-ups are FIFO and never lost: a notified waiter that is interrupted,
+ *   whether before it runs or while it re-takes the lock, passes its wake-up
+ *   to the next waiter (as CPython 3.13 does). An interrupted `wait` can be
+ *   retried safely: it consumed nothing.
  * - Calling `wait`, `waitFor`, `notify` or `notifyAll` without holding the lock
  *   fails with `LockNotHeld`.
  *
@@ -43,6 +45,7 @@
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import { dual } from "effect/Function"
 import { decode, withDuration } from "./internal/duration.ts"
 import type { InvalidArgument, LockNotHeld } from "./internal/errors.ts"
@@ -133,7 +136,11 @@ class ConditionImpl implements Condition, Resource {
         tracker?.recordWait(fiber, this)
         return Effect.flatMap(Effect.exit(restore(this.queue.park(makeWaiter(fiber), timeout))), (exit) => {
           tracker?.doneWaiting(fiber)
-          return Effect.andThen(core.reacquire(fiber, holds), exit)
+          const woken = Exit.isSuccess(exit) && exit.value
+          // A notified waiter interrupted while it re-took the lock would swallow the wake-up:
+          // pass it to the next waiter, as CPython does (gh-112202).
+          const after = woken ? Effect.onInterrupt(restore(exit), () => Effect.sync(this.passOn)) : exit
+          return Effect.andThen(core.reacquire(fiber, holds), after)
         })
       })
     })

@@ -15,6 +15,17 @@
  * - Offer through this module (`offer`, `offerAll`) so items are counted; take
  *   through `take` or the underlying `dequeue`, which is a plain Effect `Dequeue`.
  * - Capacity and back-pressure are those of Effect's `Queue`.
+ * - An interrupted `offerAll` counts exactly the items that entered the queue:
+ *   what fitted at once stays queued and counted, the item that was waiting
+ *   for room is not, and the rest were never offered.
+ * - `shutdown` drops the buffered items and counts each as done (Python's
+ *   `shutdown(immediate=True)`), so `join` then waits only for items already
+ *   taken.
+ * - A caveat from Effect's `Queue`: when a full queue frees room, the offerer
+ *   waiting for it runs at once, inside the taker's step. If that offerer's
+ *   fiber interrupts the taker right then, the taker ends interrupted and the
+ *   item it took is lost. Do not interrupt a taker from the producer it is
+ *   unblocking.
  *
  * @example
  * ```ts
@@ -139,27 +150,40 @@ export const make = <A>(options?: Options): Effect.Effect<JoinableQueue<A>, Inva
     return {
       [TypeId]: TypeId,
       dequeue: queue,
-      // Count before offering: a consumer may take and finish the item before the offer returns.
-      offer: (item) =>
-        Effect.uninterruptibleMask((restore) => {
-          added(1)
-          return Effect.tap(restore(Queue.offer(queue, item)).pipe(Effect.onInterrupt(() => done(1))), (ok) =>
-            ok ? Effect.void : done(1)
-          )
-        }),
+      offer: offerOne,
+      // What fits goes in at once; the rest is offered one item at a time, so an interruption
+      // un-counts exactly the item that was waiting, never one already in the queue.
       offerAll: (items) =>
-        Effect.uninterruptibleMask((restore) => {
+        Effect.suspend(() => {
           const all = Array.from(items)
-          added(all.length)
-          return Effect.tap(
-            restore(Queue.offerAll(queue, all)).pipe(Effect.onInterrupt(() => done(all.length))),
-            (rejected) => done(rejected.length)
+          const rest = Queue.offerAllUnsafe(queue, all)
+          added(all.length - rest.length)
+          if (rest.length === 0) return Effect.succeed([])
+          const rejected: Array<A> = []
+          return Effect.as(
+            Effect.forEach(rest, (item) => Effect.map(offerOne(item), (ok) => ok || rejected.push(item)), {
+              discard: true
+            }),
+            rejected
           )
         }),
       taskDone: Effect.suspend(() => (unfinished === 0 ? Effect.fail(new TaskDoneTooOften()) : done(1))),
       join: allDone.await,
       unfinished: Effect.sync(() => unfinished),
-      shutdown: Queue.shutdown(queue)
+      // As Python's shutdown(immediate=True): every dropped item counts as done, so join returns.
+      shutdown: Effect.suspend(() => {
+        const dropped = Queue.sizeUnsafe(queue)
+        return Effect.tap(Queue.shutdown(queue), () => done(dropped))
+      })
+    }
+    // Count before offering: a consumer may take and finish the item before the offer returns.
+    function offerOne(item: A): Effect.Effect<boolean> {
+      return Effect.uninterruptibleMask((restore) => {
+        added(1)
+        return Effect.tap(restore(Queue.offer(queue, item)).pipe(Effect.onInterrupt(() => done(1))), (ok) =>
+          ok ? Effect.void : done(1)
+        )
+      })
     }
     function done(n: number): Effect.Effect<void> {
       return Effect.sync(() => {

@@ -12,7 +12,9 @@
  * - Items come out smallest first by the given `Order`; equal items come out in
  *   the order they were offered (the queue is stable).
  * - `offer` suspends while the queue is full, `take` while it is empty; both
- *   serve their waiters in FIFO order and can be interrupted without a trace.
+ *   serve their waiters in FIFO order and can be interrupted without a trace:
+ *   an offer granted room but interrupted before it resumed gives the room
+ *   back and puts nothing, so a producer may retry it safely.
  * - `shutdown` behaves as Effect's `Queue.shutdown`: buffered items are dropped,
  *   waiting and later offers succeed with `false`, takers are interrupted.
  *

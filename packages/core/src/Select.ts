@@ -19,6 +19,11 @@
  *   at once and drop the loser's item.
  * - A source that is done (a shut-down queue, a failed deferred) ends the
  *   select with its failure.
+ * - An interrupted select takes nothing, with one exception that comes from
+ *   Effect's `Queue`: taking from a full queue runs the offerer waiting for
+ *   room at once, inside the taker's step; if that offerer's fiber interrupts
+ *   the selecting fiber right then, the item taken is lost. Do not interrupt
+ *   a select from the producer it is unblocking.
  * - With a `timeout`, it fails with Effect's `Cause.TimeoutError` when no source
  *   became ready in time.
  *

@@ -34,9 +34,12 @@ export class BoundedBuffer<A> {
   readonly capacity: number
   readonly store: Store<A>
   readonly takers = new WaitQueue({ onLostGrant: () => this.unreserve() })
-  readonly offerers = new WaitQueue<A>()
+  /** A granted offerer that was interrupted before it resumed gives its slot back. */
+  readonly offerers = new WaitQueue<A>({ onLostGrant: () => this.freeSlot() })
   /** Takers that were granted an item but have not resumed to pop it yet. */
   reserved = 0
+  /** Offerers that were granted a slot but have not resumed to push their item yet. */
+  slots = 0
   isShutdown = false
 
   constructor(capacity: number, store: Store<A>) {
@@ -44,10 +47,18 @@ export class BoundedBuffer<A> {
     this.store = store
   }
 
-  /** Moves waiting offerers into free space, then hands free items to waiting takers. */
+  /**
+   * Grants free slots to waiting offerers (each pushes its own item when it
+   * resumes, so an offer interrupted before then puts nothing), then hands
+   * free items to waiting takers.
+   */
   readonly settle = (): void => {
-    for (let o = this.offerers.head(); o !== undefined && this.store.size < this.capacity; o = this.offerers.head()) {
-      this.store.push(o.data)
+    for (
+      let o = this.offerers.head();
+      o !== undefined && this.store.size + this.slots < this.capacity;
+      o = this.offerers.head()
+    ) {
+      this.slots++
       this.offerers.grant(o)
     }
     for (let t = this.takers.head(); t !== undefined && this.store.size > this.reserved; t = this.takers.head()) {
@@ -62,16 +73,28 @@ export class BoundedBuffer<A> {
     this.settle()
   }
 
+  private readonly freeSlot = (): void => {
+    this.slots--
+    this.settle()
+  }
+
   offer(item: A): Effect.Effect<boolean> {
     return Effect.withFiber((fiber) => {
       if (this.isShutdown) return Effect.succeed(false)
-      if (this.offerers.size === 0 && this.store.size < this.capacity) {
+      if (this.offerers.size === 0 && this.store.size + this.slots < this.capacity) {
         this.store.push(item)
         this.settle()
         return Effect.succeed(true)
       }
-      // An offerer whose grant is lost was already moved into the store: its item stays queued.
-      return this.offerers.park(new Waiter(fiber, item))
+      return Effect.uninterruptibleMask((restore) =>
+        Effect.map(restore(this.offerers.park(new Waiter(fiber, item))), (granted) => {
+          if (!granted || this.isShutdown) return false
+          this.slots--
+          this.store.push(item)
+          this.settle()
+          return true
+        })
+      )
     })
   }
 
@@ -96,6 +119,7 @@ export class BoundedBuffer<A> {
     this.isShutdown = true
     this.store.clear()
     this.reserved = 0
+    this.slots = 0
     this.offerers.drain((waiter) => WaitQueue.resumeWith(waiter, Effect.succeed(false)))
     this.takers.drain((waiter) => WaitQueue.resumeWith(waiter, Effect.interrupt))
     return true

@@ -9,6 +9,7 @@ import * as Schema from "effect/Schema"
 /** Shows a value as the caller wrote it: strings quoted, anything else without throwing. */
 const show = (value: unknown): string => {
   if (typeof value === "string") return JSON.stringify(value)
+  if (value instanceof Error) return `${value.name}: ${value.message}`
   if (typeof value !== "object" || value === null) return String(value)
   try {
     return JSON.stringify(value) ?? String(value)
@@ -74,12 +75,15 @@ export class SemaphoreOverRelease extends Schema.TaggedError<SemaphoreOverReleas
 
 /** @internal */
 export class BrokenBarrier extends Schema.TaggedError<BrokenBarrier>()("BrokenBarrier", {
-  reason: Schema.Literals(["timeout", "interrupted", "abort", "reset", "action-failed"])
+  reason: Schema.Literals(["timeout", "interrupted", "abort", "reset", "action-failed"]),
+  /** With `action-failed`: the action's own error or defect, or a note that it was interrupted. */
+  actionError: Schema.optional(Schema.Unknown)
 }) {
   override get message(): string {
+    const action = this.actionError === undefined ? "" : ` (the action ended with: ${show(this.actionError)})`
     return (
-      `the Barrier is broken (${this.reason}): every waiter of this generation was released with this error. ` +
-      "Call reset to use the barrier again."
+      `the Barrier is broken (${this.reason})${action}: every waiter of this generation was released with this ` +
+      "error. Call reset to use the barrier again."
     )
   }
 }
