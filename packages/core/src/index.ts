@@ -23,6 +23,8 @@ export * as Condition from "./Condition.ts"
 export * as CountDownLatch from "./CountDownLatch.ts"
 /** @since 0.1.0 */
 export * as Diagnostics from "./Diagnostics.ts"
+/** @since 0.2.0 */
+export * as Event from "./Event.ts"
 /** @since 0.1.0 */
 export * as Executor from "./Executor.ts"
 /** @since 0.1.0 */
