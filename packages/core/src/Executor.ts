@@ -37,13 +37,17 @@
  * @since 0.1.0
  */
 import * as Deferred from "effect/Deferred"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import { dual } from "effect/Function"
+import * as Latch from "effect/Latch"
+import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Semaphore from "effect/Semaphore"
 import * as Future from "./Future.ts"
+import { withDuration } from "./internal/duration.ts"
 import { ExecutorShutdown, type FutureCancelled, InvalidArgument } from "./internal/errors.ts"
 
 export {
@@ -76,6 +80,14 @@ export interface Executor {
   submit<A, E>(effect: Effect.Effect<A, E>): Effect.Effect<Future.Future<A, E>, ExecutorShutdown>
   /** Stops taking work; see `shutdown`. */
   shutdown(options?: ShutdownOptions): Effect.Effect<void>
+  /** Stops taking work, cancels what has not started and interrupts what runs; see `shutdownNow`. */
+  readonly shutdownNow: Effect.Effect<Array<Future.Future<unknown, unknown>>>
+  /** Whether `shutdown` or `shutdownNow` was called (or the scope closed). */
+  readonly isShutdown: Effect.Effect<boolean>
+  /** Whether it is shut down and every submitted piece of work has ended. */
+  readonly isTerminated: Effect.Effect<boolean>
+  /** Waits at most `timeout` until it has terminated; succeeds with whether it did. */
+  awaitTermination(timeout: Duration.Input): Effect.Effect<boolean, InvalidArgument>
 }
 
 /**
@@ -136,6 +148,11 @@ export const make = (options: { readonly maxWorkers: number }): Effect.Effect<Ex
     const slots = yield* Semaphore.make(maxWorkers)
     const tasks = new Set<Task>()
     let closed = false
+    // Opens once the executor is shut down and its last task has ended.
+    const terminated = Latch.makeUnsafe(false)
+    const checkTerminated = () => {
+      if (closed && tasks.size === 0) terminated.openUnsafe()
+    }
 
     const submit = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<Future.Future<A, E>, ExecutorShutdown> =>
       Effect.gen(function* () {
@@ -158,6 +175,7 @@ export const make = (options: { readonly maxWorkers: number }): Effect.Effect<Ex
             Effect.sync(() => {
               tasks.delete(task)
               Deferred.doneUnsafe(deferred, Exit.hasInterrupts(exit) ? Effect.fail(new Future.FutureCancelled()) : exit)
+              checkTerminated()
             })
           )
         )
@@ -168,6 +186,7 @@ export const make = (options: { readonly maxWorkers: number }): Effect.Effect<Ex
     const shutdown = (options?: ShutdownOptions): Effect.Effect<void> =>
       Effect.gen(function* () {
         closed = true
+        checkTerminated()
         const all = Array.from(tasks)
         if (options?.cancelPending === true) {
           yield* Effect.forEach(
@@ -192,7 +211,31 @@ export const make = (options: { readonly maxWorkers: number }): Effect.Effect<Ex
           )
     )
 
-    return { [TypeId]: TypeId, maxWorkers, submit, shutdown } satisfies Executor
+    const shutdownNow = Effect.suspend(() => {
+      closed = true
+      checkTerminated()
+      const all = Array.from(tasks)
+      const neverStarted = all.filter((t) => !t.started).map((t) => t.future)
+      // Cancelling does not wait for the running work's fibers to end (Java's shutdownNow returns at once).
+      return Effect.as(
+        Effect.forEach(all, (t) => Effect.forkDetach(t.future.cancel), { discard: true }),
+        neverStarted
+      )
+    })
+
+    return {
+      [TypeId]: TypeId,
+      maxWorkers,
+      submit,
+      shutdown,
+      shutdownNow,
+      isShutdown: Effect.sync(() => closed),
+      isTerminated: Effect.sync(() => terminated.isOpen()),
+      awaitTermination: (timeout) =>
+        withDuration("Executor.awaitTermination", "timeout", timeout, (duration) =>
+          Effect.map(Effect.timeoutOption(terminated.await, duration ?? 0), Option.isSome)
+        )
+    } satisfies Executor
   })
 
 /**
@@ -299,3 +342,96 @@ export const map: {
  * @since 0.1.0
  */
 export const shutdown = (self: Executor, options?: ShutdownOptions): Effect.Effect<void> => self.shutdown(options)
+
+/**
+ * Stops the executor at once: Java's `shutdownNow`.
+ *
+ * **When to use**
+ *
+ * Use to abandon the work in hand, for example when the program is stopping.
+ *
+ * **Details**
+ *
+ * Later submissions fail with `ExecutorShutdown`. Work that has not started is
+ * cancelled and returned, so it can be run elsewhere; running work is
+ * interrupted. It does not wait for the running work to end: use
+ * `awaitTermination` for that.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Executor } from "@strand/core"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const executor = yield* Executor.make({ maxWorkers: 1 })
+ *   yield* Executor.submit(executor, Effect.never)
+ *   yield* Executor.submit(executor, Effect.never)
+ *   const neverStarted = yield* Executor.shutdownNow(executor)
+ *   return neverStarted.length // 1
+ * }))
+ * ```
+ *
+ * @since 0.2.0
+ */
+export const shutdownNow = (self: Executor): Effect.Effect<Array<Future.Future<unknown, unknown>>> => self.shutdownNow
+
+/**
+ * Whether the executor was shut down: Java's `isShutdown`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Executor } from "@strand/core"
+ *
+ * const program = Effect.scoped(Effect.flatMap(Executor.make({ maxWorkers: 1 }), Executor.isShutdown)) // false
+ * ```
+ *
+ * @since 0.2.0
+ */
+export const isShutdown = (self: Executor): Effect.Effect<boolean> => self.isShutdown
+
+/**
+ * Whether the executor is shut down and all its work has ended: Java's `isTerminated`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Executor } from "@strand/core"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const executor = yield* Executor.make({ maxWorkers: 1 })
+ *   yield* Executor.shutdown(executor)
+ *   return yield* Executor.isTerminated(executor) // true
+ * }))
+ * ```
+ *
+ * @since 0.2.0
+ */
+export const isTerminated = (self: Executor): Effect.Effect<boolean> => self.isTerminated
+
+/**
+ * Waits at most `timeout` for the executor to terminate: Java's `awaitTermination`.
+ *
+ * **Details**
+ *
+ * Succeeds with `true` once it is shut down and all its work has ended, or
+ * `false` when the time runs out (an executor that is not shut down never
+ * terminates). A timeout that is not a duration fails with `InvalidArgument`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Executor } from "@strand/core"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const executor = yield* Executor.make({ maxWorkers: 1 })
+ *   yield* Executor.submit(executor, Effect.sleep("10 millis"))
+ *   yield* Executor.shutdown(executor, { wait: false })
+ *   return yield* Executor.awaitTermination(executor, "1 second") // true
+ * }))
+ * ```
+ *
+ * @since 0.2.0
+ */
+export const awaitTermination = (self: Executor, timeout: Duration.Input): Effect.Effect<boolean, InvalidArgument> =>
+  self.awaitTermination(timeout)

@@ -37,7 +37,9 @@ import * as Exit from "effect/Exit"
 import { identity } from "effect/Function"
 import * as Stream from "effect/Stream"
 import { decode } from "./internal/duration.ts"
-import type { FutureCancelled, InvalidArgument } from "./internal/errors.ts"
+import { FutureCancelled as FutureCancelledClass, type InvalidArgument } from "./internal/errors.ts"
+
+type FutureCancelled = FutureCancelledClass
 
 export {
   /**
@@ -65,10 +67,17 @@ export interface Future<A, E = never> {
   readonly [TypeId]: typeof TypeId
   /** Waits for the result: Python's `result()`. */
   readonly await: Effect.Effect<A, E | FutureCancelled>
-  /** Cancels the work if it has not completed; `true` if this call cancelled it. */
+  /**
+   * Cancels the work if it has not completed; `true` if this call cancelled
+   * it. On running work it waits until the work's fiber has ended, so work
+   * that masks interruption holds the caller up (Java's `cancel` returns at
+   * once); fork it with `Effect.forkDetach` to not wait.
+   */
   readonly cancel: Effect.Effect<boolean>
   /** Whether the work has completed, failed or been cancelled: Python's `done()`. */
   readonly isDone: Effect.Effect<boolean>
+  /** Whether the work was cancelled: Python's `cancelled()`. */
+  readonly isCancelled: Effect.Effect<boolean>
   /** @internal The outcome, once there is one. */
   readonly exitUnsafe: () => Exit.Exit<A, E | FutureCancelled> | undefined
 }
@@ -82,6 +91,12 @@ export const make = <A, E>(
   await: Deferred.await(deferred),
   cancel,
   isDone: Deferred.isDone(deferred),
+  isCancelled: Effect.sync(() => {
+    const exit = deferred.effect as Exit.Exit<A, E | FutureCancelled> | undefined
+    if (exit === undefined || Exit.isSuccess(exit)) return false
+    const error = Exit.findErrorOption(exit)
+    return error._tag === "Some" && error.value instanceof FutureCancelledClass
+  }),
   exitUnsafe: () => deferred.effect as Exit.Exit<A, E | FutureCancelled> | undefined
 })
 

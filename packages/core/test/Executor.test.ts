@@ -111,6 +111,46 @@ describe("Executor", () => {
   )
 })
 
+describe("Executor, as Java's ExecutorService", () => {
+  it.effect("shutdownNow cancels and returns what never started, interrupts what runs, and terminates", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const executor = yield* Executor.make({ maxWorkers: 1 })
+        const running = yield* Executor.submit(executor, Effect.never)
+        const pending = yield* Executor.submit(executor, Effect.never)
+        yield* Effect.yieldNow
+        assert.isFalse(yield* Executor.isShutdown(executor))
+        const neverStarted = yield* Executor.shutdownNow(executor)
+        assert.deepStrictEqual(neverStarted, [pending] as Array<unknown>)
+        assert.isTrue(yield* Executor.isShutdown(executor))
+        assert.isTrue(yield* Executor.awaitTermination(executor, "1 second"))
+        assert.isTrue(yield* Executor.isTerminated(executor))
+        assert.isTrue(yield* running.isCancelled)
+        assert.isTrue(yield* pending.isCancelled)
+        assert.strictEqual((yield* Effect.flip(running.await))._tag, "FutureCancelled")
+        assert.strictEqual((yield* Effect.flip(Executor.submit(executor, Effect.void)))._tag, "ExecutorShutdown")
+      })
+    )
+  )
+
+  it.effect("awaitTermination times out on an executor that is not shut down; isCancelled is false for done work", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const executor = yield* Executor.make({ maxWorkers: 2 })
+        const done = yield* Executor.submit(executor, Effect.succeed(1))
+        assert.strictEqual(yield* done.await, 1)
+        assert.isFalse(yield* done.isCancelled)
+        const waiting = yield* Effect.forkChild(Executor.awaitTermination(executor, "1 second"))
+        yield* TestClock.adjust("1 second")
+        assert.isFalse(yield* Fiber.join(waiting))
+        assert.isFalse(yield* Executor.isTerminated(executor))
+        const error = yield* Effect.flip(Executor.awaitTermination(executor, "whenever" as never))
+        assert.strictEqual(error._tag, "InvalidArgument")
+      })
+    )
+  )
+})
+
 describe("Future.wait and asCompleted", () => {
   const setup = Effect.gen(function* () {
     const executor = yield* Executor.make({ maxWorkers: 4 })
