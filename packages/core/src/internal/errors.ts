@@ -113,6 +113,36 @@ export class TaskDoneTooOften extends Schema.TaggedError<TaskDoneTooOften>()("Ta
 }
 
 /** @internal */
+export class QueueFull extends Schema.TaggedError<QueueFull>()("QueueFull", {
+  operation: Schema.String,
+  capacity: Schema.Number
+}) {
+  override get message(): string {
+    return (
+      `${this.operation}: the queue already holds ${this.capacity} items. ` +
+      "Use offer to wait for room, offerTimeout to wait a while, or retry later."
+    )
+  }
+}
+
+/** @internal */
+export class QueueEmpty extends Schema.TaggedError<QueueEmpty>()("QueueEmpty", { operation: Schema.String }) {
+  override get message(): string {
+    return `${this.operation}: the queue is empty. Use take to wait for an item, takeTimeout to wait a while, or poll.`
+  }
+}
+
+/** @internal */
+export class QueueShutDown extends Schema.TaggedError<QueueShutDown>()("QueueShutDown", { operation: Schema.String }) {
+  override get message(): string {
+    return (
+      `${this.operation}: the queue was shut down, so it takes no more items` +
+      " (and, once its buffered items are taken, gives none). Stop producing, or make a new queue."
+    )
+  }
+}
+
+/** @internal */
 export class ExecutorShutdown extends Schema.TaggedError<ExecutorShutdown>()("ExecutorShutdown", {}) {
   override get message(): string {
     return "Executor.submit after shutdown: this executor takes no new work. Submit before shutdown, or make a new one."
@@ -164,6 +194,9 @@ for (const error of [
   TimerAlreadyStarted,
   TimerCancelled,
   TaskDoneTooOften,
+  QueueFull,
+  QueueEmpty,
+  QueueShutDown,
   ExecutorShutdown,
   FutureCancelled,
   DeadlockDetected

@@ -64,6 +64,10 @@ export class Heap<A> implements Store<A> {
     return top.item
   }
 
+  peek(): A {
+    return this.entries[0]!.item
+  }
+
   clear(): void {
     this.entries.length = 0
   }
@@ -83,6 +87,10 @@ export class Stack<A> implements Store<A> {
 
   pop(): A {
     return this.items.pop()!
+  }
+
+  peek(): A {
+    return this.items[this.items.length - 1]!
   }
 
   clear(): void {
