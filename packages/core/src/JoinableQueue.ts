@@ -18,6 +18,12 @@
  * - An interrupted `offerAll` counts exactly the items that entered the queue:
  *   what fitted at once stays queued and counted, the item that was waiting
  *   for room is not, and the rest were never offered.
+ * - `offerNow` and `takeNow` fail with `QueueFull` and `QueueEmpty` instead
+ *   of waiting (Python's `put_nowait` and `get_nowait`).
+ * - `close` is Python's graceful `shutdown()`: later offers fail with
+ *   `QueueShutDown`, the buffered items (and offers already waiting for
+ *   room, as Effect's `Queue` delivers them) can still be taken, then takes
+ *   fail with `QueueShutDown`.
  * - `shutdown` drops the buffered items and counts each as done (Python's
  *   `shutdown(immediate=True)`), so `join` then waits only for items already
  *   taken.
@@ -48,9 +54,10 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Latch from "effect/Latch"
 import * as Queue from "effect/Queue"
-import { InvalidArgument, TaskDoneTooOften } from "./internal/errors.ts"
+import { InvalidArgument, QueueEmpty, QueueFull, QueueShutDown, TaskDoneTooOften } from "./internal/errors.ts"
 
 export {
   /**
@@ -59,6 +66,24 @@ export {
    * @since 0.1.0
    */
   InvalidArgument,
+  /**
+   * `takeNow` found the queue empty.
+   *
+   * @since 0.2.0
+   */
+  QueueEmpty,
+  /**
+   * `offerNow` found the queue full.
+   *
+   * @since 0.2.0
+   */
+  QueueFull,
+  /**
+   * The queue was closed: it takes no more items, and gives none once drained.
+   *
+   * @since 0.2.0
+   */
+  QueueShutDown,
   /**
    * `taskDone` was called more times than items were offered.
    *
@@ -76,12 +101,25 @@ const TypeId = "~@strand/core/JoinableQueue" as const
  */
 export interface JoinableQueue<A> {
   readonly [TypeId]: typeof TypeId
-  /** The take side, as a plain Effect `Dequeue` (for streams and the `Queue` API). */
-  readonly dequeue: Queue.Dequeue<A>
+  /**
+   * The take side, as a plain Effect `Dequeue` (for streams and the `Queue`
+   * API). Once the queue is closed and drained, it fails with `QueueShutDown`.
+   */
+  readonly dequeue: Queue.Dequeue<A, QueueShutDown>
   /** Offers an item, waiting while the queue is full; `false` once it is shut down. */
-  offer(item: A): Effect.Effect<boolean>
+  offer(item: A): Effect.Effect<boolean, QueueShutDown>
   /** Offers several items; succeeds with those that could not be offered. */
-  offerAll(items: Iterable<A>): Effect.Effect<Array<A>>
+  offerAll(items: Iterable<A>): Effect.Effect<Array<A>, QueueShutDown>
+  /** Offers an item if there is room now, else fails with `QueueFull`: Python's `put_nowait`. */
+  offerNow(item: A): Effect.Effect<void, QueueFull | QueueShutDown>
+  /** Takes an item if there is one now, else fails with `QueueEmpty`: Python's `get_nowait`. */
+  readonly takeNow: Effect.Effect<A, QueueEmpty | QueueShutDown>
+  /** Whether no item is buffered: Python's `empty()`. */
+  readonly isEmpty: Effect.Effect<boolean>
+  /** Whether the queue is at its capacity: Python's `full()`. */
+  readonly isFull: Effect.Effect<boolean>
+  /** Closes gracefully: Python's `shutdown()`. `true` if this call did it. */
+  readonly close: Effect.Effect<boolean>
   /** Marks one taken item as processed. */
   readonly taskDone: Effect.Effect<void, TaskDoneTooOften>
   /** Waits until every offered item has been marked done. */
@@ -139,7 +177,11 @@ export const make = <A>(options?: Options): Effect.Effect<JoinableQueue<A>, Inva
         expected: "a whole number of at least 1"
       })
     }
-    const queue = yield* capacity === undefined ? Queue.unbounded<A>() : Queue.bounded<A>(capacity)
+    const queue = yield* capacity === undefined
+      ? Queue.unbounded<A, QueueShutDown>()
+      : Queue.bounded<A, QueueShutDown>(capacity)
+    let closed = false
+    const shutDown = (operation: string) => new QueueShutDown({ operation: `JoinableQueue.${operation}` })
     const allDone = yield* Latch.make(true)
     let unfinished = 0
     const added = (n: number) => {
@@ -155,6 +197,7 @@ export const make = <A>(options?: Options): Effect.Effect<JoinableQueue<A>, Inva
       // un-counts exactly the item that was waiting, never one already in the queue.
       offerAll: (items) =>
         Effect.suspend(() => {
+          if (closed) return Effect.fail(shutDown("offerAll"))
           const all = Array.from(items)
           const rest = Queue.offerAllUnsafe(queue, all)
           added(all.length - rest.length)
@@ -167,6 +210,31 @@ export const make = <A>(options?: Options): Effect.Effect<JoinableQueue<A>, Inva
             rejected
           )
         }),
+      offerNow: (item) =>
+        Effect.suspend((): Effect.Effect<void, QueueFull | QueueShutDown> => {
+          if (closed) return Effect.fail(shutDown("offerNow"))
+          if (!Queue.offerUnsafe(queue, item)) {
+            // Refused with room to spare: the queue was shut down.
+            return Queue.isFullUnsafe(queue)
+              ? Effect.fail(new QueueFull({ operation: "JoinableQueue.offerNow", capacity: capacity ?? Infinity }))
+              : Effect.fail(shutDown("offerNow"))
+          }
+          added(1)
+          return Effect.void
+        }),
+      takeNow: Effect.suspend((): Effect.Effect<A, QueueEmpty | QueueShutDown> => {
+        const exit = Queue.takeUnsafe(queue)
+        if (exit === undefined) return Effect.fail(new QueueEmpty({ operation: "JoinableQueue.takeNow" }))
+        return Exit.isSuccess(exit) ? exit : Effect.fail(shutDown("takeNow"))
+      }),
+      isEmpty: Effect.sync(() => Queue.sizeUnsafe(queue) === 0),
+      isFull: Queue.isFull(queue),
+      // Offers refused from now on; takers drain what is buffered, then get QueueShutDown.
+      close: Effect.suspend(() => {
+        if (closed) return Effect.succeed(false)
+        closed = true
+        return Queue.fail(queue, shutDown("take"))
+      }),
       taskDone: Effect.suspend(() => (unfinished === 0 ? Effect.fail(new TaskDoneTooOften()) : done(1))),
       join: allDone.await,
       unfinished: Effect.sync(() => unfinished),
@@ -177,7 +245,8 @@ export const make = <A>(options?: Options): Effect.Effect<JoinableQueue<A>, Inva
       })
     }
     // Count before offering: a consumer may take and finish the item before the offer returns.
-    function offerOne(item: A): Effect.Effect<boolean> {
+    function offerOne(item: A): Effect.Effect<boolean, QueueShutDown> {
+      if (closed) return Effect.fail(shutDown("offer"))
       return Effect.uninterruptibleMask((restore) => {
         added(1)
         return Effect.tap(restore(Queue.offer(queue, item)).pipe(Effect.onInterrupt(() => done(1))), (ok) =>
@@ -217,7 +286,7 @@ export const make = <A>(options?: Options): Effect.Effect<JoinableQueue<A>, Inva
  *
  * @since 0.1.0
  */
-export const offer = <A>(self: JoinableQueue<A>, item: A): Effect.Effect<boolean> => self.offer(item)
+export const offer = <A>(self: JoinableQueue<A>, item: A): Effect.Effect<boolean, QueueShutDown> => self.offer(item)
 
 /**
  * Offers several items; succeeds with those that could not be offered.
@@ -239,7 +308,8 @@ export const offer = <A>(self: JoinableQueue<A>, item: A): Effect.Effect<boolean
  *
  * @since 0.1.0
  */
-export const offerAll = <A>(self: JoinableQueue<A>, items: Iterable<A>): Effect.Effect<Array<A>> => self.offerAll(items)
+export const offerAll = <A>(self: JoinableQueue<A>, items: Iterable<A>): Effect.Effect<Array<A>, QueueShutDown> =>
+  self.offerAll(items)
 
 /**
  * Takes the next item, waiting while the queue is empty.
@@ -264,7 +334,7 @@ export const offerAll = <A>(self: JoinableQueue<A>, items: Iterable<A>): Effect.
  *
  * @since 0.1.0
  */
-export const take = <A>(self: JoinableQueue<A>): Effect.Effect<A> => Queue.take(self.dequeue)
+export const take = <A>(self: JoinableQueue<A>): Effect.Effect<A, QueueShutDown> => Queue.take(self.dequeue)
 
 /**
  * Marks one taken item as processed: Python's `task_done()`.

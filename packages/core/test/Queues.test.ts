@@ -188,3 +188,44 @@ describe("LifoQueue", () => {
     })
   )
 })
+
+describe("JoinableQueue, as Python's queue.Queue", () => {
+  it.effect("offerNow and takeNow fail with QueueFull and QueueEmpty; isEmpty and isFull", () =>
+    Effect.gen(function* () {
+      const queue = yield* JoinableQueue.make<number>({ capacity: 1 })
+      assert.isTrue(yield* queue.isEmpty)
+      assert.strictEqual((yield* Effect.flip(queue.takeNow))._tag, "QueueEmpty")
+      yield* queue.offerNow(1)
+      assert.isTrue(yield* queue.isFull)
+      assert.strictEqual((yield* Effect.flip(queue.offerNow(2)))._tag, "QueueFull")
+      assert.strictEqual(yield* queue.unfinished, 1)
+      assert.strictEqual(yield* queue.takeNow, 1)
+      yield* JoinableQueue.taskDone(queue)
+      yield* JoinableQueue.join(queue)
+    })
+  )
+
+  it.effect("close is graceful: offers fail with QueueShutDown, takers drain the rest, then fail", () =>
+    Effect.gen(function* () {
+      const queue = yield* JoinableQueue.make<number>()
+      yield* JoinableQueue.offerAll(queue, [1, 2])
+      assert.isTrue(yield* queue.close)
+      assert.isFalse(yield* queue.close)
+      assert.strictEqual((yield* Effect.flip(JoinableQueue.offer(queue, 3)))._tag, "QueueShutDown")
+      assert.strictEqual((yield* Effect.flip(queue.offerNow(3)))._tag, "QueueShutDown")
+      assert.deepStrictEqual([yield* JoinableQueue.take(queue), yield* JoinableQueue.take(queue)], [1, 2])
+      assert.strictEqual((yield* Effect.flip(JoinableQueue.take(queue)))._tag, "QueueShutDown")
+      assert.strictEqual((yield* Effect.flip(queue.takeNow))._tag, "QueueShutDown")
+    })
+  )
+
+  it.effect("close wakes a taker waiting on an empty queue with QueueShutDown", () =>
+    Effect.gen(function* () {
+      const queue = yield* JoinableQueue.make<number>()
+      const taker = yield* Effect.forkChild(JoinableQueue.take(queue))
+      yield* Effect.yieldNow
+      yield* queue.close
+      assert.strictEqual((yield* Effect.flip(Fiber.join(taker)))._tag, "QueueShutDown")
+    })
+  )
+})
