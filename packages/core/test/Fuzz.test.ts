@@ -249,9 +249,12 @@ describe("fuzz", () => {
         for (let i = 0; i < 3; i++) {
           // Counted in the same step as the take, so that no interruption falls between the two.
           yield* Effect.uninterruptibleMask((restore) =>
-            Effect.tap(restore(JoinableQueue.take(queue)), () => {
-              inHand++
-            })
+            Effect.tap(
+              restore(JoinableQueue.take(queue)),
+              Effect.sync(() => {
+                inHand++
+              })
+            )
           )
           yield* JoinableQueue.taskDone(queue)
           inHand--
