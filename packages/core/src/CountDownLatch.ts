@@ -6,12 +6,14 @@
  *
  * Use it when one or more fibers must wait until N other events have happened,
  * such as N workers having started. For a plain open/closed signal (Python's
- * `Event`), Effect's own `Latch` is the right tool.
+ * `Event`), use `Event`.
  *
  * **Details**
  *
  * Built on Effect's `Latch`. Counting down past zero does nothing; the latch
- * never closes again.
+ * never closes again. An interrupted `await` consumes nothing and can be
+ * retried safely; `countDown` is never blocked. For a plain open/closed
+ * signal there is `Event`.
  *
  * @example
  * ```ts

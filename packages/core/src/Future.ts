@@ -12,6 +12,8 @@
  *
  * A `Future` comes from `Executor.submit`. It can be awaited any number of
  * times, and cancelled; awaiting a cancelled future fails with `FutureCancelled`.
+ * Interrupting an `await` (or `wait`) cancels nothing: the work goes on and
+ * can be awaited again.
  *
  * @example
  * ```ts

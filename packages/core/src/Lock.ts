@@ -15,7 +15,8 @@
  *   `LockNotHeld`; acquiring a `Lock` you already hold fails with
  *   `LockAlreadyHeld` instead of deadlocking (use `RLock` for re-entrancy).
  * - A waiter that is interrupted or times out leaves no trace. If the lock had
- *   just been handed to it, it passes the lock on.
+ *   just been handed to it, it passes the lock on; an interrupted `acquire`
+ *   can be retried safely. `withLock` releases however its effect ends.
  *
  * @example
  * ```ts

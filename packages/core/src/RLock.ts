@@ -13,7 +13,9 @@
  *   same fiber has released it as many times as it acquired it.
  * - Releasing an `RLock` you do not hold, or more times than you acquired it,
  *   fails with `LockNotHeld`.
- * - Waiters are served in FIFO order with direct hand-off, as with `Lock`.
+ * - Waiters are served in FIFO order with direct hand-off, as with `Lock`: an
+ *   interrupted or timed-out waiter leaves no trace and passes on a hold it
+ *   was just handed, so an interrupted `acquire` can be retried safely.
  * - Ownership belongs to a fiber, never to its children: a fiber forked inside
  *   `withLock` is not the owner, so it waits for the lock like any other fiber
  *   (and would deadlock if its parent joined it while holding the lock).

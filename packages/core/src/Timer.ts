@@ -14,7 +14,8 @@
  *   `await` fails with `TimerCancelled`. Once the effect has started, `cancel`
  *   returns `false` and lets it finish, as Python does.
  * - Closing the scope cancels a timer that has not fired and interrupts one
- *   that is running, so a timer never outlives its scope.
+ *   that is running, so a timer never outlives its scope. Interrupting an
+ *   `await` leaves the timer as it was.
  * - Time comes from Effect's `Clock`, so tests drive it with `TestClock`.
  *
  * @example
