@@ -24,6 +24,18 @@ describe("Event", () => {
     })
   )
 
+  it.effect("a waiter woken by set returns even if clear follows before it runs, as in Python", () =>
+    Effect.gen(function* () {
+      const event = yield* Event.make()
+      const waiter = yield* Effect.forkChild(Event.wait(event))
+      yield* Effect.yieldNow
+      yield* Event.set(event)
+      yield* Event.clear(event) // before the waiter has run
+      yield* Fiber.join(waiter)
+      assert.isFalse(yield* Event.isSet(event))
+    })
+  )
+
   it.effect("waitTimeout succeeds with whether the event was set in time", () =>
     Effect.gen(function* () {
       const event = yield* Event.make()
