@@ -15,7 +15,7 @@
  *
  * @internal
  */
-import type { MessagePort } from "node:worker_threads"
+import type { MessagePort, TransferListItem } from "node:worker_threads"
 import * as Cause from "effect/Cause"
 import * as Exit from "effect/Exit"
 import * as Predicate from "effect/Predicate"
@@ -248,4 +248,64 @@ export const schemaIssue = (exit: Exit.Exit<unknown, Schema.SchemaError>): strin
   if (Exit.isSuccess(exit)) return ""
   const error = Cause.squash(exit.cause)
   return Predicate.isError(error) ? error.message : String(error)
+}
+
+/**
+ * The one-tick batching outbox of both ends: every entry queued in one tick
+ * goes out in a single `postMessage`, as a flat array of `stride` slots per
+ * entry. If the batch cannot be posted (an entry structured clone cannot
+ * copy, a bad transfer list), the entries are posted one by one, and each one
+ * that still fails goes to `refused`, so that only it fails.
+ */
+export class Outbox {
+  private entries: Array<unknown> = []
+  /** The transfer list of each entry, by entry index; mostly empty. */
+  private lists: Array<ReadonlyArray<TransferListItem> | undefined> = []
+  private moving = false
+  private readonly stride: number
+  private readonly port: MessagePort
+  private readonly refused: (entry: Array<unknown>, error: unknown) => void
+
+  constructor(stride: number, port: MessagePort, refused: (entry: Array<unknown>, error: unknown) => void) {
+    this.stride = stride
+    this.port = port
+    this.refused = refused
+  }
+
+  /** Queues one entry of `stride` values. */
+  push(entry: ReadonlyArray<unknown>, transfer: ReadonlyArray<TransferListItem> | undefined): void {
+    if (this.entries.length === 0) queueMicrotask(this.flush)
+    if (transfer !== undefined) {
+      this.lists[this.entries.length / this.stride] = transfer
+      this.moving = true
+    }
+    for (const value of entry) this.entries.push(value)
+  }
+
+  /** Drops what is queued (the other end is gone). */
+  discard(): void {
+    this.entries = []
+    this.lists = []
+    this.moving = false
+  }
+
+  private readonly flush = (): void => {
+    const batch = this.entries
+    const lists = this.lists
+    const moving = this.moving
+    this.discard()
+    if (batch.length === 0) return
+    try {
+      this.port.postMessage(batch, moving ? lists.flatMap((list) => list ?? []) : undefined)
+    } catch {
+      for (let i = 0; i < batch.length; i += this.stride) {
+        const entry = batch.slice(i, i + this.stride)
+        try {
+          this.port.postMessage(entry, lists[i / this.stride])
+        } catch (error) {
+          this.refused(entry, error)
+        }
+      }
+    }
+  }
 }

@@ -25,6 +25,8 @@ import {
   Command,
   codec,
   DRAIN,
+  Outbox,
+  RESULT_STRIDE,
   Reply,
   schemaIssue,
   serializeCause,
@@ -60,14 +62,18 @@ export class Runner {
   private readonly served = new Map<string, Served>()
   private readonly fibers = new Map<number, Fiber.Fiber<unknown, unknown>>()
   private readonly runFork: <A, E>(effect: Effect.Effect<A, E, unknown>) => Fiber.Fiber<A, E>
-  private outbox: Array<unknown> = []
-  /** The transfer list of each reply in the outbox, by reply index; mostly empty. */
-  private lists: Array<ReadonlyArray<TransferListItem> | undefined> = []
-  private moving = false
+  private readonly outbox: Outbox
   private readonly port: MessagePort
 
   constructor(port: MessagePort, handlers: ReadonlyArray<Handler<unknown>>, context: Context.Context<unknown>) {
     this.port = port
+    // A reply structured clone cannot copy fails its own task, as a typed error.
+    this.outbox = new Outbox(RESULT_STRIDE, port, ([code, id, value], error) => {
+      const root = code === Reply.Item ? "item" : code === Reply.Failure ? "error" : "result"
+      port.postMessage([Reply.Unsendable, id, uncloneableIssue(value, root, error)])
+      // A stream whose item cannot be sent has failed: stop producing more.
+      this.fibers.get(id as number)?.interruptUnsafe()
+    })
     this.runFork = Effect.runForkWith(context) as typeof this.runFork
     for (const handler of handlers) this.served.set(handler.task.name, { handler, codec: codec(handler.task) })
     port.on("message", (message: unknown) => {
@@ -90,40 +96,7 @@ export class Runner {
   // ----------------------------------------------------------------- replies
 
   private emit(code: number, id: number, value: unknown, transfer?: ReadonlyArray<TransferListItem>): void {
-    if (this.outbox.length === 0) queueMicrotask(this.flush)
-    if (transfer !== undefined) {
-      this.lists[this.outbox.length / 3] = transfer
-      this.moving = true
-    }
-    this.outbox.push(code, id, value)
-  }
-
-  private readonly flush = (): void => {
-    const batch = this.outbox
-    const lists = this.lists
-    const moving = this.moving
-    this.outbox = []
-    this.lists = []
-    this.moving = false
-    try {
-      this.port.postMessage(batch, moving ? lists.flatMap((list) => list ?? []) : undefined)
-    } catch {
-      // One reply could not be cloned (or a transfer list was wrong): send them one by one,
-      // so that only the bad reply fails, as a typed error of its own task.
-      for (let i = 0; i < batch.length; i += 3)
-        this.sendAlone(batch[i] as number, batch[i + 1] as number, batch[i + 2], lists[i / 3])
-    }
-  }
-
-  private sendAlone(code: number, id: number, value: unknown, list: ReadonlyArray<TransferListItem> | undefined): void {
-    try {
-      this.port.postMessage([code, id, value], list)
-    } catch (error) {
-      const root = code === Reply.Item ? "item" : code === Reply.Failure ? "error" : "result"
-      this.port.postMessage([Reply.Unsendable, id, uncloneableIssue(value, root, error)])
-      // A stream whose item cannot be sent has failed: stop producing more.
-      this.fibers.get(id)?.interruptUnsafe()
-    }
+    this.outbox.push([code, id, value], transfer)
   }
 
   /** Encodes a success value or an item; a value its schema rejects is the task's `ResultError`. */

@@ -6,7 +6,7 @@
  */
 import type { MessagePort, ResourceLimits, TransferListItem, Worker } from "node:worker_threads"
 import type * as Task from "../Task.ts"
-import { type Codec, DRAIN, uncloneableIssue } from "./protocol.ts"
+import { COMMAND_STRIDE, type Codec, DRAIN, Outbox, uncloneableIssue } from "./protocol.ts"
 
 /** @internal */
 export const State = { Queued: 0, Admitting: 1, Running: 2, Cancelling: 3, Done: 4 } as const
@@ -78,10 +78,7 @@ export class Slot {
   busyMillis = 0
   readonly createdAt = performance.now()
   readonly inflight = new Map<number, Job>()
-  outbox: Array<unknown> = []
-  /** The transfer list of each command in the outbox, by command index; mostly empty. */
-  lists: Array<ReadonlyArray<TransferListItem> | undefined> = []
-  moving = false
+  private readonly outbox: Outbox
   idleTimer: ReturnType<typeof setTimeout> | undefined = undefined
   startTimer: ReturnType<typeof setTimeout> | undefined = undefined
   crash: { reason: string; exitCode?: number } | undefined = undefined
@@ -94,15 +91,17 @@ export class Slot {
   readonly worker: Worker
   /** The pool's end of the private channel. */
   readonly port: MessagePort
-  /** Called for a command that cannot be posted (its payload cannot be cloned). */
-  private readonly unsendable: (id: number, issue: string) => void
   private resolveExited!: () => void
 
   constructor(id: number, worker: Worker, port: MessagePort, unsendable: (id: number, issue: string) => void) {
     this.id = id
     this.worker = worker
     this.port = port
-    this.unsendable = unsendable
+    // A payload structured clone cannot copy fails its own task, with the path to what could not
+    // be cloned; its batch-mates run.
+    this.outbox = new Outbox(COMMAND_STRIDE, port, ([, id, , payload], error) =>
+      unsendable(id as number, uncloneableIssue(payload, "payload", error))
+    )
     this.exited = new Promise((resolve) => {
       this.resolveExited = resolve
     })
@@ -117,36 +116,8 @@ export class Slot {
     timeout: number,
     transfer: ReadonlyArray<TransferListItem> | undefined
   ): void {
-    if (this.outbox.length === 0) queueMicrotask(this.flush)
-    if (transfer !== undefined) {
-      this.lists[this.outbox.length / 5] = transfer
-      this.moving = true
-    }
-    this.outbox.push(code, id, name, payload, timeout)
-  }
-
-  private readonly flush = (): void => {
-    const batch = this.outbox
-    const lists = this.lists
-    const moving = this.moving
-    this.outbox = []
-    this.lists = []
-    this.moving = false
     if (this.dead) return
-    try {
-      this.port.postMessage(batch, moving ? lists.flatMap((list) => list ?? []) : undefined)
-    } catch {
-      // A payload structured clone cannot copy: send the commands one by one, so that only
-      // the bad one fails (with the path to what could not be cloned) and its batch-mates run.
-      for (let i = 0; i < batch.length; i += 5) {
-        const command = batch.slice(i, i + 5)
-        try {
-          this.port.postMessage(command, lists[i / 5])
-        } catch (error) {
-          this.unsendable(batch[i + 1] as number, uncloneableIssue(batch[i + 3], "payload", error))
-        }
-      }
-    }
+    this.outbox.push([code, id, name, payload, timeout], transfer)
   }
 
   /** Asks the worker to flush its stdout and stderr; resolves when it has, or after `bound` ms. */
