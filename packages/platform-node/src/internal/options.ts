@@ -97,12 +97,12 @@ export const durationMillis = (input: unknown): number | undefined => {
 
 const UNITS = new Set(["weeks", "days", "hours", "minutes", "seconds", "milliseconds", "microseconds", "nanoseconds"])
 
-const DURATION = 'a duration (milliseconds, or a string such as "5 seconds")'
+const DURATION = 'duration (milliseconds, or a string such as "5 seconds")'
 
 const duration = (option: string, value: unknown, finite: boolean): number => {
   const millis = durationMillis(value)
   if (millis === undefined || (finite && !Number.isFinite(millis))) {
-    throw new Invalid(option, value, finite ? `a finite ${DURATION}` : DURATION)
+    throw new Invalid(option, value, finite ? `a finite ${DURATION}` : `a ${DURATION}`)
   }
   return millis
 }
