@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process"
+import { execFile, spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
 import { Diagnostics } from "@strand/core"
@@ -18,6 +18,20 @@ describe("NodeDiagnostics", () => {
     assert.include(stderr, "the program is stuck")
     assert.match(stderr, /Condition on Lock "jobs":\n {2}waited on by fiber #\d+/)
     assert.match(stderr, /Lock "jobs":\n {2}waited on by fiber #\d+/)
+  })
+
+  it("Ctrl-C interrupts the program, runs its finalizers and exits with code 130", async () => {
+    const child = spawn(process.execPath, [fileURLToPath(new URL("./fixtures/interrupted.ts", import.meta.url))], {
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let stdout = ""
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk
+      if (stdout.includes("started")) child.kill("SIGINT")
+    })
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve))
+    assert.strictEqual(code, 130)
+    assert.include(stdout, "cleaned up")
   })
 
   it("the deadlock example reports its cycle", async () => {

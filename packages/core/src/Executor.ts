@@ -36,7 +36,6 @@
  *
  * @since 0.1.0
  */
-import * as Deferred from "effect/Deferred"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -157,14 +156,12 @@ export const make = (options: { readonly maxWorkers: number }): Effect.Effect<Ex
     const submit = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<Future.Future<A, E>, ExecutorShutdown> =>
       Effect.gen(function* () {
         if (closed) return yield* new ExecutorShutdown()
-        const deferred = Deferred.makeUnsafe<A, E | FutureCancelled>()
         let fiber: Fiber.Fiber<unknown, unknown> | undefined
-        const cancel = Effect.suspend(() => {
-          if (Deferred.isDoneUnsafe(deferred)) return Effect.succeed(false)
-          Deferred.doneUnsafe(deferred, Effect.fail(new Future.FutureCancelled()))
+        const handle = Future.makeUnsafe<A, E>((self) => {
+          if (!self.complete(Exit.fail(new Future.FutureCancelled()))) return Effect.succeed(false)
           return fiber === undefined ? Effect.succeed(true) : Effect.as(Fiber.interrupt(fiber), true)
         })
-        const task: Task = { started: false, future: Future.make(deferred, cancel) as Future.Future<unknown, unknown> }
+        const task: Task = { started: false, future: handle.future as Future.Future<unknown, unknown> }
         tasks.add(task)
         const run = Effect.suspend(() => {
           task.started = true
@@ -174,7 +171,9 @@ export const make = (options: { readonly maxWorkers: number }): Effect.Effect<Ex
           Effect.onExit((exit) =>
             Effect.sync(() => {
               tasks.delete(task)
-              Deferred.doneUnsafe(deferred, Exit.hasInterrupts(exit) ? Effect.fail(new Future.FutureCancelled()) : exit)
+              handle.complete(
+                Exit.hasInterrupts(exit) ? Exit.fail(new Future.FutureCancelled()) : (exit as Exit.Exit<A, E>)
+              )
               checkTerminated()
             })
           )

@@ -84,23 +84,45 @@ export interface Future<A, E = never> {
   readonly exitUnsafe: () => Exit.Exit<A, E | FutureCancelled> | undefined
 }
 
-/** @internal */
-export const make = <A, E>(
-  deferred: Deferred.Deferred<A, E | FutureCancelled>,
-  cancel: Effect.Effect<boolean>
-): Future<A, E> => ({
-  [TypeId]: TypeId,
-  await: Deferred.await(deferred),
-  cancel,
-  isDone: Deferred.isDone(deferred),
-  isCancelled: Effect.sync(() => {
-    const exit = deferred.effect as Exit.Exit<A, E | FutureCancelled> | undefined
-    if (exit === undefined || Exit.isSuccess(exit)) return false
-    const error = Exit.findErrorOption(exit)
-    return error._tag === "Some" && error.value instanceof FutureCancelledClass
-  }),
-  exitUnsafe: () => deferred.effect as Exit.Exit<A, E | FutureCancelled> | undefined
-})
+/** A future and the function that completes it, once. @internal */
+export interface Completable<A, E> {
+  readonly future: Future<A, E>
+  /** Completes the future with `exit` unless it is done already; `true` if this call did it. */
+  readonly complete: (exit: Exit.Exit<A, E | FutureCancelled>) => boolean
+}
+
+/**
+ * Makes a future that keeps its own completion record, so that reading its
+ * outcome never depends on how Effect represents a completed `Deferred`.
+ *
+ * @internal
+ */
+export const makeUnsafe = <A, E>(cancel: (self: Completable<A, E>) => Effect.Effect<boolean>): Completable<A, E> => {
+  const deferred = Deferred.makeUnsafe<A, E | FutureCancelled>()
+  let outcome: Exit.Exit<A, E | FutureCancelled> | undefined
+  const complete = (exit: Exit.Exit<A, E | FutureCancelled>): boolean => {
+    if (outcome !== undefined) return false
+    outcome = exit
+    Deferred.doneUnsafe(deferred, exit)
+    return true
+  }
+  const self: Completable<A, E> = {
+    complete,
+    future: {
+      [TypeId]: TypeId,
+      await: Deferred.await(deferred),
+      cancel: Effect.suspend(() => cancel(self)),
+      isDone: Effect.sync(() => outcome !== undefined),
+      isCancelled: Effect.sync(() => {
+        if (outcome === undefined || Exit.isSuccess(outcome)) return false
+        const error = Exit.findErrorOption(outcome)
+        return error._tag === "Some" && error.value instanceof FutureCancelledClass
+      }),
+      exitUnsafe: () => outcome
+    }
+  }
+  return self
+}
 
 /**
  * When `wait` returns, as in `concurrent.futures`.

@@ -48,7 +48,6 @@ import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type * as Exit from "effect/Exit"
 import * as Queue from "effect/Queue"
 import { decode } from "./internal/duration.ts"
 import type { InvalidArgument } from "./internal/errors.ts"
@@ -85,9 +84,11 @@ type SourceError<S> = S extends Source<infer _A, infer E> ? E : never
 // Deferred is invariant in its error type, so `Deferred<A>` needs its own member.
 type AnySource = Queue.Dequeue<any, any> | Deferred.Deferred<any, any> | Deferred.Deferred<any>
 
-const tryTake = (source: AnySource): Exit.Exit<unknown, unknown> | undefined => {
+/** Takes from a ready source at once (an effect that does not wait), or `undefined` if it is not ready. */
+const tryTake = (source: AnySource): Effect.Effect<unknown, unknown> | undefined => {
   if (Queue.isDequeue(source)) return Queue.takeUnsafe(source)
-  return (source as Deferred.Deferred<unknown>).effect as Exit.Exit<unknown, unknown> | undefined
+  const deferred = source as Deferred.Deferred<unknown>
+  return Deferred.isDoneUnsafe(deferred) ? Deferred.await(deferred) : undefined
 }
 
 const awaitReady = (source: AnySource): Effect.Effect<unknown> =>

@@ -135,6 +135,8 @@ export const layerEventLoopMonitor = (threshold: Duration.Input): Layer.Layer<ne
  *   diagnostics dump (who holds and who waits for each Strand primitive) and
  *   exits with code 2.
  * - If the effect fails, it prints the cause and exits with code 1.
+ * - Ctrl-C (SIGINT) or SIGTERM interrupts the program, so its finalizers run,
+ *   then it exits with code 130 or 143.
  * - `onExit`, if given, receives the exit code instead of `process.exitCode`
  *   being set (for embedding and tests).
  *
@@ -174,10 +176,27 @@ export const runMain = <A, E>(
     exit(2)
   }
   process.on("beforeExit", onBeforeExit)
-  Effect.runFork(Effect.provide(effect, layer)).addObserver((result) => {
+  const fiber = Effect.runFork(Effect.provide(effect, layer))
+  // Ctrl-C or a SIGTERM interrupts the program, so its finalizers run (a pool's threads are
+  // stopped, files closed), as Effect's own NodeRuntime.runMain does; the exit code is 128 + signal.
+  let signal: NodeJS.Signals | undefined
+  const onSignal = (received: NodeJS.Signals) => {
+    signal ??= received
+    fiber.interruptUnsafe()
+  }
+  process.on("SIGINT", onSignal)
+  process.on("SIGTERM", onSignal)
+  fiber.addObserver((result) => {
     process.off("beforeExit", onBeforeExit)
+    process.off("SIGINT", onSignal)
+    process.off("SIGTERM", onSignal)
     if (finished) return
     finished = true
+    // After a signal, leave now even if a handle outside the program would keep Node alive.
+    if (signal !== undefined) {
+      const code = signal === "SIGINT" ? 130 : 143
+      return options?.onExit ? options.onExit(code) : process.exit(code)
+    }
     if (Exit.isSuccess(result) || Cause.hasInterruptsOnly(result.cause)) return exit(0)
     console.error(Cause.pretty(result.cause))
     exit(1)
