@@ -45,8 +45,8 @@ import * as Cause from "effect/Cause"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import { withDuration } from "./internal/duration.ts"
-import { BrokenBarrier, InvalidArgument } from "./internal/errors.ts"
+import { checkWhole, withDuration } from "./internal/arguments.ts"
+import { BrokenBarrier, type InvalidArgument } from "./internal/errors.ts"
 import { makeWaiter, WaitQueue } from "./internal/waiters.ts"
 
 export {
@@ -242,20 +242,13 @@ class BarrierImpl implements Barrier {
  * @since 0.1.0
  */
 export const make = (parties: number, options?: Options): Effect.Effect<Barrier, InvalidArgument> =>
-  Effect.suspend(() =>
-    Number.isInteger(parties) && parties >= 1
-      ? withDuration("Barrier.make", "timeout", options?.timeout, (timeout) =>
-          Effect.succeed(new BarrierImpl(parties, { action: options?.action, timeout }))
-        )
-      : Effect.fail(
-          new InvalidArgument({
-            operation: "Barrier.make",
-            argument: "parties",
-            value: parties,
-            expected: "a whole number of at least 1"
-          })
-        )
-  )
+  Effect.suspend(() => {
+    const invalid = checkWhole("Barrier.make", "parties", parties, 1)
+    if (invalid !== undefined) return Effect.fail(invalid)
+    return withDuration("Barrier.make", "timeout", options?.timeout, (timeout) =>
+      Effect.succeed(new BarrierImpl(parties, { action: options?.action, timeout }))
+    )
+  })
 
 /**
  * Waits until all parties have arrived; succeeds with the arrival index.

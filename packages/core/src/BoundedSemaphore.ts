@@ -40,8 +40,8 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import { dual } from "effect/Function"
-import { withDuration } from "./internal/duration.ts"
-import { type DeadlockDetected, InvalidArgument, SemaphoreOverRelease } from "./internal/errors.ts"
+import { checkWhole, withDuration } from "./internal/arguments.ts"
+import { type DeadlockDetected, type InvalidArgument, SemaphoreOverRelease } from "./internal/errors.ts"
 import { CurrentTracker, type Resource, type Tracker } from "./internal/tracker.ts"
 import { Waiter, WaitQueue } from "./internal/waiters.ts"
 
@@ -102,7 +102,7 @@ class BoundedSemaphoreImpl implements BoundedSemaphore, Resource {
   free: number
   // A waiter that leaves the head may unblock smaller takes behind it.
   readonly queue = new WaitQueue<number>({
-    onLostGrant: (waiter) => this.giveBack(waiter),
+    onLostGrant: (waiter) => this.passOnLostGrant(waiter),
     onLeave: () => this.dispatch()
   })
   readonly tracker: Tracker | undefined
@@ -132,19 +132,20 @@ class BoundedSemaphoreImpl implements BoundedSemaphore, Resource {
     }
   }
 
-  readonly giveBack = (waiter: Waiter<number>): void => {
+  readonly passOnLostGrant = (waiter: Waiter<number>): void => {
     this.free += waiter.data
     this.dispatch()
   }
 
   check(operation: string, n: number): InvalidArgument | undefined {
-    if (Number.isInteger(n) && n >= 0 && n <= this.permits) return undefined
-    return new InvalidArgument({
-      operation: `BoundedSemaphore.${operation}`,
-      argument: "n",
-      value: n,
-      expected: `a whole number from 0 to the semaphore's ${this.permits} permits`
-    })
+    return checkWhole(
+      `BoundedSemaphore.${operation}`,
+      "n",
+      n,
+      0,
+      this.permits,
+      `a whole number from 0 to the semaphore's ${this.permits} permits`
+    )
   }
 
   takeNow(n: number): boolean {
@@ -154,7 +155,7 @@ class BoundedSemaphoreImpl implements BoundedSemaphore, Resource {
   }
 
   /** Records that `fiber` took `n` permits (tracked semaphores only). */
-  took(fiber: Fiber.Fiber<unknown, unknown>, n: number): void {
+  trackTake(fiber: Fiber.Fiber<unknown, unknown>, n: number): void {
     const tracker = this.tracker
     if (tracker === undefined || n === 0) return
     const before = this.held.get(fiber.id) ?? 0
@@ -167,7 +168,7 @@ class BoundedSemaphoreImpl implements BoundedSemaphore, Resource {
    * that holds none count against the longest holder: deadlock detection
    * assumes permits go back through the fibers that took them, as `withPermits` does.
    */
-  gaveBack(fiber: Fiber.Fiber<unknown, unknown>, n: number): void {
+  trackRelease(fiber: Fiber.Fiber<unknown, unknown>, n: number): void {
     const tracker = this.tracker
     if (tracker === undefined) return
     let remaining = n
@@ -191,7 +192,7 @@ class BoundedSemaphoreImpl implements BoundedSemaphore, Resource {
       const invalid = this.check(operation, n)
       if (invalid) return Effect.fail(invalid)
       if (this.takeNow(n)) {
-        this.took(fiber, n)
+        this.trackTake(fiber, n)
         return Effect.succeed(true)
       }
       const tracker = this.tracker
@@ -201,7 +202,7 @@ class BoundedSemaphoreImpl implements BoundedSemaphore, Resource {
       return Effect.onExit(this.queue.park(new Waiter(fiber, n), timeout), (exit) =>
         Effect.sync(() => {
           tracker.doneWaiting(fiber)
-          if (Exit.isSuccess(exit) && exit.value) this.took(fiber, n)
+          if (Exit.isSuccess(exit) && exit.value) this.trackTake(fiber, n)
         })
       )
     })
@@ -216,7 +217,7 @@ class BoundedSemaphoreImpl implements BoundedSemaphore, Resource {
       const invalid = this.check("tryAcquire", n)
       if (invalid) return Effect.fail(invalid)
       const taken = this.takeNow(n)
-      if (taken) this.took(fiber, n)
+      if (taken) this.trackTake(fiber, n)
       return Effect.succeed(taken)
     })
   }
@@ -228,8 +229,8 @@ class BoundedSemaphoreImpl implements BoundedSemaphore, Resource {
   }
 
   /** Gives back `n` permits, which must be taken; serves waiters in FIFO order. */
-  giveBackUnsafe(fiber: Fiber.Fiber<unknown, unknown>, n: number): void {
-    this.gaveBack(fiber, n)
+  releaseUnsafe(fiber: Fiber.Fiber<unknown, unknown>, n: number): void {
+    this.trackRelease(fiber, n)
     this.free += n
     this.dispatch()
   }
@@ -242,7 +243,7 @@ class BoundedSemaphoreImpl implements BoundedSemaphore, Resource {
       if (n > taken) {
         return Effect.fail(new SemaphoreOverRelease({ permits: this.permits, taken, released: n }))
       }
-      this.giveBackUnsafe(fiber, n)
+      this.releaseUnsafe(fiber, n)
       return Effect.void
     })
   }
@@ -252,7 +253,7 @@ class BoundedSemaphoreImpl implements BoundedSemaphore, Resource {
       Effect.uninterruptibleMask((restore) =>
         Effect.flatMap(restore(this.acquire(n)), () =>
           Effect.onExit(restore(self), () =>
-            Effect.withFiber((fiber) => Effect.sync(() => this.giveBackUnsafe(fiber, n)))
+            Effect.withFiber((fiber) => Effect.sync(() => this.releaseUnsafe(fiber, n)))
           )
         )
       )
@@ -293,18 +294,11 @@ export const make = (
   permits: number,
   options?: { readonly name?: string | undefined }
 ): Effect.Effect<BoundedSemaphore, InvalidArgument> =>
-  Effect.withFiber((fiber) =>
-    Number.isInteger(permits) && permits >= 0
-      ? Effect.succeed(new BoundedSemaphoreImpl(permits, options?.name, fiber.getRef(CurrentTracker)))
-      : Effect.fail(
-          new InvalidArgument({
-            operation: "BoundedSemaphore.make",
-            argument: "permits",
-            value: permits,
-            expected: "a whole number of at least 0"
-          })
-        )
-  )
+  Effect.withFiber((fiber) => {
+    const invalid = checkWhole("BoundedSemaphore.make", "permits", permits, 0)
+    if (invalid !== undefined) return Effect.fail(invalid)
+    return Effect.succeed(new BoundedSemaphoreImpl(permits, options?.name, fiber.getRef(CurrentTracker)))
+  })
 
 /**
  * Waits for `n` permits (default 1), served in FIFO order.

@@ -36,8 +36,8 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Latch from "effect/Latch"
 import * as Option from "effect/Option"
-import { withDuration } from "./internal/duration.ts"
-import { InvalidArgument } from "./internal/errors.ts"
+import { checkWhole, withDuration } from "./internal/arguments.ts"
+import type { InvalidArgument } from "./internal/errors.ts"
 
 export {
   /**
@@ -93,15 +93,9 @@ export interface CountDownLatch {
  */
 export const make = (count: number): Effect.Effect<CountDownLatch, InvalidArgument> =>
   Effect.suspend(() => {
-    if (!Number.isInteger(count) || count < 0) {
-      return Effect.fail(
-        new InvalidArgument({
-          operation: "CountDownLatch.make",
-          argument: "count",
-          value: count,
-          expected: "a whole number of at least 0"
-        })
-      )
+    const invalid = checkWhole("CountDownLatch.make", "count", count, 0)
+    if (invalid !== undefined) {
+      return Effect.fail(invalid)
     }
     let remaining = count
     const latch = Latch.makeUnsafe(count === 0)

@@ -49,7 +49,7 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { decode } from "./internal/duration.ts"
+import { decode } from "./internal/arguments.ts"
 import type { InvalidArgument } from "./internal/errors.ts"
 import { CurrentTracker, holdTime, type Report, Tracker, waitTime } from "./internal/tracker.ts"
 

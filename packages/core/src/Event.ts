@@ -37,7 +37,7 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Latch from "effect/Latch"
 import * as Option from "effect/Option"
-import { withDuration } from "./internal/duration.ts"
+import { withDuration } from "./internal/arguments.ts"
 import type { InvalidArgument } from "./internal/errors.ts"
 
 export {

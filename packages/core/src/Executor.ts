@@ -46,8 +46,8 @@ import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Semaphore from "effect/Semaphore"
 import * as Future from "./Future.ts"
-import { withDuration } from "./internal/duration.ts"
-import { ExecutorShutdown, type FutureCancelled, InvalidArgument } from "./internal/errors.ts"
+import { checkWhole, withDuration } from "./internal/arguments.ts"
+import { ExecutorShutdown, type FutureCancelled, type InvalidArgument } from "./internal/errors.ts"
 
 export {
   /**
@@ -133,14 +133,8 @@ interface Task {
 export const make = (options: { readonly maxWorkers: number }): Effect.Effect<Executor, InvalidArgument, Scope.Scope> =>
   Effect.gen(function* () {
     const { maxWorkers } = options
-    if (!Number.isInteger(maxWorkers) || maxWorkers < 1) {
-      return yield* new InvalidArgument({
-        operation: "Executor.make",
-        argument: "maxWorkers",
-        value: maxWorkers,
-        expected: "a whole number of at least 1"
-      })
-    }
+    const invalid = checkWhole("Executor.make", "maxWorkers", maxWorkers, 1)
+    if (invalid !== undefined) return yield* invalid
     // Tasks live in a child scope that closes after the shutdown finalizer below has
     // run, so a normal close can wait for them before anything is interrupted.
     const scope = yield* Scope.fork(yield* Effect.scope)

@@ -38,7 +38,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { identity } from "effect/Function"
 import * as Stream from "effect/Stream"
-import { decode } from "./internal/duration.ts"
+import { decode } from "./internal/arguments.ts"
 import { FutureCancelled as FutureCancelledClass, type InvalidArgument } from "./internal/errors.ts"
 
 type FutureCancelled = FutureCancelledClass

@@ -57,7 +57,8 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Latch from "effect/Latch"
 import * as Queue from "effect/Queue"
-import { InvalidArgument, QueueEmpty, QueueFull, QueueShutDown, TaskDoneTooOften } from "./internal/errors.ts"
+import { checkCapacity } from "./internal/buffer.ts"
+import { type InvalidArgument, QueueEmpty, QueueFull, QueueShutDown, TaskDoneTooOften } from "./internal/errors.ts"
 
 export {
   /**
@@ -169,14 +170,8 @@ export interface Options {
 export const make = <A>(options?: Options): Effect.Effect<JoinableQueue<A>, InvalidArgument> =>
   Effect.gen(function* () {
     const capacity = options?.capacity
-    if (capacity !== undefined && (!Number.isInteger(capacity) || capacity < 1)) {
-      return yield* new InvalidArgument({
-        operation: "JoinableQueue.make",
-        argument: "capacity",
-        value: capacity,
-        expected: "a whole number of at least 1"
-      })
-    }
+    const invalid = checkCapacity("JoinableQueue.make", capacity)
+    if (invalid !== undefined) return yield* invalid
     const queue = yield* capacity === undefined
       ? Queue.unbounded<A, QueueShutDown>()
       : Queue.bounded<A, QueueShutDown>(capacity)

@@ -49,7 +49,7 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
-import { decode } from "./internal/duration.ts"
+import { decode } from "./internal/arguments.ts"
 import type { InvalidArgument } from "./internal/errors.ts"
 
 export {

@@ -37,7 +37,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
-import { withDuration } from "./internal/duration.ts"
+import { withDuration } from "./internal/arguments.ts"
 import { type InvalidArgument, TimerAlreadyStarted, TimerCancelled } from "./internal/errors.ts"
 
 export {

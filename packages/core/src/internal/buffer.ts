@@ -16,20 +16,22 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Latch from "effect/Latch"
 import * as Option from "effect/Option"
-import { withDuration } from "./duration.ts"
-import { InvalidArgument, QueueEmpty, QueueFull, QueueShutDown, TaskDoneTooOften } from "./errors.ts"
+import { checkWhole, withDuration } from "./arguments.ts"
+import { type InvalidArgument, QueueEmpty, QueueFull, QueueShutDown, TaskDoneTooOften } from "./errors.ts"
 import { makeWaiter, Waiter, WaitQueue } from "./waiters.ts"
 
 /** @internal */
 export const checkCapacity = (operation: string, capacity: number | undefined): InvalidArgument | undefined =>
-  capacity === undefined || (Number.isInteger(capacity) && capacity >= 1)
+  capacity === undefined
     ? undefined
-    : new InvalidArgument({
+    : checkWhole(
         operation,
-        argument: "capacity",
-        value: capacity,
-        expected: "a whole number of at least 1, or left out for an unbounded queue"
-      })
+        "capacity",
+        capacity,
+        1,
+        undefined,
+        "a whole number of at least 1, or left out for an unbounded queue"
+      )
 
 /** @internal */
 export interface Store<A> {

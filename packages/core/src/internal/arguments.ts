@@ -1,8 +1,9 @@
 /**
- * Decodes every `Duration.Input` that Strand takes, up front: an untyped
- * caller may pass anything, and Effect's own `Duration.fromInputUnsafe`
- * throws (or a sleep never ends) on a value such as `"banana"`. An invalid
- * duration is always the same typed `InvalidArgument`.
+ * The checks of every argument Strand takes, up front, since an untyped
+ * caller may pass anything: whole-number counts and `Duration.Input`s
+ * (Effect's own `Duration.fromInputUnsafe` throws, or a sleep never ends, on
+ * a value such as `"banana"`). A bad argument is always a typed
+ * `InvalidArgument` that names the operation, the argument and the value.
  *
  * @internal
  */
@@ -52,3 +53,18 @@ export const withDuration = <A, E, R>(
   const decoded = decode(operation, argument, input)
   return Duration.isDuration(decoded) ? f(decoded) : Effect.fail(decoded)
 }
+
+/** `undefined` if `value` is a whole number from `min` to `max`, else the error that names it. */
+export const checkWhole = (
+  operation: string,
+  argument: string,
+  value: unknown,
+  min: number,
+  max = Number.POSITIVE_INFINITY,
+  expected = max === Number.POSITIVE_INFINITY
+    ? `a whole number of at least ${min}`
+    : `a whole number from ${min} to ${max}`
+): InvalidArgument | undefined =>
+  Number.isInteger(value) && (value as number) >= min && (value as number) <= max
+    ? undefined
+    : new InvalidArgument({ operation, argument, value, expected })
