@@ -45,6 +45,7 @@ import * as Cause from "effect/Cause"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import { hasProperty } from "effect/Predicate"
 import { checkWhole, withDuration } from "./internal/arguments.ts"
 import { BrokenBarrier, type InvalidArgument } from "./internal/errors.ts"
 import { makeWaiter, WaitQueue } from "./internal/waiters.ts"
@@ -373,3 +374,22 @@ export const waiting = (self: Barrier): Effect.Effect<number> => self.waiting
  * @since 0.1.0
  */
 export const broken = (self: Barrier): Effect.Effect<boolean> => self.broken
+
+/**
+ * Whether `u` is a `Barrier`.
+ *
+ * **When to use**
+ *
+ * Use to narrow an unknown value, as Effect's own `isX` guards do.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Barrier } from "@strand/core"
+ *
+ * const program = Effect.map(Barrier.make(2), Barrier.isBarrier) // true
+ * ```
+ *
+ * @since 0.2.0
+ */
+export const isBarrier = (u: unknown): u is Barrier => hasProperty(u, TypeId)

@@ -40,6 +40,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import { dual } from "effect/Function"
+import { hasProperty } from "effect/Predicate"
 import { checkWhole, withDuration } from "./internal/arguments.ts"
 import { type DeadlockDetected, type InvalidArgument, SemaphoreOverRelease } from "./internal/errors.ts"
 import { CurrentTracker, type Resource, type Tracker } from "./internal/tracker.ts"
@@ -325,7 +326,7 @@ export const acquire: {
   (n?: number): (self: BoundedSemaphore) => Effect.Effect<void, InvalidArgument | DeadlockDetected>
   (self: BoundedSemaphore, n?: number): Effect.Effect<void, InvalidArgument | DeadlockDetected>
 } = dual(
-  (args) => args[0] instanceof BoundedSemaphoreImpl,
+  (args) => isBoundedSemaphore(args[0]),
   (self: BoundedSemaphore, n?: number) => self.acquire(n)
 )
 
@@ -353,7 +354,7 @@ export const tryAcquire: {
   (n?: number): (self: BoundedSemaphore) => Effect.Effect<boolean, InvalidArgument>
   (self: BoundedSemaphore, n?: number): Effect.Effect<boolean, InvalidArgument>
 } = dual(
-  (args) => args[0] instanceof BoundedSemaphoreImpl,
+  (args) => isBoundedSemaphore(args[0]),
   (self: BoundedSemaphore, n?: number) => self.tryAcquire(n)
 )
 
@@ -392,7 +393,7 @@ export const acquireTimeout: {
     n?: number
   ): Effect.Effect<boolean, InvalidArgument | DeadlockDetected>
 } = dual(
-  (args) => args[0] instanceof BoundedSemaphoreImpl,
+  (args) => isBoundedSemaphore(args[0]),
   (self: BoundedSemaphore, timeout: Duration.Input, n?: number) => self.acquireTimeout(timeout, n)
 )
 
@@ -425,7 +426,7 @@ export const release: {
   (n?: number): (self: BoundedSemaphore) => Effect.Effect<void, InvalidArgument | SemaphoreOverRelease>
   (self: BoundedSemaphore, n?: number): Effect.Effect<void, InvalidArgument | SemaphoreOverRelease>
 } = dual(
-  (args) => args[0] instanceof BoundedSemaphoreImpl,
+  (args) => isBoundedSemaphore(args[0]),
   (self: BoundedSemaphore, n?: number) => self.release(n)
 )
 
@@ -483,3 +484,22 @@ export const withPermits: {
  * @since 0.1.0
  */
 export const available = (self: BoundedSemaphore): Effect.Effect<number> => self.available
+
+/**
+ * Whether `u` is a `BoundedSemaphore`.
+ *
+ * **When to use**
+ *
+ * Use to narrow an unknown value, as Effect's own `isX` guards do.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { BoundedSemaphore } from "@strand/core"
+ *
+ * const program = Effect.map(BoundedSemaphore.make(2), BoundedSemaphore.isBoundedSemaphore) // true
+ * ```
+ *
+ * @since 0.2.0
+ */
+export const isBoundedSemaphore = (u: unknown): u is BoundedSemaphore => hasProperty(u, TypeId)

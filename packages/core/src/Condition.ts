@@ -47,6 +47,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { dual } from "effect/Function"
+import { hasProperty } from "effect/Predicate"
 import { decode, withDuration } from "./internal/arguments.ts"
 import type { InvalidArgument, LockNotHeld } from "./internal/errors.ts"
 import type { Resource } from "./internal/tracker.ts"
@@ -349,7 +350,7 @@ export const waitFor: {
     options?: { readonly timeout?: Duration.Input | undefined }
   ): Effect.Effect<boolean, E | LockNotHeld | InvalidArgument, R>
 } = dual(
-  (args) => args[0] instanceof ConditionImpl,
+  (args) => isCondition(args[0]),
   <E, R>(
     self: Condition,
     predicate: Effect.Effect<boolean, E, R>,
@@ -405,7 +406,7 @@ export const notify: {
   (n?: number): (self: Condition) => Effect.Effect<void, LockNotHeld>
   (self: Condition, n?: number): Effect.Effect<void, LockNotHeld>
 } = dual(
-  (args) => args[0] instanceof ConditionImpl,
+  (args) => isCondition(args[0]),
   (self: Condition, n?: number) => self.notify(n)
 )
 
@@ -452,3 +453,22 @@ export const notifyAll = (self: Condition): Effect.Effect<void, LockNotHeld> => 
  * @since 0.1.0
  */
 export const waiting = (self: Condition): Effect.Effect<number> => self.waiting
+
+/**
+ * Whether `u` is a `Condition`.
+ *
+ * **When to use**
+ *
+ * Use to narrow an unknown value, as Effect's own `isX` guards do.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Condition } from "@strand/core"
+ *
+ * const program = Effect.map(Condition.make(), Condition.isCondition) // true
+ * ```
+ *
+ * @since 0.2.0
+ */
+export const isCondition = (u: unknown): u is Condition => hasProperty(u, TypeId)

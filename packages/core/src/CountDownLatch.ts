@@ -36,6 +36,7 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Latch from "effect/Latch"
 import * as Option from "effect/Option"
+import { hasProperty } from "effect/Predicate"
 import { checkWhole, withDuration } from "./internal/arguments.ts"
 import type { InvalidArgument } from "./internal/errors.ts"
 
@@ -205,3 +206,22 @@ export const awaitTimeout = (self: CountDownLatch, timeout: Duration.Input): Eff
  * @since 0.1.0
  */
 export const count = (self: CountDownLatch): Effect.Effect<number> => self.count
+
+/**
+ * Whether `u` is a `CountDownLatch`.
+ *
+ * **When to use**
+ *
+ * Use to narrow an unknown value, as Effect's own `isX` guards do.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { CountDownLatch } from "@strand/core"
+ *
+ * const program = Effect.map(CountDownLatch.make(1), CountDownLatch.isCountDownLatch) // true
+ * ```
+ *
+ * @since 0.2.0
+ */
+export const isCountDownLatch = (u: unknown): u is CountDownLatch => hasProperty(u, TypeId)

@@ -37,6 +37,7 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Latch from "effect/Latch"
 import * as Option from "effect/Option"
+import { hasProperty } from "effect/Predicate"
 import { withDuration } from "./internal/arguments.ts"
 import type { InvalidArgument } from "./internal/errors.ts"
 
@@ -180,3 +181,22 @@ export const wait = (self: Event): Effect.Effect<void> => self.wait
  */
 export const waitTimeout = (self: Event, timeout: Duration.Input): Effect.Effect<boolean, InvalidArgument> =>
   self.waitTimeout(timeout)
+
+/**
+ * Whether `u` is a `Event`.
+ *
+ * **When to use**
+ *
+ * Use to narrow an unknown value, as Effect's own `isX` guards do.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Event } from "@strand/core"
+ *
+ * const program = Effect.map(Event.make(), Event.isEvent) // true
+ * ```
+ *
+ * @since 0.2.0
+ */
+export const isEvent = (u: unknown): u is Event => hasProperty(u, TypeId)

@@ -43,6 +43,7 @@ import * as Fiber from "effect/Fiber"
 import { dual } from "effect/Function"
 import * as Latch from "effect/Latch"
 import * as Option from "effect/Option"
+import { hasProperty } from "effect/Predicate"
 import * as Scope from "effect/Scope"
 import * as Semaphore from "effect/Semaphore"
 import * as Future from "./Future.ts"
@@ -428,3 +429,22 @@ export const isTerminated = (self: Executor): Effect.Effect<boolean> => self.isT
  */
 export const awaitTermination = (self: Executor, timeout: Duration.Input): Effect.Effect<boolean, InvalidArgument> =>
   self.awaitTermination(timeout)
+
+/**
+ * Whether `u` is a `Executor`.
+ *
+ * **When to use**
+ *
+ * Use to narrow an unknown value, as Effect's own `isX` guards do.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Executor } from "@strand/core"
+ *
+ * const program = Effect.scoped(Effect.map(Executor.make({ maxWorkers: 1 }), Executor.isExecutor)) // true
+ * ```
+ *
+ * @since 0.2.0
+ */
+export const isExecutor = (u: unknown): u is Executor => hasProperty(u, TypeId)

@@ -37,6 +37,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { identity } from "effect/Function"
+import { hasProperty } from "effect/Predicate"
 import * as Stream from "effect/Stream"
 import { decode } from "./internal/arguments.ts"
 import { FutureCancelled as FutureCancelledClass, type InvalidArgument } from "./internal/errors.ts"
@@ -252,3 +253,21 @@ export const asCompleted = <A, E, R>(
   Stream.fromIterable(effects).pipe(
     Stream.mapEffect(identity, { concurrency: options?.concurrency ?? "unbounded", unordered: true })
   )
+
+/**
+ * Whether `u` is a `Future`.
+ *
+ * **When to use**
+ *
+ * Use to narrow an unknown value, as Effect's own `isX` guards do.
+ *
+ * @example
+ * ```ts
+ * import { Future } from "@strand/core"
+ *
+ * const program = Future.isFuture("not a future") // false
+ * ```
+ *
+ * @since 0.2.0
+ */
+export const isFuture = (u: unknown): u is Future<unknown, unknown> => hasProperty(u, TypeId)

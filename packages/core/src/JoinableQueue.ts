@@ -56,6 +56,7 @@
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Latch from "effect/Latch"
+import { hasProperty } from "effect/Predicate"
 import * as Queue from "effect/Queue"
 import { checkCapacity } from "./internal/buffer.ts"
 import { type InvalidArgument, QueueEmpty, QueueFull, QueueShutDown, TaskDoneTooOften } from "./internal/errors.ts"
@@ -424,3 +425,22 @@ export const unfinished = <A>(self: JoinableQueue<A>): Effect.Effect<number> => 
  * @since 0.1.0
  */
 export const shutdown = <A>(self: JoinableQueue<A>): Effect.Effect<boolean> => self.shutdown
+
+/**
+ * Whether `u` is a `JoinableQueue`.
+ *
+ * **When to use**
+ *
+ * Use to narrow an unknown value, as Effect's own `isX` guards do.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { JoinableQueue } from "@strand/core"
+ *
+ * const program = Effect.map(JoinableQueue.make<number>(), JoinableQueue.isJoinableQueue) // true
+ * ```
+ *
+ * @since 0.2.0
+ */
+export const isJoinableQueue = (u: unknown): u is JoinableQueue<unknown> => hasProperty(u, TypeId)

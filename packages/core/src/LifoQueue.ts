@@ -48,6 +48,7 @@
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
+import { hasProperty } from "effect/Predicate"
 import { BoundedBuffer, checkCapacity, type Operations } from "./internal/buffer.ts"
 import type { InvalidArgument, QueueEmpty, QueueFull, QueueShutDown, TaskDoneTooOften } from "./internal/errors.ts"
 import { Stack } from "./internal/stores.ts"
@@ -537,3 +538,22 @@ export const unfinished = <A>(self: LifoQueue<A>): Effect.Effect<number> => self
  * @since 0.2.0
  */
 export const close = <A>(self: LifoQueue<A>): Effect.Effect<boolean> => self.close
+
+/**
+ * Whether `u` is a `LifoQueue`.
+ *
+ * **When to use**
+ *
+ * Use to narrow an unknown value, as Effect's own `isX` guards do.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { LifoQueue } from "@strand/core"
+ *
+ * const program = Effect.map(LifoQueue.make<number>(), LifoQueue.isLifoQueue) // true
+ * ```
+ *
+ * @since 0.2.0
+ */
+export const isLifoQueue = (u: unknown): u is LifoQueue<unknown> => hasProperty(u, TypeId)

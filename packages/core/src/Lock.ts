@@ -41,6 +41,7 @@
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
+import { hasProperty } from "effect/Predicate"
 import type { DeadlockDetected, InvalidArgument, LockAlreadyHeld, LockNotHeld } from "./internal/errors.ts"
 import { LockCore } from "./internal/lock.ts"
 import { CurrentTracker } from "./internal/tracker.ts"
@@ -347,3 +348,22 @@ export const withLock: {
  * @since 0.1.0
  */
 export const locked = (self: Lock): Effect.Effect<boolean> => self.locked
+
+/**
+ * Whether `u` is a `Lock`.
+ *
+ * **When to use**
+ *
+ * Use to narrow an unknown value, as Effect's own `isX` guards do.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Lock } from "@strand/core"
+ *
+ * const program = Effect.map(Lock.make(), Lock.isLock) // true
+ * ```
+ *
+ * @since 0.2.0
+ */
+export const isLock = (u: unknown): u is Lock => hasProperty(u, TypeId)

@@ -53,6 +53,7 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import type * as Order from "effect/Order"
+import { hasProperty } from "effect/Predicate"
 import { BoundedBuffer, checkCapacity, type Operations } from "./internal/buffer.ts"
 import type { InvalidArgument, QueueEmpty, QueueFull, QueueShutDown, TaskDoneTooOften } from "./internal/errors.ts"
 import { Heap } from "./internal/stores.ts"
@@ -555,3 +556,22 @@ export const unfinished = <A>(self: PriorityQueue<A>): Effect.Effect<number> => 
  * @since 0.2.0
  */
 export const close = <A>(self: PriorityQueue<A>): Effect.Effect<boolean> => self.close
+
+/**
+ * Whether `u` is a `PriorityQueue`.
+ *
+ * **When to use**
+ *
+ * Use to narrow an unknown value, as Effect's own `isX` guards do.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Order } from "effect"
+ * import { PriorityQueue } from "@strand/core"
+ *
+ * const program = Effect.map(PriorityQueue.make<number>({ order: Order.Number }), PriorityQueue.isPriorityQueue) // true
+ * ```
+ *
+ * @since 0.2.0
+ */
+export const isPriorityQueue = (u: unknown): u is PriorityQueue<unknown> => hasProperty(u, TypeId)

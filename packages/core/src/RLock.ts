@@ -37,6 +37,7 @@
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
+import { hasProperty } from "effect/Predicate"
 import type { DeadlockDetected, InvalidArgument, LockNotHeld } from "./internal/errors.ts"
 import { LockCore } from "./internal/lock.ts"
 import { CurrentTracker } from "./internal/tracker.ts"
@@ -312,3 +313,22 @@ export const withLock: {
  * @since 0.1.0
  */
 export const locked = (self: RLock): Effect.Effect<boolean> => self.locked
+
+/**
+ * Whether `u` is a `RLock`.
+ *
+ * **When to use**
+ *
+ * Use to narrow an unknown value, as Effect's own `isX` guards do.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { RLock } from "@strand/core"
+ *
+ * const program = Effect.map(RLock.make(), RLock.isRLock) // true
+ * ```
+ *
+ * @since 0.2.0
+ */
+export const isRLock = (u: unknown): u is RLock => hasProperty(u, TypeId)

@@ -36,6 +36,7 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import { hasProperty } from "effect/Predicate"
 import type * as Scope from "effect/Scope"
 import { withDuration } from "./internal/arguments.ts"
 import { type InvalidArgument, TimerAlreadyStarted, TimerCancelled } from "./internal/errors.ts"
@@ -272,3 +273,22 @@ export {
  * @since 0.1.0
  */
 export const state = <A, E>(self: Timer<A, E>): Effect.Effect<State> => self.state
+
+/**
+ * Whether `u` is a `Timer`.
+ *
+ * **When to use**
+ *
+ * Use to narrow an unknown value, as Effect's own `isX` guards do.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Timer } from "@strand/core"
+ *
+ * const program = Effect.scoped(Effect.map(Timer.make("1 second", Effect.void), Timer.isTimer)) // true
+ * ```
+ *
+ * @since 0.2.0
+ */
+export const isTimer = (u: unknown): u is Timer<unknown, unknown> => hasProperty(u, TypeId)

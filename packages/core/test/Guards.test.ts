@@ -1,0 +1,47 @@
+import { assert, describe, it } from "@effect/vitest"
+import {
+  Barrier,
+  BoundedSemaphore,
+  Condition,
+  CountDownLatch,
+  Event,
+  Executor,
+  Future,
+  JoinableQueue,
+  LifoQueue,
+  Lock,
+  PriorityQueue,
+  RLock,
+  Timer
+} from "@strand/core"
+import { Effect, Order } from "effect"
+
+describe("guards", () => {
+  it.effect("each isX recognises its own primitive and nothing else", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const executor = yield* Executor.make({ maxWorkers: 1 })
+        const values: Array<[unknown, (u: unknown) => boolean]> = [
+          [yield* Lock.make(), Lock.isLock],
+          [yield* RLock.make(), RLock.isRLock],
+          [yield* Condition.make(), Condition.isCondition],
+          [yield* BoundedSemaphore.make(1), BoundedSemaphore.isBoundedSemaphore],
+          [yield* Barrier.make(2), Barrier.isBarrier],
+          [yield* CountDownLatch.make(1), CountDownLatch.isCountDownLatch],
+          [yield* Timer.make("1 second", Effect.void), Timer.isTimer],
+          [yield* JoinableQueue.make<number>(), JoinableQueue.isJoinableQueue],
+          [yield* LifoQueue.make<number>(), LifoQueue.isLifoQueue],
+          [yield* PriorityQueue.make<number>({ order: Order.Number }), PriorityQueue.isPriorityQueue],
+          [executor, Executor.isExecutor],
+          [yield* Executor.submit(executor, Effect.void), Future.isFuture],
+          [yield* Event.make(), Event.isEvent]
+        ]
+        for (const [value, guard] of values) {
+          for (const [other, otherGuard] of values)
+            assert.strictEqual(otherGuard(value), other === value || guard === otherGuard)
+          for (const junk of [undefined, null, 1, "lock", {}]) assert.isFalse(guard(junk))
+        }
+      })
+    )
+  )
+})
