@@ -24,6 +24,8 @@ export * as CountDownLatch from "./CountDownLatch.ts"
 /** @since 0.1.0 */
 export * as Diagnostics from "./Diagnostics.ts"
 /** @since 0.2.0 */
+export * as Errors from "./Errors.ts"
+/** @since 0.2.0 */
 export * as Event from "./Event.ts"
 /** @since 0.1.0 */
 export * as Executor from "./Executor.ts"

@@ -4,6 +4,7 @@ import {
   BoundedSemaphore,
   Condition,
   CountDownLatch,
+  Errors,
   Event,
   Executor,
   Future,
@@ -43,5 +44,19 @@ describe("guards", () => {
         }
       })
     )
+  )
+})
+
+describe("Errors", () => {
+  it.effect("isStrandError recognises core's typed errors, and only them", () =>
+    Effect.gen(function* () {
+      const lock = yield* Lock.make()
+      const notHeld = yield* Effect.flip(Lock.release(lock))
+      assert.isTrue(Errors.isStrandError(notHeld))
+      assert.isTrue(Errors.isStrandError(new Errors.QueueEmpty({ operation: "LifoQueue.takeNow" })))
+      for (const other of [new Error("x"), { _tag: "LockNotHeld" }, "LockNotHeld", undefined]) {
+        assert.isFalse(Errors.isStrandError(other))
+      }
+    })
   )
 })

@@ -93,6 +93,7 @@ import type {
   WorkerPoolClosed,
   WorkerSpawnError
 } from "./internal/errors.ts"
+import * as Errors from "./internal/errors.ts"
 import { validate } from "./internal/options.ts"
 import { Pool, type Slot } from "./internal/pool.ts"
 import { Reply } from "./internal/protocol.ts"
@@ -186,6 +187,39 @@ export type WorkerPoolError =
   | WorkerPoolClosed
   | WorkerSpawnError
   | InvalidPoolOptions
+
+const poolErrors: ReadonlyArray<new (...args: ReadonlyArray<any>) => WorkerPoolError> = [
+  Errors.WorkerCrashed,
+  Errors.TaskTimeout,
+  Errors.QueueFull,
+  Errors.PayloadError,
+  Errors.ResultError,
+  Errors.MapInputError,
+  Errors.TaskAborted,
+  Errors.TaskNotServed,
+  Errors.WorkerPoolClosed,
+  Errors.WorkerSpawnError,
+  Errors.InvalidPoolOptions
+]
+
+/**
+ * Whether `u` is one of the errors the pool itself adds (`WorkerPoolError`),
+ * as opposed to a task's own typed error.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Task, WorkerPool } from "@strand/platform-node"
+ *
+ * const Hash = Task.make("Hash", { payload: Schema.String, success: Schema.String })
+ * const program = WorkerPool.run(Hash, "hello").pipe(
+ *   Effect.catchIf(WorkerPool.isWorkerPoolError, (error) => Effect.succeed(`the pool said: ${error.message}`))
+ * )
+ * ```
+ *
+ * @since 0.2.0
+ */
+export const isWorkerPoolError = (u: unknown): u is WorkerPoolError => poolErrors.some((error) => u instanceof error)
 
 type SingleTask = Task.Task<string, Task.AnySchema, Task.AnySchema, Task.AnySchema>
 type StreamingTask = Task.StreamTask<string, Task.AnySchema, Task.AnySchema, Task.AnySchema>

@@ -201,6 +201,8 @@ describe("first contact", () => {
   it.effect("errors show their advice where people look: console.log and the message", () =>
     Effect.gen(function* () {
       const error = yield* invalid({ size: -1 })
+      assert.isTrue(WorkerPool.isWorkerPoolError(error))
+      assert.isFalse(WorkerPool.isWorkerPoolError(new Error("size")))
       const printed = inspect(error)
       assert.include(printed, "Fix the option")
       assert.include(printed, "size")
