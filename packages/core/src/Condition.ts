@@ -50,6 +50,7 @@ import { dual } from "effect/Function"
 import { hasProperty } from "effect/Predicate"
 import { decode, withDuration } from "./internal/arguments.ts"
 import type { InvalidArgument, LockNotHeld } from "./internal/errors.ts"
+import { coreOf } from "./internal/lock.ts"
 import type { Resource } from "./internal/tracker.ts"
 import { makeWaiter, WaitQueue } from "./internal/waiters.ts"
 import type * as Lock from "./Lock.ts"
@@ -112,8 +113,8 @@ class ConditionImpl implements Condition, Resource {
 
   constructor(lock: Lock.Lock | RLock.RLock) {
     this.lock = lock
-    this.label = `Condition on ${lock.core.label}`
-    lock.core.tracker?.register(this)
+    this.label = `Condition on ${coreOf(lock).label}`
+    coreOf(lock).tracker?.register(this)
   }
 
   /** Nobody holds a condition: a waiter waits for any notifier, so it closes no cycle. */
@@ -129,7 +130,7 @@ class ConditionImpl implements Condition, Resource {
 
   park(timeout: Duration.Input | undefined, operation: string): Effect.Effect<boolean, LockNotHeld> {
     return Effect.withFiber((fiber) => {
-      const core = this.lock.core
+      const core = coreOf(this.lock)
       if (core.owner !== fiber.id) return Effect.fail(core.notHeld(fiber.id, operation))
       return Effect.uninterruptibleMask((restore) => {
         const holds = core.releaseAllUnsafe(fiber)
@@ -175,7 +176,7 @@ class ConditionImpl implements Condition, Resource {
 
   whileHeld(operation: string, f: () => void): Effect.Effect<void, LockNotHeld> {
     return Effect.withFiber((fiber) => {
-      const core = this.lock.core
+      const core = coreOf(this.lock)
       if (core.owner !== fiber.id) return Effect.fail(core.notHeld(fiber.id, operation))
       f()
       return Effect.void
@@ -246,7 +247,7 @@ export const withLock: {
     effect: Effect.Effect<A, E, R>
   ): Effect.Effect<A, E | Lock.LockAlreadyHeld | Lock.DeadlockDetected, R>
 } = ((self: Condition, effect?: Effect.Effect<any, any, any>) => {
-  const core = self.lock.core
+  const core = coreOf(self.lock)
   return effect === undefined ? (effect: Effect.Effect<any, any, any>) => core.withLock(effect) : core.withLock(effect)
 }) as any
 

@@ -41,9 +41,10 @@
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
+import * as Option from "effect/Option"
 import { hasProperty } from "effect/Predicate"
 import type { DeadlockDetected, InvalidArgument, LockAlreadyHeld, LockNotHeld } from "./internal/errors.ts"
-import { LockCore } from "./internal/lock.ts"
+import { LockCore, registerCore } from "./internal/lock.ts"
 import { CurrentTracker } from "./internal/tracker.ts"
 
 export {
@@ -97,8 +98,10 @@ export interface Lock {
   withLock<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | LockAlreadyHeld | DeadlockDetected, R>
   /** Whether some fiber holds the lock. */
   readonly locked: Effect.Effect<boolean>
-  /** @internal */
-  readonly core: LockCore
+  /** How many fibers are waiting for the lock. */
+  readonly waiting: Effect.Effect<number>
+  /** The id of the fiber that holds the lock, if any. */
+  readonly holder: Effect.Effect<Option.Option<number>>
 }
 
 /**
@@ -112,17 +115,22 @@ export interface Options {
 }
 
 /** Wraps the core in the public interface. */
-const fromCore = (core: LockCore): Lock => ({
-  [TypeId]: TypeId,
-  name: core.name,
-  acquire: core.acquire,
-  tryAcquire: core.tryAcquire,
-  acquireTimeout: (timeout) => core.acquireTimeout(timeout),
-  release: core.release,
-  withLock: (self) => core.withLock(self),
-  locked: Effect.sync(() => core.owner !== undefined),
-  core
-})
+const fromCore = (core: LockCore): Lock =>
+  registerCore<Lock>(
+    {
+      [TypeId]: TypeId,
+      name: core.name,
+      acquire: core.acquire,
+      tryAcquire: core.tryAcquire,
+      acquireTimeout: (timeout) => core.acquireTimeout(timeout),
+      release: core.release,
+      withLock: (self) => core.withLock(self),
+      locked: Effect.sync(() => core.owner !== undefined),
+      waiting: Effect.sync(() => core.queue.size),
+      holder: Effect.sync(() => Option.fromNullishOr(core.owner))
+    },
+    core
+  )
 
 /**
  * Creates a lock outside of Effect.

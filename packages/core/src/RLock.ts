@@ -37,9 +37,10 @@
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
+import * as Option from "effect/Option"
 import { hasProperty } from "effect/Predicate"
 import type { DeadlockDetected, InvalidArgument, LockNotHeld } from "./internal/errors.ts"
-import { LockCore } from "./internal/lock.ts"
+import { LockCore, registerCore } from "./internal/lock.ts"
 import { CurrentTracker } from "./internal/tracker.ts"
 
 export {
@@ -89,8 +90,10 @@ export interface RLock {
   readonly locked: Effect.Effect<boolean>
   /** How many holds the calling fiber has (0 if it does not hold the lock). */
   readonly holds: Effect.Effect<number>
-  /** @internal */
-  readonly core: LockCore
+  /** How many fibers are waiting for the lock. */
+  readonly waiting: Effect.Effect<number>
+  /** The id of the fiber that holds the lock, if any. */
+  readonly holder: Effect.Effect<Option.Option<number>>
 }
 
 /**
@@ -121,20 +124,25 @@ export interface Options {
  */
 export const makeUnsafe = (options?: Options): RLock => fromCore(new LockCore(true, options?.name, undefined))
 
-const fromCore = (core: LockCore): RLock => ({
-  [TypeId]: TypeId,
-  name: core.name,
-  // A re-entrant lock never reports LockAlreadyHeld: its owner just adds a hold.
-  acquire: core.acquire as Effect.Effect<void, DeadlockDetected>,
-  tryAcquire: core.tryAcquire,
-  acquireTimeout: (timeout) =>
-    core.acquireTimeout(timeout) as Effect.Effect<boolean, DeadlockDetected | InvalidArgument>,
-  release: core.release,
-  withLock: (self) => core.withLock(self) as Effect.Effect<any, any, any>,
-  locked: Effect.sync(() => core.owner !== undefined),
-  holds: Effect.withFiber((fiber) => Effect.succeed(core.owner === fiber.id ? core.holds : 0)),
-  core
-})
+const fromCore = (core: LockCore): RLock =>
+  registerCore<RLock>(
+    {
+      [TypeId]: TypeId,
+      name: core.name,
+      // A re-entrant lock never reports LockAlreadyHeld: its owner just adds a hold.
+      acquire: core.acquire as Effect.Effect<void, DeadlockDetected>,
+      tryAcquire: core.tryAcquire,
+      acquireTimeout: (timeout) =>
+        core.acquireTimeout(timeout) as Effect.Effect<boolean, DeadlockDetected | InvalidArgument>,
+      release: core.release,
+      withLock: (self) => core.withLock(self) as Effect.Effect<any, any, any>,
+      locked: Effect.sync(() => core.owner !== undefined),
+      holds: Effect.withFiber((fiber) => Effect.succeed(core.owner === fiber.id ? core.holds : 0)),
+      waiting: Effect.sync(() => core.queue.size),
+      holder: Effect.sync(() => Option.fromNullishOr(core.owner))
+    },
+    core
+  )
 
 /**
  * Creates a re-entrant lock.

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Condition, Lock, RLock } from "@strand/core"
-import { Effect, Fiber } from "effect"
+import { Effect, Fiber, Option } from "effect"
 import { TestClock } from "effect/testing"
 
 describe("Condition", () => {
@@ -74,7 +74,7 @@ describe("Condition", () => {
           Effect.gen(function* () {
             const notified = yield* Condition.waitTimeout(cond, "2 seconds")
             const fiberId = yield* Effect.fiberId
-            return { notified, holds: lock.core.owner === fiberId }
+            return { notified, holds: Option.getOrUndefined(yield* lock.holder) === fiberId }
           })
         )
       )
@@ -108,8 +108,8 @@ describe("Condition", () => {
           Condition.wait(cond).pipe(
             Effect.onInterrupt(() =>
               Effect.flatMap(Effect.fiberId, (id) =>
-                Effect.sync(() => {
-                  heldOnInterrupt = lock.core.owner === id
+                Effect.map(lock.holder, (holder) => {
+                  heldOnInterrupt = Option.getOrUndefined(holder) === id
                 })
               )
             )

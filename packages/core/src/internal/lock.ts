@@ -174,3 +174,15 @@ export class LockCore implements Resource {
     })
   }
 }
+
+/** The core behind each public Lock or RLock; kept out of their public types. */
+const cores = new WeakMap<object, LockCore>()
+
+/** @internal */
+export const registerCore = <L extends object>(lock: L, core: LockCore): L => {
+  cores.set(lock, core)
+  return lock
+}
+
+/** The core of a Lock or RLock made by this package. @internal */
+export const coreOf = (lock: object): LockCore => cores.get(lock)!
