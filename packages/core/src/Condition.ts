@@ -43,12 +43,12 @@
  * @since 0.1.0
  */
 import * as Clock from "effect/Clock"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { dual } from "effect/Function"
 import { hasProperty } from "effect/Predicate"
-import { decode, withDuration } from "./internal/arguments.ts"
+import { deadlineOf, withDuration } from "./internal/arguments.ts"
 import type { InvalidArgument, LockNotHeld } from "./internal/errors.ts"
 import { coreOf } from "./internal/lock.ts"
 import type { Resource } from "./internal/tracker.ts"
@@ -358,13 +358,11 @@ export const waitFor: {
     options?: { readonly timeout?: Duration.Input | undefined }
   ): Effect.Effect<boolean, E | LockNotHeld | InvalidArgument, R> =>
     Effect.gen(function* () {
-      const decoded =
-        options?.timeout === undefined ? undefined : decode("Condition.waitFor", "timeout", options.timeout)
-      if (decoded !== undefined && !Duration.isDuration(decoded)) return yield* decoded
-      const timeout = decoded === undefined ? undefined : Duration.toMillis(decoded)
-      const deadline = timeout === undefined ? undefined : (yield* Clock.currentTimeMillis) + timeout
+      const deadline = yield* deadlineOf("Condition.waitFor", options?.timeout)
       let result = yield* predicate
       while (!result) {
+        // The timed wait runs on this fiber, which holds the lock: a raced copy on another
+        // fiber (Effect.timeout) would not own it.
         if (deadline === undefined) {
           yield* self.wait
         } else {

@@ -31,15 +31,14 @@
  *
  * @since 0.1.0
  */
-import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { identity } from "effect/Function"
 import { hasProperty } from "effect/Predicate"
 import * as Stream from "effect/Stream"
-import { decode } from "./internal/arguments.ts"
+import { deadlineOf, untilDeadline } from "./internal/arguments.ts"
 import { FutureCancelled as FutureCancelledClass, type InvalidArgument } from "./internal/errors.ts"
 
 type FutureCancelled = FutureCancelledClass
@@ -193,9 +192,7 @@ export const wait = <A, E>(
     // A set of futures, as in Python: one listed twice is waited for, and reported, once.
     const all = Array.from(new Set(futures))
     const returnWhen = options?.returnWhen ?? "AllCompleted"
-    const timeout = options?.timeout === undefined ? undefined : decode("Future.wait", "timeout", options.timeout)
-    if (timeout !== undefined && !Duration.isDuration(timeout)) return yield* timeout
-    const deadline = timeout === undefined ? undefined : (yield* Clock.currentTimeMillis) + Duration.toMillis(timeout)
+    const deadline = yield* deadlineOf("Future.wait", options?.timeout)
     for (;;) {
       const done = all.filter(isDone)
       const pending = all.filter((f) => !isDone(f))
@@ -209,13 +206,7 @@ export const wait = <A, E>(
         returnWhen === "AllCompleted"
           ? Effect.forEach(pending, (f) => Effect.exit(f.await), { discard: true })
           : Effect.raceAll(pending.map((f) => Effect.exit(f.await)))
-      if (deadline === undefined) {
-        yield* next
-      } else {
-        const remaining = deadline - (yield* Clock.currentTimeMillis)
-        if (remaining <= 0) return { done, pending }
-        yield* Effect.timeoutOption(next, remaining)
-      }
+      if (!(yield* untilDeadline(deadline, next))) return { done, pending }
     }
   })
 

@@ -44,12 +44,11 @@
  * @since 0.1.0
  */
 import * as Cause from "effect/Cause"
-import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
-import { decode } from "./internal/arguments.ts"
+import { deadlineOf, untilDeadline } from "./internal/arguments.ts"
 import type { InvalidArgument } from "./internal/errors.ts"
 
 export {
@@ -132,21 +131,14 @@ export const select = <const Sources extends ReadonlyArray<AnySource>>(
 > =>
   // The sources are checked one by one at run time, so the typed result is asserted once, here.
   Effect.gen(function* () {
-    const timeout = options?.timeout === undefined ? undefined : decode("Select.select", "timeout", options.timeout)
-    if (timeout !== undefined && !Duration.isDuration(timeout)) return yield* timeout
-    const deadline = timeout === undefined ? undefined : (yield* Clock.currentTimeMillis) + Duration.toMillis(timeout)
+    const deadline = yield* deadlineOf("Select.select", options?.timeout)
     for (;;) {
       for (let index = 0; index < sources.length; index++) {
         const exit = tryTake(sources[index]!)
         if (exit !== undefined) return yield* Effect.map(exit, (value) => ({ index, value }))
       }
-      const ready = Effect.raceAll(sources.map(awaitReady))
-      if (deadline === undefined) {
-        yield* ready
-      } else {
-        const remaining = deadline - (yield* Clock.currentTimeMillis)
-        if (remaining <= 0) return yield* new Cause.TimeoutError("Select.select: no source was ready in time")
-        yield* Effect.timeoutOption(ready, remaining)
+      if (!(yield* untilDeadline(deadline, Effect.raceAll(sources.map(awaitReady))))) {
+        return yield* new Cause.TimeoutError("Select.select: no source was ready in time")
       }
     }
   }) as Effect.Effect<any, any>

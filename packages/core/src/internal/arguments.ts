@@ -7,6 +7,7 @@
  *
  * @internal
  */
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { InvalidArgument } from "./errors.ts"
@@ -68,3 +69,27 @@ export const checkWhole = (
   Number.isInteger(value) && (value as number) >= min && (value as number) <= max
     ? undefined
     : new InvalidArgument({ operation, argument, value, expected })
+
+/** The Clock time at which an optional `timeout` argument runs out: `undefined` for none. */
+export const deadlineOf = (operation: string, timeout: unknown): Effect.Effect<number | undefined, InvalidArgument> =>
+  withDuration(operation, "timeout", timeout, (duration) =>
+    duration === undefined
+      ? Effect.succeed(undefined)
+      : Effect.map(Clock.currentTimeMillis, (now) => now + Duration.toMillis(duration))
+  )
+
+/**
+ * Waits for `effect`, but not past `deadline`: `false` if the deadline had
+ * already passed. The deadline loop of `Select.select` and `Future.wait`.
+ * The effect runs on another fiber, so it must not be one that needs the
+ * caller's own fiber (a Condition wait, which must own its lock).
+ */
+export const untilDeadline = <E, R>(
+  deadline: number | undefined,
+  effect: Effect.Effect<unknown, E, R>
+): Effect.Effect<boolean, E, R> =>
+  deadline === undefined
+    ? Effect.as(effect, true)
+    : Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        now >= deadline ? Effect.succeed(false) : Effect.as(Effect.timeoutOption(effect, deadline - now), true)
+      )
