@@ -138,7 +138,8 @@ export const makeUnsafe = (options?: Options): Handle => {
   const sweeping = Effect.acquireRelease(
     Effect.sync(() => {
       const sweep = setInterval(() => tracker.sweep(), Math.max(10, threshold / 2))
-      // Node's timers can be unref'd so that the sweep never keeps a program alive.
+      // A raw timer, unref'd, rather than a fiber on a Schedule: Effect's sleep holds a ref'd
+      // timer, which would keep a stuck program alive and hide it from NodeDiagnostics.runMain.
       ;(sweep as { unref?: () => void }).unref?.()
       return sweep
     }),
