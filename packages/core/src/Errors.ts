@@ -75,28 +75,7 @@ export {
   TimerCancelled
 }
 
-/**
- * Any typed error of `@strand/core`.
- *
- * @since 0.2.0
- */
-export type StrandError =
-  | BrokenBarrier
-  | DeadlockDetected
-  | ExecutorShutdown
-  | FutureCancelled
-  | InvalidArgument
-  | LockAlreadyHeld
-  | LockNotHeld
-  | QueueEmpty
-  | QueueFull
-  | QueueShutDown
-  | SemaphoreOverRelease
-  | TaskDoneTooOften
-  | TimerAlreadyStarted
-  | TimerCancelled
-
-const classes: ReadonlyArray<new (...args: ReadonlyArray<any>) => StrandError> = [
+const classes = [
   BrokenBarrier,
   DeadlockDetected,
   ExecutorShutdown,
@@ -111,7 +90,14 @@ const classes: ReadonlyArray<new (...args: ReadonlyArray<any>) => StrandError> =
   TaskDoneTooOften,
   TimerAlreadyStarted,
   TimerCancelled
-]
+] as const
+
+/**
+ * Any typed error of `@strand/core`.
+ *
+ * @since 0.2.0
+ */
+export type StrandError = InstanceType<(typeof classes)[number]>
 
 /**
  * Whether `u` is one of `@strand/core`'s typed errors.
