@@ -38,10 +38,13 @@
  * - Interrupting a caller interrupts the task's fiber in the worker. A handler
  *   that never yields (a synchronous loop) is stopped by terminating its worker
  *   after `cancelGracePeriod`; the interruption completes once the thread is
- *   gone, and the worker is replaced (by a started spare, at once). Other
- *   tasks that were in flight on that worker go back to the head of the
- *   queue and run again from the start, so pipelined tasks should be safe to
- *   repeat; set `concurrentTasksPerWorker: 1` where they are not.
+ *   gone, and the worker is replaced (by a started spare, at once). Of the
+ *   other tasks in flight on that worker, those that had not started go back
+ *   to the head of the queue (they never ran), and those that had started
+ *   fail with `WorkerCrashed`: nothing is run twice behind its caller's back,
+ *   and retrying stays the caller's choice. The worker marks each task in
+ *   shared memory before it runs any of its code, so the pool knows which
+ *   had started even though the worker is stopped without a word.
  * - A worker that crashes (an uncaught exception, `process.exit`, running out
  *   of memory under `resourceLimits`) fails its in-flight tasks at once with
  *   `WorkerCrashed`, and is replaced. Retrying is the caller's choice.

@@ -14,6 +14,7 @@ import {
   Sleep,
   Spin,
   Square,
+  Tally,
   ThreadId,
   Unserved,
   WhenDate
@@ -114,6 +115,27 @@ describe("WorkerPool", () => {
       const after = yield* pool.run(ThreadId, undefined)
       assert.notStrictEqual(after, before)
       assert.strictEqual(yield* pool.run(Square, 5), 25)
+    })
+  )
+
+  it.live("a worker stopped for a stuck task fails the tasks that had started on it, never re-running them", () =>
+    Effect.gen(function* () {
+      const pool = yield* makePool({ size: 1, concurrentTasksPerWorker: 4, cancelGracePeriod: "50 millis" })
+      const runs = new Int32Array(new SharedArrayBuffer(8))
+      const tally = (index: number) => pool.run(Tally, { buffer: runs.buffer as SharedArrayBuffer, index, ms: 2000 })
+      // Two async tasks start on the worker; then a synchronous loop blocks it past its timeout.
+      const started = yield* Effect.forEach([0, 1], (i) => Effect.forkChild(Effect.flip(tally(i))))
+      while ((yield* pool.stats).inflight < 2) yield* Effect.yieldNow
+      const stuck = yield* Effect.flip(pool.run(Spin, 60_000, { timeout: "100 millis" }))
+      assert.strictEqual(stuck._tag, "TaskTimeout")
+      for (const fiber of started) {
+        const error = yield* Fiber.join(fiber)
+        assert.strictEqual(error._tag, "WorkerCrashed")
+        assert.include(error.message, "not run again")
+      }
+      // Each ran exactly once: the replacement worker did not run them again.
+      assert.deepStrictEqual(Array.from(runs), [1, 1])
+      assert.strictEqual(yield* pool.run(Square, 3), 9)
     })
   )
 

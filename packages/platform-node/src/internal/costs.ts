@@ -10,7 +10,7 @@ import type { Job, Slot } from "./slot.ts"
 
 /** How much estimated work, in milliseconds, may be in flight on one worker. */
 const BUDGET_MILLIS = 1
-const MAX_INFLIGHT = 64
+export const MAX_INFLIGHT = 64
 
 /** @internal */
 export class CostModel {

@@ -10,9 +10,19 @@
 
 import { MessageChannel, receiveMessageOnPort, Worker } from "node:worker_threads"
 import * as MutableList from "effect/MutableList"
-import { CostModel } from "./costs.ts"
+import { CostModel, MAX_INFLIGHT } from "./costs.ts"
 import { PayloadError, QueueFull, TaskTimeout, WorkerCrashed, WorkerPoolClosed, WorkerSpawnError } from "./errors.ts"
-import { Command, isControl, isReplyBatch, RESULT_STRIDE, Reply, WORKER_MARK, type WorkerData } from "./protocol.ts"
+import {
+  Command,
+  hasStarted,
+  isControl,
+  isReplyBatch,
+  RESULT_STRIDE,
+  Reply,
+  startMarks,
+  WORKER_MARK,
+  type WorkerData
+} from "./protocol.ts"
 import { type Job, type PoolConfig, type PoolObserver, Slot, State } from "./slot.ts"
 
 export { Job, type PoolConfig, type PoolObserver, Slot } from "./slot.ts"
@@ -69,7 +79,9 @@ export class Pool {
   spawn(spare = false): Slot | undefined {
     const { config } = this
     const channel = new MessageChannel()
-    const data: WorkerData = { [WORKER_MARK]: 1, port: channel.port2, config: config.workerConfig }
+    const inflight = config.pipelining === "auto" ? MAX_INFLIGHT : config.pipelining
+    const starts = new Int32Array(new SharedArrayBuffer(4 * startMarks(inflight))).fill(-1)
+    const data: WorkerData = { [WORKER_MARK]: 1, port: channel.port2, config: config.workerConfig, starts }
     let worker: Worker
     try {
       worker = new Worker(config.module, {
@@ -86,7 +98,9 @@ export class Pool {
       this.startupFailed(error instanceof Error ? error.message : String(error))
       return undefined
     }
-    const slot = new Slot(this.nextSlotId++, worker, channel.port1, (id, issue) => this.unsendable(slot, id, issue))
+    const slot = new Slot(this.nextSlotId++, worker, channel.port1, starts, (id, issue) =>
+      this.unsendable(slot, id, issue)
+    )
     slot.spare = spare
     if (spare) this.spares.push(slot)
     else this.slots.push(slot)
@@ -241,18 +255,36 @@ export class Pool {
     this.dying.add(slot)
   }
 
-  /** Terminates a worker that must stop now; its innocent jobs go back to the queue. */
-  terminate(slot: Slot): void {
+  /**
+   * Terminates a worker that must stop now, because `culprit` ignored its
+   * interruption. Of the other jobs in flight on it, those that had not
+   * started go back to the head of the queue, in order (they never ran); those
+   * that had started fail with `WorkerCrashed` and are not run again behind
+   * their callers' backs.
+   */
+  terminate(slot: Slot, culprit: Job): void {
     if (slot.dead) return
     this.remove(slot)
-    for (const job of Array.from(slot.inflight.values())) {
-      if (job.state === State.Cancelling) continue
+    const started: Array<Job> = []
+    const requeue: Array<Job> = []
+    for (const job of slot.inflight.values()) {
+      if (job.state !== State.Cancelling) (hasStarted(slot.starts, job.id) ? started : requeue).push(job)
+    }
+    // The jobs that never ran go back first, in their order, so that nothing overtakes them.
+    for (let i = requeue.length - 1; i >= 0; i--) {
+      const job = requeue[i]!
       slot.inflight.delete(job.id)
       clearTimeout(job.backstop)
       job.state = State.Queued
       job.slot = undefined
       MutableList.prepend(this.queue, job)
-      this.queued++
+    }
+    this.queued += requeue.length
+    const reason =
+      `its worker was stopped to end task "${culprit.task.name}", which ignored its interruption; ` +
+      "this task had started, so it is not run again"
+    for (const job of started) {
+      this.settle(job, POOL_ERROR, new WorkerCrashed({ task: job.task.name, workerId: slot.id, reason }))
     }
     void slot.worker.terminate()
     this.replenish()
@@ -403,7 +435,7 @@ export class Pool {
         if (job.state !== State.Running) return
         job.state = State.Cancelling
         job.outcome = { code: POOL_ERROR, value: new TaskTimeout({ task: job.task.name, timeoutMillis: job.timeout }) }
-        this.terminate(slot)
+        this.terminate(slot, job)
       }, job.timeout + this.config.gracePeriod)
     }
     if (++slot.dispatched === this.config.maxTasksPerWorker) this.retire(slot)
@@ -461,7 +493,7 @@ export class Pool {
         job.state = State.Cancelling
         slot.send(Command.Interrupt, job.id, undefined, undefined, 0, undefined)
         const grace = setTimeout(() => {
-          if (job.state === State.Cancelling) this.terminate(slot)
+          if (job.state === State.Cancelling) this.terminate(slot, job)
         }, this.config.gracePeriod)
         return new Promise((resolve) => {
           job.onSettled = () => {

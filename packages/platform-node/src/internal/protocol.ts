@@ -60,7 +60,28 @@ export interface WorkerData {
   readonly port: MessagePort
   /** Encoded configuration values, by `Task.config` name. */
   readonly config: Readonly<Record<string, unknown>>
+  /** Start marks, on shared memory: see `markStarted`. */
+  readonly starts: Int32Array
 }
+
+/**
+ * The worker marks each task as started, in shared memory, before it runs
+ * any of the task's code. A worker that is terminated without a word (to stop
+ * a task that ignored its interruption) cannot say which of its other tasks
+ * had started; the marks can. Slot `id % length` holds the id of the last task
+ * started there; with at least twice as many slots as tasks in flight on one
+ * worker, the ids in flight never share a slot.
+ */
+export const markStarted = (starts: Int32Array, id: number): void => {
+  Atomics.store(starts, id % starts.length, id | 0)
+}
+
+/** Whether the worker marked task `id` as started. */
+export const hasStarted = (starts: Int32Array, id: number): boolean =>
+  Atomics.load(starts, id % starts.length) === (id | 0)
+
+/** How many start marks a worker gets when at most `inflight` tasks run on it at once. */
+export const startMarks = (inflight: number): number => Math.max(256, 2 * inflight)
 
 /** Control messages, worker to pool. */
 export type Control =

@@ -25,6 +25,7 @@ import {
   Command,
   codec,
   DRAIN,
+  markStarted,
   Outbox,
   RESULT_STRIDE,
   Reply,
@@ -65,8 +66,16 @@ export class Runner {
   private readonly outbox: Outbox
   private readonly port: MessagePort
 
-  constructor(port: MessagePort, handlers: ReadonlyArray<Handler<unknown>>, context: Context.Context<unknown>) {
+  private readonly starts: Int32Array
+
+  constructor(
+    port: MessagePort,
+    starts: Int32Array,
+    handlers: ReadonlyArray<Handler<unknown>>,
+    context: Context.Context<unknown>
+  ) {
     this.port = port
+    this.starts = starts
     // A reply structured clone cannot copy fails its own task, as a typed error.
     this.outbox = new Outbox(RESULT_STRIDE, port, ([code, id, value], error) => {
       const root = code === Reply.Item ? "item" : code === Reply.Failure ? "error" : "result"
@@ -154,6 +163,7 @@ export class Runner {
   // ------------------------------------------------------------------- tasks
 
   private start(code: number, id: number, name: string, payload: unknown, timeout: number): void {
+    markStarted(this.starts, id)
     const entry = this.served.get(name)
     if (entry === undefined) return this.emit(Reply.NotServed, id, name)
     const kind: Kind =

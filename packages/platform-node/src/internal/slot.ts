@@ -91,12 +91,21 @@ export class Slot {
   readonly worker: Worker
   /** The pool's end of the private channel. */
   readonly port: MessagePort
+  /** The worker's start marks (see `markStarted`). */
+  readonly starts: Int32Array
   private resolveExited!: () => void
 
-  constructor(id: number, worker: Worker, port: MessagePort, unsendable: (id: number, issue: string) => void) {
+  constructor(
+    id: number,
+    worker: Worker,
+    port: MessagePort,
+    starts: Int32Array,
+    unsendable: (id: number, issue: string) => void
+  ) {
     this.id = id
     this.worker = worker
     this.port = port
+    this.starts = starts
     // A payload structured clone cannot copy fails its own task, with the path to what could not
     // be cloned; its batch-mates run.
     this.outbox = new Outbox(COMMAND_STRIDE, port, ([, id, , payload], error) =>
