@@ -155,8 +155,7 @@ export class BoundedBuffer<A> implements Operations<A> {
 
   private push(item: A): void {
     this.store.push(item)
-    this.pending++
-    this.allDone.closeUnsafe()
+    if (this.pending++ === 0) this.allDone.closeUnsafe()
     this.settle()
   }
 
@@ -219,7 +218,18 @@ export class BoundedBuffer<A> implements Operations<A> {
     })
   }
 
-  readonly take: Effect.Effect<A, QueueShutDown> = Effect.map(this.waitForItem(undefined), Option.getOrThrow)
+  // Its own path rather than waitForItem's, so that the common take allocates no Option.
+  readonly take: Effect.Effect<A, QueueShutDown> = Effect.withFiber((fiber) => {
+    if (this.isShutdown) return Effect.interrupt
+    if (this.takers.size === 0 && this.store.size > this.reserved) return Effect.succeed(this.popNow())
+    if (this.isClosed) return Effect.fail(this.shutDown("take"))
+    return Effect.flatMap(this.takers.park(makeWaiter(fiber)), (granted) => {
+      if (this.isShutdown) return Effect.interrupt
+      if (!granted) return Effect.fail(this.shutDown("take"))
+      this.reserved--
+      return Effect.succeed(this.popNow())
+    })
+  })
 
   readonly takeNow: Effect.Effect<A, QueueEmpty | QueueShutDown> = Effect.suspend(
     (): Effect.Effect<A, QueueEmpty | QueueShutDown> => {
