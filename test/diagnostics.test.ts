@@ -25,9 +25,14 @@ describe("NodeDiagnostics", () => {
       stdio: ["ignore", "pipe", "pipe"]
     })
     let stdout = ""
+    let sent = false
     child.stdout.on("data", (chunk) => {
       stdout += chunk
-      if (stdout.includes("started")) child.kill("SIGINT")
+      // One Ctrl-C: a second one after the program has ended would kill Node before it exits.
+      if (!sent && stdout.includes("started")) {
+        sent = true
+        child.kill("SIGINT")
+      }
     })
     const code = await new Promise<number | null>((resolve) => child.on("exit", resolve))
     assert.strictEqual(code, 130)

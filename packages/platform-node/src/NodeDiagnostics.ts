@@ -44,6 +44,7 @@ import * as Cause from "effect/Cause"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import { durationMillis } from "./internal/options.ts"
 
@@ -176,16 +177,20 @@ export const runMain = <A, E>(
     exit(2)
   }
   process.on("beforeExit", onBeforeExit)
-  const fiber = Effect.runFork(Effect.provide(effect, layer))
   // Ctrl-C or a SIGTERM interrupts the program, so its finalizers run (a pool's threads are
   // stopped, files closed), as Effect's own NodeRuntime.runMain does; the exit code is 128 + signal.
+  // The handlers go in before the program starts, which may run its first steps at once.
   let signal: NodeJS.Signals | undefined
+  let running: Fiber.Fiber<unknown, unknown> | undefined
   const onSignal = (received: NodeJS.Signals) => {
     signal ??= received
-    fiber.interruptUnsafe()
+    running?.interruptUnsafe()
   }
   process.on("SIGINT", onSignal)
   process.on("SIGTERM", onSignal)
+  const fiber = Effect.runFork(Effect.provide(effect, layer))
+  running = fiber
+  if (signal !== undefined) fiber.interruptUnsafe()
   fiber.addObserver((result) => {
     process.off("beforeExit", onBeforeExit)
     process.off("SIGINT", onSignal)

@@ -152,6 +152,19 @@ describe("the worker boundary", () => {
     })
   )
 
+  it.live("huge payloads and results cross the boundary, copied or moved", () =>
+    Effect.gen(function* () {
+      const pool = yield* makePool()
+      const length = 8 * 2 ** 20 // 64 MB of float64s
+      const moved = yield* pool.run(Floats, { length, move: true })
+      assert.strictEqual(moved.length, length)
+      assert.strictEqual(moved[length - 1], 1.5)
+      const text = "x".repeat(32 * 2 ** 20) // a 32 MB payload, echoed back
+      assert.strictEqual(((yield* pool.run(Anything, text)) as string).length, text.length)
+      assert.strictEqual((yield* pool.stats).crashed, 0)
+    })
+  )
+
   it.live("an AbortSignal stops a queued or running task, and its reason reaches the caller", () =>
     Effect.gen(function* () {
       const pool = yield* makePool({ concurrentTasksPerWorker: 1 })
