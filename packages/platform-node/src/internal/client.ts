@@ -16,7 +16,7 @@ import { InvalidPoolOptions, PayloadError, ResultError, TaskAborted, TaskNotServ
 import * as Mapping from "./map.ts"
 import { durationMillis, show } from "./options.ts"
 import { Job, POOL_ERROR, type Pool, type PoolConfig } from "./pool.ts"
-import { type Codec, Command, codec, deserializeDefect, Reply, schemaIssue } from "./protocol.ts"
+import { type Codec, Command, codec, describeThrown, deserializeDefect, Reply, schemaIssue } from "./protocol.ts"
 
 type SingleTask = Task.Task<string, Task.AnySchema, Task.AnySchema, Task.AnySchema>
 
@@ -99,18 +99,8 @@ const chunkOutcome = (task: Task.Any, codec: Codec, code: number, value: unknown
   return { results, failure: (toExit(task, codec, failedCode, failedValue) as Exit.Failure<unknown, unknown>).cause }
 }
 
-/** An abort reason as text, whatever it is. */
-const describeReason = (reason: unknown): string => {
-  if (reason instanceof Error) return `${reason.name}: ${reason.message}`
-  try {
-    return typeof reason === "string" ? reason : (JSON.stringify(reason) ?? String(reason))
-  } catch {
-    return String(reason)
-  }
-}
-
 const abortedBy = (task: Task.Any, signal: AbortSignal) =>
-  new TaskAborted({ task: task.name, reason: describeReason(signal.reason) })
+  new TaskAborted({ task: task.name, reason: describeThrown(signal.reason) })
 
 /** A call's timeout in milliseconds (0 for none), or the error for one that is not a duration. */
 const timeoutOf = (options: RunOptions | MapOptions | undefined): number | InvalidPoolOptions => {

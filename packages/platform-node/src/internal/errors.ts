@@ -4,6 +4,7 @@
  * @internal
  */
 import * as Schema from "effect/Schema"
+import { describeThrown } from "./protocol.ts"
 
 /**
  * Makes `console.log` and `util.inspect` show an error's message, which holds
@@ -109,13 +110,7 @@ export class MapInputError extends Schema.TaggedError<MapInputError>()("MapInput
 }) {
   /** The error for an input iterator that threw while reading input number `index`. */
   static of(index: number, thrown: unknown): MapInputError {
-    let reason: string
-    try {
-      reason = thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : String(thrown)
-    } catch {
-      reason = "a value that cannot be printed"
-    }
-    return new MapInputError({ index, reason })
+    return new MapInputError({ index, reason: describeThrown(thrown) })
   }
 
   override get message(): string {

@@ -14,8 +14,10 @@ import { CostModel, MAX_INFLIGHT } from "./costs.ts"
 import { PayloadError, QueueFull, TaskTimeout, WorkerCrashed, WorkerPoolClosed, WorkerSpawnError } from "./errors.ts"
 import {
   Command,
+  describeThrown,
   hasStarted,
   isControl,
+  isReply,
   isReplyBatch,
   RESULT_STRIDE,
   Reply,
@@ -143,6 +145,10 @@ export class Pool {
   private onMessage(slot: Slot, message: unknown): void {
     if (isReplyBatch(message)) {
       for (let i = 0; i < message.length; i += RESULT_STRIDE) {
+        if (!isReply(message, i)) {
+          this.malformed(slot)
+          continue
+        }
         const job = slot.inflight.get(message[i + 1] as number)
         if (job === undefined) continue
         const code = message[i] as number
@@ -151,11 +157,7 @@ export class Pool {
       }
       return
     }
-    if (!isControl(message)) {
-      this.totals.malformed++
-      this.observer.warn(`worker #${slot.id} sent a malformed message on the pool's channel; it was ignored`)
-      return
-    }
+    if (!isControl(message)) return this.malformed(slot)
     switch (message._) {
       case "ready": {
         if (slot.dead) return
@@ -173,6 +175,11 @@ export class Pool {
         slot.drained?.()
         return
     }
+  }
+
+  private malformed(slot: Slot): void {
+    this.totals.malformed++
+    this.observer.warn(`worker #${slot.id} sent a malformed message on the pool's channel; it was ignored`)
   }
 
   /** A command whose payload structured clone cannot copy: only that task fails. */
@@ -606,18 +613,6 @@ export class Pool {
     }
     for (const slot of [...this.slots, ...this.spares]) this.stop(slot)
     await Promise.all(Array.from(this.dying, (slot) => slot.exited))
-  }
-}
-
-/** An error's name and message, or whatever was thrown, without ever throwing. */
-const describeThrown = (error: unknown): string => {
-  if (typeof error === "object" && error !== null && typeof (error as Error).message === "string") {
-    return `${(error as Error).name ?? "Error"}: ${(error as Error).message}`
-  }
-  try {
-    return `throw of ${String(error)}`
-  } catch {
-    return "throw of a value that cannot be printed"
   }
 }
 

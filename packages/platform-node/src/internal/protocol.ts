@@ -92,16 +92,14 @@ export type Control =
 /** Control message, pool to worker: reply `drained` once stdout and stderr are flushed. */
 export const DRAIN = { _: "drain" } as const
 
-/** Whether `message` is a well-formed batch of replies. */
-export const isReplyBatch = (message: unknown): message is Array<unknown> => {
-  if (!Array.isArray(message) || message.length === 0 || message.length % RESULT_STRIDE !== 0) return false
-  for (let i = 0; i < message.length; i += RESULT_STRIDE) {
-    const code = message[i]
-    if (typeof code !== "number" || !(code >= 0 && code <= LAST_REPLY) || typeof message[i + 1] !== "number") {
-      return false
-    }
-  }
-  return true
+/** Whether `message` has the shape of a batch of replies (each reply is checked as it is read). */
+export const isReplyBatch = (message: unknown): message is Array<unknown> =>
+  Array.isArray(message) && message.length > 0 && message.length % RESULT_STRIDE === 0
+
+/** Whether the reply at `i` of a batch has a known code and a numeric id. */
+export const isReply = (batch: Array<unknown>, i: number): boolean => {
+  const code = batch[i]
+  return typeof code === "number" && code >= 0 && code <= LAST_REPLY && typeof batch[i + 1] === "number"
 }
 
 /** Whether `message` is a control message from a worker. */
@@ -149,6 +147,14 @@ const describe = (u: unknown): string => {
     return Object.prototype.toString.call(u)
   }
 }
+
+/**
+ * A thrown value as text, never throwing: `name: message` for an error (from
+ * any realm), else the value itself. For crash reasons, abort reasons and
+ * input errors.
+ */
+export const describeThrown = (u: unknown): string =>
+  isErrorLike(u) ? `${u.name ?? "Error"}: ${u.message}` : describe(u)
 
 /** @internal */
 export const serializeDefect = (defect: unknown, depth = 0): SerializedDefect => {
@@ -293,14 +299,17 @@ export class Outbox {
     this.refused = refused
   }
 
-  /** Queues one entry of `stride` values. */
-  push(entry: ReadonlyArray<unknown>, transfer: ReadonlyArray<TransferListItem> | undefined): void {
+  /**
+   * The array to push one entry of `stride` values onto, in place: the hot
+   * path allocates nothing per entry.
+   */
+  next(transfer: ReadonlyArray<TransferListItem> | undefined): Array<unknown> {
     if (this.entries.length === 0) queueMicrotask(this.flush)
     if (transfer !== undefined) {
       this.lists[this.entries.length / this.stride] = transfer
       this.moving = true
     }
-    for (const value of entry) this.entries.push(value)
+    return this.entries
   }
 
   /** Drops what is queued (the other end is gone). */

@@ -105,7 +105,7 @@ export class Runner {
   // ----------------------------------------------------------------- replies
 
   private emit(code: number, id: number, value: unknown, transfer?: ReadonlyArray<TransferListItem>): void {
-    this.outbox.push([code, id, value], transfer)
+    this.outbox.next(transfer).push(code, id, value)
   }
 
   /** Encodes a success value or an item; a value its schema rejects is the task's `ResultError`. */

@@ -126,7 +126,7 @@ export class Slot {
     transfer: ReadonlyArray<TransferListItem> | undefined
   ): void {
     if (this.dead) return
-    this.outbox.push([code, id, name, payload, timeout], transfer)
+    this.outbox.next(transfer).push(code, id, name, payload, timeout)
   }
 
   /** Asks the worker to flush its stdout and stderr; resolves when it has, or after `bound` ms. */
