@@ -23,7 +23,7 @@ import {
 const module = new URL("./fixtures/misbehaving-worker.ts", import.meta.url)
 const greeting = Greeting.value({ text: "Hello", times: 1 })
 const makePool = (options?: Partial<WorkerPool.Options>) =>
-  WorkerPool.make({ module, size: 1, spareWorkers: 0, config: [greeting], ...options })
+  WorkerPool.make({ module, size: 1, config: [greeting], ...options })
 
 const threadOf = (pool: WorkerPool.Service) => Effect.map(pool.stats, (s) => s.workers[0]!.threadId)
 

@@ -55,6 +55,23 @@ describe("first contact", () => {
     })
   )
 
+  it.live("with the default spare, a replacement spare that never starts leaves the tasks to the promoted one", () =>
+    Effect.gen(function* () {
+      const starts = join(mkdtempSync(join(tmpdir(), "strand-")), "starts")
+      const pool = yield* WorkerPool.make({
+        module: fixture("flaky-start-worker.ts"),
+        size: 1,
+        startupTimeout: "6 seconds",
+        // The worker and its spare start; every later start stays silent.
+        env: { STRAND_STARTS_FILE: starts, STRAND_STARTS_ALLOWED: "2" }
+      })
+      assert.strictEqual((yield* Effect.flip(pool.run(Crash, "exit")))._tag, "WorkerCrashed")
+      assert.strictEqual(yield* pool.run(Square, 3), 9) // on the promoted spare
+      while ((yield* pool.stats).startFailures === 0) yield* Effect.sleep("100 millis")
+      assert.strictEqual(yield* pool.run(Square, 4), 16)
+    })
+  )
+
   it.live("a Layer that fails with a typed error carries its reason into WorkerSpawnError", () =>
     Effect.gen(function* () {
       const error = yield* Effect.flip(WorkerPool.make({ module: fixture("typed-failing-layer-worker.ts"), size: 1 }))
@@ -215,20 +232,25 @@ describe("first contact", () => {
         module,
         config,
         size: { min: 0, max: 1 },
-        spareWorkers: 0,
         concurrentTasksPerWorker: 1,
         maxQueue: 2,
         onQueueFull: "fail"
       } as const
-      for (const warm of [false, true]) {
-        const pool = yield* WorkerPool.make(options)
+      // Truly cold (no spare: the first task waits for a thread to start), and with the default spare.
+      for (const [warm, spareWorkers] of [
+        [false, 0],
+        [true, 0],
+        [false, 1],
+        [true, 1]
+      ] as const) {
+        const pool = yield* WorkerPool.make({ ...options, spareWorkers })
         if (warm) yield* pool.run(Square, 1)
         const admitted = yield* Effect.forkChild(
           Effect.all([pool.run(Sleep, 100), pool.run(Sleep, 100), pool.run(Sleep, 100)], { concurrency: "unbounded" })
         )
         while ((yield* pool.stats).queued + (yield* pool.stats).inflight < 3) yield* Effect.yieldNow
         const refused = yield* Effect.flip(pool.run(Square, 2))
-        assert.strictEqual(refused._tag, "QueueFull", warm ? "warm" : "cold")
+        assert.strictEqual(refused._tag, "QueueFull", `${warm ? "warm" : "cold"}, ${spareWorkers} spare`)
         assert.deepStrictEqual(yield* Fiber.join(admitted), [100, 100, 100])
       }
     })
