@@ -8,24 +8,12 @@
  * @internal
  */
 
-import { MessageChannel, receiveMessageOnPort, Worker } from "node:worker_threads"
 import * as MutableList from "effect/MutableList"
-import { CostModel, MAX_INFLIGHT } from "./costs.ts"
+import { CostModel } from "./costs.ts"
 import { PayloadError, QueueFull, TaskTimeout, WorkerCrashed, WorkerPoolClosed, WorkerSpawnError } from "./errors.ts"
-import {
-  Command,
-  describeThrown,
-  hasStarted,
-  isControl,
-  isReply,
-  isReplyBatch,
-  RESULT_STRIDE,
-  Reply,
-  startMarks,
-  WORKER_MARK,
-  type WorkerData
-} from "./protocol.ts"
+import { Command, hasStarted, isControl, isReply, isReplyBatch, RESULT_STRIDE, Reply } from "./protocol.ts"
 import { type Job, type PoolConfig, type PoolObserver, Slot, State } from "./slot.ts"
+import { startThread, type Thread } from "./thread.ts"
 
 export { Job, type PoolConfig, type PoolObserver, Slot } from "./slot.ts"
 
@@ -80,66 +68,42 @@ export class Pool {
   /** Starts a worker; a module that cannot even be loaded counts as a startup failure. */
   spawn(spare = false): Slot | undefined {
     const { config } = this
-    const channel = new MessageChannel()
-    const inflight = config.pipelining === "auto" ? MAX_INFLIGHT : config.pipelining
-    const starts = new Int32Array(new SharedArrayBuffer(4 * startMarks(inflight))).fill(-1)
-    const data: WorkerData = { [WORKER_MARK]: 1, port: channel.port2, config: config.workerConfig, starts }
-    let worker: Worker
+    let slot: Slot | undefined
+    let thread: Thread
     try {
-      worker = new Worker(config.module, {
-        workerData: data,
-        transferList: [channel.port2],
-        ...(config.resourceLimits === undefined ? {} : { resourceLimits: config.resourceLimits }),
-        ...(config.execArgv === undefined ? {} : { execArgv: [...config.execArgv] }),
-        ...(config.argv === undefined ? {} : { argv: [...config.argv] }),
-        ...(config.env === undefined ? {} : { env: { ...process.env, ...config.env } })
+      thread = startThread(config, () => slot!.ready, {
+        protocol: (message) => this.onMessage(slot!, message),
+        // The module's own messages on parentPort: never results, handed to the caller's `messages`.
+        stray: (message) => this.observer.message(slot!, message),
+        failed: (reason) => this.crashed(slot!, { reason }),
+        exited: (exitCode) => {
+          this.crashed(slot!, { reason: `the worker thread exited with code ${exitCode}`, exitCode })
+          this.exited(slot!)
+        }
       })
     } catch (error) {
-      channel.port1.close()
       this.totals.startFailures++
       this.startupFailed(error instanceof Error ? error.message : String(error))
       return undefined
     }
-    const slot = new Slot(this.nextSlotId++, worker, channel.port1, starts, (id, issue) =>
-      this.unsendable(slot, id, issue)
+    const started = new Slot(this.nextSlotId++, thread.worker, thread.port, thread.starts, (id, issue) =>
+      this.unsendable(started, id, issue)
     )
-    slot.spare = spare
-    if (spare) this.spares.push(slot)
-    else this.slots.push(slot)
-    channel.port1.on("message", (message) => this.onMessage(slot, message))
-    // The module's own messages on parentPort: never results, handed to the caller's `messages`.
-    worker.on("message", (message) => this.observer.message(slot, message))
-    worker.on("error", (error: Error & { code?: string }) => {
-      let reason = `uncaught ${describeThrown(error)}`
-      if (error.code === "ERR_WORKER_OUT_OF_MEMORY") {
-        reason = slot.ready
-          ? `out of memory under its resourceLimits (${error.message})`
-          : `it ran out of memory while starting, under resourceLimits.maxOldGenerationSizeMb = ` +
-            `${config.resourceLimits?.maxOldGenerationSizeMb}. A worker needs at least 24 MB to start, and more ` +
-            "under tsx or with a large module: raise the limit"
-      }
-      this.crashed(slot, { reason })
-    })
-    worker.on("exit", (exitCode) => {
-      // Read what the worker said before it went (a failed start posts its reason, then exits).
-      for (let m = receiveMessageOnPort(slot.port); m !== undefined; m = receiveMessageOnPort(slot.port)) {
-        this.onMessage(slot, m.message)
-      }
-      slot.port.close()
-      this.crashed(slot, { reason: `the worker thread exited with code ${exitCode}`, exitCode })
-      this.exited(slot)
-    })
-    slot.startTimer = setTimeout(() => {
-      if (slot.ready || slot.dead) return
-      const seconds = config.startupTimeout / 1000
-      slot.startFailure =
-        `it did not report ready within ${seconds} s (startupTimeout). Does ${config.module.pathname} ` +
-        "call WorkerRunner.launch at its top level? A module that never calls it keeps the thread alive doing nothing"
-      this.crashed(slot, { reason: slot.startFailure })
-      void worker.terminate()
+    slot = started
+    started.spare = spare
+    if (spare) this.spares.push(started)
+    else this.slots.push(started)
+    started.startTimer = setTimeout(() => {
+      if (started.ready || started.dead) return
+      started.startFailure =
+        `it did not report ready within ${config.startupTimeout / 1000} s (startupTimeout). Does ` +
+        `${config.module.pathname} call WorkerRunner.launch at its top level? A module that never calls it ` +
+        "keeps the thread alive doing nothing"
+      this.crashed(started, { reason: started.startFailure })
+      void started.worker.terminate()
     }, config.startupTimeout)
-    slot.startTimer.unref()
-    return slot
+    started.startTimer.unref()
+    return started
   }
 
   private onMessage(slot: Slot, message: unknown): void {

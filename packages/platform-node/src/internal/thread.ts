@@ -1,0 +1,76 @@
+/**
+ * The thread transport: starts one worker thread with its private channel and
+ * start marks, and turns the thread's events into the pool's terms. It knows
+ * nothing of tasks or of the queue.
+ *
+ * @internal
+ */
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from "node:worker_threads"
+import { MAX_INFLIGHT } from "./costs.ts"
+import { describeThrown, startMarks, WORKER_MARK, type WorkerData } from "./protocol.ts"
+import type { PoolConfig } from "./slot.ts"
+
+/** What the pool hears from one thread. */
+export interface ThreadEvents {
+  /** A message on the private channel. */
+  readonly protocol: (message: unknown) => void
+  /** A message that the worker module's own code posted on `parentPort`. */
+  readonly stray: (message: unknown) => void
+  /** The thread failed, with the reason as the pool reports it. */
+  readonly failed: (reason: string) => void
+  /** The thread is gone, after every message it posted has been read. */
+  readonly exited: (exitCode: number) => void
+}
+
+/** A started thread. */
+export interface Thread {
+  readonly worker: Worker
+  readonly port: MessagePort
+  readonly starts: Int32Array
+}
+
+/**
+ * Starts a thread for `config.module`; throws if Node cannot even create it
+ * (a module path it refuses). `isReady` tells whether the thread had
+ * reported ready when it fails, for the message of an out-of-memory failure.
+ */
+export const startThread = (config: PoolConfig, isReady: () => boolean, events: ThreadEvents): Thread => {
+  const channel = new MessageChannel()
+  const inflight = config.pipelining === "auto" ? MAX_INFLIGHT : config.pipelining
+  const starts = new Int32Array(new SharedArrayBuffer(4 * startMarks(inflight))).fill(-1)
+  const data: WorkerData = { [WORKER_MARK]: 1, port: channel.port2, config: config.workerConfig, starts }
+  let worker: Worker
+  try {
+    worker = new Worker(config.module, {
+      workerData: data,
+      transferList: [channel.port2],
+      ...(config.resourceLimits === undefined ? {} : { resourceLimits: config.resourceLimits }),
+      ...(config.execArgv === undefined ? {} : { execArgv: [...config.execArgv] }),
+      ...(config.argv === undefined ? {} : { argv: [...config.argv] }),
+      ...(config.env === undefined ? {} : { env: { ...process.env, ...config.env } })
+    })
+  } catch (error) {
+    channel.port1.close()
+    throw error
+  }
+  const port = channel.port1
+  port.on("message", events.protocol)
+  worker.on("message", events.stray)
+  worker.on("error", (error: Error & { code?: string }) => {
+    if (error.code !== "ERR_WORKER_OUT_OF_MEMORY") return events.failed(`uncaught ${describeThrown(error)}`)
+    events.failed(
+      isReady()
+        ? `out of memory under its resourceLimits (${error.message})`
+        : `it ran out of memory while starting, under resourceLimits.maxOldGenerationSizeMb = ` +
+            `${config.resourceLimits?.maxOldGenerationSizeMb}. A worker needs at least 24 MB to start, and more ` +
+            "under tsx or with a large module: raise the limit"
+    )
+  })
+  worker.on("exit", (exitCode) => {
+    // Read what the worker said before it went (a failed start posts its reason, then exits).
+    for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) events.protocol(m.message)
+    port.close()
+    events.exited(exitCode)
+  })
+  return { worker, port, starts }
+}
