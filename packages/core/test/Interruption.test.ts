@@ -113,6 +113,24 @@ describe("primitives under interruption", () => {
     )
   }
 
+  for (const [name, make] of [
+    ["LifoQueue", LifoQueue.make<number>({ capacity: 1 })],
+    ["PriorityQueue", PriorityQueue.make<number>({ capacity: 1, order: Order.Number })]
+  ] as const) {
+    it.effect(`${name}: a take interrupted after it was handed an item leaves the item for the next taker`, () =>
+      Effect.gen(function* () {
+        const queue = yield* make
+        const first = yield* Effect.forkChild(queue.take)
+        const second = yield* Effect.forkChild(queue.take)
+        yield* settle
+        yield* queue.offer(7) // hands the item to the first taker
+        yield* Fiber.interrupt(first) // before it has resumed
+        assert.strictEqual(yield* Fiber.join(second), 7)
+        assert.strictEqual(yield* queue.size, 0)
+      })
+    )
+  }
+
   it.effect("JoinableQueue: an interrupted offerAll un-counts only the item still waiting", () =>
     Effect.gen(function* () {
       const queue = yield* JoinableQueue.make<number>({ capacity: 1 })
