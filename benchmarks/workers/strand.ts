@@ -1,10 +1,12 @@
 import { Task, WorkerRunner } from "@strand/platform-node"
-import { Effect, Schema } from "effect"
+import { Effect, Schema, Stream } from "effect"
 import { spin, trivial } from "../tasks.ts"
 
 export const Trivial = Task.make("Trivial", { payload: Schema.Number, success: Schema.Number })
 export const Spin = Task.make("Spin", { payload: Schema.Number, success: Schema.Number })
 export const Exit = Task.make("Exit", { payload: Schema.Number, success: Schema.Number })
+/** A stream of the numbers from 0 to n - 1. */
+export const Count = Task.stream("Count", { payload: Schema.Number, success: Schema.Number })
 /** A result of `n` megabytes of float64s, copied back or moved with WorkerRunner.transfer. */
 export const Floats = Task.make("Floats", {
   payload: Schema.Struct({ megabytes: Schema.Number, move: Schema.Boolean }),
@@ -14,6 +16,7 @@ export const Floats = Task.make("Floats", {
 WorkerRunner.launch([
   WorkerRunner.handle(Trivial, (n) => Effect.succeed(trivial(n))),
   WorkerRunner.handle(Spin, (ms) => Effect.sync(() => spin(ms))),
+  WorkerRunner.handle(Count, (n) => Stream.range(0, n - 1)),
   WorkerRunner.handle(Exit, () => Effect.sync(() => process.exit(3))),
   WorkerRunner.handle(Floats, ({ megabytes, move }) =>
     Effect.sync(() => {

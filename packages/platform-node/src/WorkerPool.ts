@@ -251,6 +251,23 @@ export interface RunOptions {
 }
 
 /**
+ * Options for a streaming task.
+ *
+ * @since 0.3.0
+ */
+export interface StreamOptions extends RunOptions {
+  /**
+   * How many items the worker may send ahead of the consumer (default 1024).
+   * The worker's stream is suspended while that many wait on the caller's
+   * side, and resumes as the consumer pulls them, so a slow consumer holds
+   * back its producer instead of buffering the whole stream. A larger buffer
+   * helps a fast consumer of tiny items; anything but a whole number of at
+   * least 1 fails the stream at once with `InvalidPoolOptions`.
+   */
+  readonly bufferSize?: number | undefined
+}
+
+/**
  * Options for `map` and `mapStream`.
  *
  * @since 0.1.0
@@ -296,6 +313,10 @@ export interface Stats {
   readonly startFailures: number
   /** Malformed messages on the private channel, ignored and logged. */
   readonly malformed: number
+  /** Tasks refused with `QueueFull` (`onQueueFull: "fail"`); they never ran and are in no other count. */
+  readonly refused: number
+  /** Tasks that ran past their `timeout` (they are counted in `failed` too). */
+  readonly timedOut: number
   readonly workers: ReadonlyArray<{
     readonly id: number
     readonly threadId: number
@@ -322,7 +343,7 @@ export interface Service {
   stream<T extends StreamingTask>(
     task: T,
     payload: Task.Payload<T>,
-    options?: RunOptions
+    options?: StreamOptions
   ): Stream.Stream<Task.Success<T>, Task.Error<T> | WorkerPoolError>
   /** Runs a task over every input: Python's `map` and `starmap` (with tuple payloads). */
   map<T extends SingleTask>(
@@ -449,6 +470,8 @@ export const metrics = {
   succeeded: Metric.counter("strand_pool_tasks_succeeded", { description: "Tasks that succeeded" }),
   failed: Metric.counter("strand_pool_tasks_failed", { description: "Tasks that failed, died or crashed" }),
   cancelled: Metric.counter("strand_pool_tasks_cancelled", { description: "Tasks interrupted by their caller" }),
+  refused: Metric.counter("strand_pool_tasks_refused", { description: "Tasks refused because the queue was full" }),
+  timedOut: Metric.counter("strand_pool_tasks_timed_out", { description: "Tasks that ran past their timeout" }),
   queueDepth: Metric.gauge("strand_pool_queue_depth", { description: "Tasks waiting for a worker" }),
   waitTime: Metric.histogram("strand_pool_wait_time_ms", { description: "Time queued, in ms", boundaries }),
   runTime: Metric.histogram("strand_pool_run_time_ms", { description: "Time on a worker, in ms", boundaries }),
@@ -510,6 +533,8 @@ export const make = (options: Options): Effect.Effect<Service, InvalidPoolOption
         counter.updateUnsafe(1, context)
       },
       queueDepth: (depth) => metrics.queueDepth.updateUnsafe(depth, context),
+      refused: () => metrics.refused.updateUnsafe(1, context),
+      timedOut: () => metrics.timedOut.updateUnsafe(1, context),
       utilization: (slot) => {
         let gauge = gauges.get(slot)
         if (gauge === undefined) {
@@ -679,7 +704,7 @@ export const mapStream = <T extends SingleTask, E = never, R = never>(
 export const stream = <T extends StreamingTask>(
   task: T,
   payload: Task.Payload<T>,
-  options?: RunOptions
+  options?: StreamOptions
 ): Stream.Stream<Task.Success<T>, Task.Error<T> | WorkerPoolError, WorkerPool> =>
   Stream.unwrap(Effect.map(Effect.service(WorkerPool), (pool) => pool.stream(task, payload, options)))
 

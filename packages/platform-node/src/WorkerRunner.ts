@@ -288,7 +288,7 @@ export const serve = <const H extends ReadonlyArray<Handler<any>>, L, const C ex
               )
             )
       const port = data.port
-      new Runner(port, data.starts, handlers as ReadonlyArray<AnyHandler<unknown>>, context as Context.Context<unknown>)
+      new Runner(port, data.cells, handlers as ReadonlyArray<AnyHandler<unknown>>, context as Context.Context<unknown>)
       port.postMessage({ _: "ready" } satisfies Control)
       return yield* Effect.never
     })

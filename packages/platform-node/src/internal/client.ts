@@ -5,13 +5,14 @@
  * @internal
  */
 
+import type * as Arr from "effect/Array"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Queue from "effect/Queue"
 import type * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as Task from "../Task.ts"
-import type { MapOptions, RunOptions, Service, Stats } from "../WorkerPool.ts"
+import type { MapOptions, RunOptions, Service, Stats, StreamOptions } from "../WorkerPool.ts"
 import { InvalidPoolOptions, PayloadError, ResultError, TaskAborted, TaskNotServed, TaskTimeout } from "./errors.ts"
 import * as Mapping from "./map.ts"
 import { durationMillis, show } from "./options.ts"
@@ -103,7 +104,7 @@ const abortedBy = (task: Task.Any, signal: AbortSignal) =>
   new TaskAborted({ task: task.name, reason: describeThrown(signal.reason) })
 
 /** A call's timeout in milliseconds (0 for none), or the error for one that is not a duration. */
-const timeoutOf = (options: RunOptions | MapOptions | undefined): number | InvalidPoolOptions => {
+const timeoutOf = (options: RunOptions | StreamOptions | MapOptions | undefined): number | InvalidPoolOptions => {
   if (options?.timeout === undefined) return 0
   const millis = durationMillis(options.timeout)
   if (millis === undefined || millis === 0) {
@@ -114,6 +115,16 @@ const timeoutOf = (options: RunOptions | MapOptions | undefined): number | Inval
     })
   }
   return Number.isFinite(millis) ? Math.max(1, millis) : 0
+}
+
+/** How many items a stream's worker may send ahead of its consumer, by default. */
+const DEFAULT_BUFFER_SIZE = 1024
+
+/** A stream's `bufferSize`, or the error for one that is not a whole number of at least 1. */
+const bufferSizeOf = (options: StreamOptions | undefined): number | InvalidPoolOptions => {
+  const size = options?.bufferSize ?? DEFAULT_BUFFER_SIZE
+  if (typeof size === "number" && Number.isSafeInteger(size) && size >= 1) return size
+  return new InvalidPoolOptions({ option: "bufferSize", value: show(size), expected: "a whole number of at least 1" })
 }
 
 /** Builds the service's operations over a running pool engine. @internal */
@@ -181,11 +192,20 @@ export const makeClient = (pool: Pool, config: PoolConfig): Omit<Service, "messa
 
   const run: Service["run"] = (task, payload, options) => submit(task, Command.Run, payload, options)
 
+  /**
+   * A stream's items travel under credit: the worker may send `bufferSize`
+   * items ahead of the consumer, and the caller grants room for as many items
+   * as the consumer pulls. A slow consumer therefore holds back the worker's
+   * producer: at most `bufferSize` items wait in the caller's queue, plus the
+   * half-buffer the consumer is working through.
+   */
   const stream: Service["stream"] = (task, payload, options) =>
     Stream.unwrap(
       Effect.gen(function* () {
         const timeout = timeoutOf(options)
         if (typeof timeout !== "number") return yield* timeout
+        const window = bufferSizeOf(options)
+        if (typeof window !== "number") return yield* window
         if (options?.signal?.aborted) return yield* abortedBy(task, options.signal)
         const taskCodec = codec(task)
         const encoded = encode(task, taskCodec, Command.Run, payload)
@@ -199,6 +219,7 @@ export const makeClient = (pool: Pool, config: PoolConfig): Omit<Service, "messa
           payload: encoded.value,
           timeout,
           transfer: options?.transfer,
+          window,
           onResult: (code, value) => {
             if (code === Reply.End) return void Queue.endUnsafe(queue)
             const exit = toExit(task, taskCodec, code === Reply.Item ? Reply.Success : code, value)
@@ -213,7 +234,14 @@ export const makeClient = (pool: Pool, config: PoolConfig): Omit<Service, "messa
           Effect.sync(() => pool.submit(job)),
           () => Effect.andThen(Effect.sync(unwatch), cancel(job))
         )
-        return Stream.fromQueue(queue)
+        // The consumer pulls at most half the buffer at a time, and each pull grants that much
+        // again: the worker produces the next half while the consumer works through this one.
+        const half = Math.max(1, window >> 1)
+        const pull = Effect.map(Queue.takeBetween(queue, 1, half), (items) => {
+          pool.credit(job, items.length)
+          return items as unknown as Arr.NonEmptyReadonlyArray<any>
+        })
+        return Stream.fromPull(Effect.succeed(pull))
       })
     )
 

@@ -4,6 +4,11 @@
  * as long, so a burst of CPU-bound tasks is never split ahead of time between
  * the workers, while trivial tasks are sent many to a message.
  *
+ * A stream is not charged by its life, which may be hours of waiting between
+ * items, but by what its worker does: while the worker's event loop is mostly
+ * busy, the stream fills the worker's budget; while it is mostly idle, other
+ * tasks run beside the stream as if it were not there.
+ *
  * @internal
  */
 import type { Job, Slot } from "./slot.ts"
@@ -27,31 +32,52 @@ export class CostModel {
   }
 
   /** Whether `slot` could take any more work at all: a cheap check before looking at the queue. */
-  hasRoom(slot: Slot): boolean {
+  hasRoom(slot: Slot, now: number): boolean {
     if (slot.inflight.size === 0) return true
+    if (!slot.hasCell()) return false
     if (this.pipelining !== "auto") return slot.inflight.size < this.pipelining
-    return slot.pendingCost < BUDGET_MILLIS && slot.inflight.size < MAX_INFLIGHT
+    return slot.pendingCost < BUDGET_MILLIS && !slot.behind && !this.streamsBusy(slot, now)
   }
 
-  /** Whether `slot` may take `job` now: an idle worker always may. */
-  admits(slot: Slot, job: Job): boolean {
+  /** Whether `slot` may take `job` now: an idle worker always may, and so may one whose streams wait. */
+  admits(slot: Slot, job: Job, now: number): boolean {
     if (slot.inflight.size === 0) return true
+    if (!slot.hasCell()) return false
     if (this.pipelining !== "auto") return slot.inflight.size < this.pipelining
-    return slot.pendingCost + job.estimate <= BUDGET_MILLIS && slot.inflight.size < MAX_INFLIGHT
+    if (slot.behind || this.streamsBusy(slot, now)) return false
+    return slot.inflight.size === slot.streams || slot.pendingCost + job.estimate <= BUDGET_MILLIS
   }
 
-  started(slot: Slot, job: Job): void {
-    slot.pendingCost += charge(job)
+  private streamsBusy(slot: Slot, now: number): boolean {
+    return slot.streams > 0 && slot.loopIsBusy(now)
   }
 
-  /** Frees the job's share of the budget and learns from a successful run. */
+  started(slot: Slot, job: Job, now: number): void {
+    if (job.task._tag === "StreamTask") {
+      if (slot.streams++ === 0) slot.sampleLoop(now, true)
+    } else {
+      slot.pendingCost += charge(job)
+    }
+  }
+
+  /** Frees the job's share of the budget and learns from a successful run (not from a stream's life). */
   finished(slot: Slot, job: Job, succeeded: boolean, now: number): void {
-    slot.pendingCost = slot.inflight.size === 0 ? 0 : slot.pendingCost - charge(job)
+    if (job.task._tag === "StreamTask") {
+      slot.streams--
+      return
+    }
+    slot.pendingCost = slot.inflight.size === slot.streams ? 0 : slot.pendingCost - charge(job)
     if (!succeeded) return
     // Jumps up at once on a long run, decays slowly on short ones.
     const cost = (now - job.startedAt) / job.inflightAtStart
     const known = this.costs.get(job.task.name)
     this.costs.set(job.task.name, known === undefined || cost > known ? cost : known * 0.8 + cost * 0.2)
+  }
+
+  /** Frees the share of a job that was taken back before it started; nothing is learned. */
+  takenBack(slot: Slot, job: Job): void {
+    if (job.task._tag === "StreamTask") slot.streams--
+    else slot.pendingCost = slot.inflight.size === slot.streams ? 0 : slot.pendingCost - charge(job)
   }
 }
 

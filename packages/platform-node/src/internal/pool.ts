@@ -11,8 +11,8 @@
 import * as MutableList from "effect/MutableList"
 import { CostModel } from "./costs.ts"
 import { PayloadError, QueueFull, TaskTimeout, WorkerCrashed, WorkerPoolClosed, WorkerSpawnError } from "./errors.ts"
-import { Command, hasStarted, isControl, isReply, isReplyBatch, RESULT_STRIDE, Reply } from "./protocol.ts"
-import { type Job, type PoolConfig, type PoolObserver, Slot, State } from "./slot.ts"
+import { Command, isControl, isReply, isReplyBatch, isWaiting, RESULT_STRIDE, Reply, takeBack } from "./protocol.ts"
+import { type Job, LOOP_SAMPLE_MILLIS, type PoolConfig, type PoolObserver, Slot, State } from "./slot.ts"
 import { startThread, type Thread } from "./thread.ts"
 
 export { Job, type PoolConfig, type PoolObserver, Slot } from "./slot.ts"
@@ -22,6 +22,13 @@ const DRAIN_BOUND_MILLIS = 1000
 
 /** A result code the pool itself produces; its value is a typed pool error. */
 export const POOL_ERROR = -1
+
+/**
+ * How long a task sent to a busy worker may wait there before an idle worker
+ * takes it over: the pipelining budget (see `CostModel`), past which the
+ * estimate that sent it there was wrong.
+ */
+const STEAL_AFTER_MILLIS = 1
 
 /** The pool engine. */
 export class Pool {
@@ -47,8 +54,12 @@ export class Pool {
     crashed: 0,
     respawned: 0,
     startFailures: 0,
-    malformed: 0
+    malformed: 0,
+    refused: 0,
+    timedOut: 0
   }
+  /** A pending second look at the queue: for workers whose streams were busy, or tasks to take over. */
+  private recheck: ReturnType<typeof setTimeout> | undefined = undefined
   /** Callers of `awaitReady`, told when every starting worker is ready or one fails. */
   private readyWaiters: Array<(error: WorkerSpawnError | undefined) => void> = []
   readonly config: PoolConfig
@@ -86,7 +97,7 @@ export class Pool {
       this.startupFailed(error instanceof Error ? error.message : String(error))
       return undefined
     }
-    const started = new Slot(this.nextSlotId++, thread.worker, thread.port, thread.starts, (id, issue) =>
+    const started = new Slot(this.nextSlotId++, thread.worker, thread.port, thread.cells, (id, issue) =>
       this.unsendable(started, id, issue)
     )
     slot = started
@@ -128,7 +139,10 @@ export class Pool {
         clearTimeout(slot.startTimer)
         slot.ready = true
         this.startupFailures = 0
-        if (!slot.spare) this.dispatch()
+        if (!slot.spare) {
+          this.dispatch()
+          this.steal()
+        }
         this.notifyReady()
         return
       }
@@ -171,8 +185,9 @@ export class Pool {
     // A ready spare takes the worker's place before its callers resume, so they see a full pool;
     // starting a new thread (milliseconds of work) waits until they have been told.
     this.promoteSpare(this.config.minSize)
-    for (const job of Array.from(slot.inflight.values())) {
-      if (job.state === State.Cancelling) continue // settled when the thread is gone
+    // The tasks it had not started go back to the queue: they never ran. Those it had started fail.
+    const started = this.takeBackAll(slot)
+    for (const job of started) {
       this.settle(
         job,
         POOL_ERROR,
@@ -236,21 +251,7 @@ export class Pool {
   terminate(slot: Slot, culprit: Job): void {
     if (slot.dead) return
     this.remove(slot)
-    const started: Array<Job> = []
-    const requeue: Array<Job> = []
-    for (const job of slot.inflight.values()) {
-      if (job.state !== State.Cancelling) (hasStarted(slot.starts, job.id) ? started : requeue).push(job)
-    }
-    // The jobs that never ran go back first, in their order, so that nothing overtakes them.
-    for (let i = requeue.length - 1; i >= 0; i--) {
-      const job = requeue[i]!
-      slot.inflight.delete(job.id)
-      clearTimeout(job.backstop)
-      job.state = State.Queued
-      job.slot = undefined
-      MutableList.prepend(this.queue, job)
-    }
-    this.queued += requeue.length
+    const started = this.takeBackAll(slot)
     const reason =
       `its worker was stopped to end task "${culprit.task.name}", which ignored its interruption; ` +
       "this task had started, so it is not run again"
@@ -259,6 +260,78 @@ export class Pool {
     }
     void slot.worker.terminate()
     this.replenish()
+  }
+
+  /**
+   * Takes back every job in flight on `slot` that its worker has not started,
+   * and puts them at the head of the queue (see `putBack`). Returns the jobs
+   * that had started and are not being cancelled: the caller decides their
+   * fate.
+   */
+  private takeBackAll(slot: Slot): Array<Job> {
+    const started: Array<Job> = []
+    const back: Array<Job> = []
+    for (const job of slot.inflight.values()) {
+      if (job.state !== State.Running) continue // being cancelled: settled when the thread is gone
+      if (takeBack(slot.cells, job.cell, job.id)) back.push(job)
+      else started.push(job)
+    }
+    this.putBack(slot, back)
+    return started
+  }
+
+  /** Moves jobs taken back from `slot` to the head of the queue, oldest first, so that nothing overtakes them. */
+  private putBack(slot: Slot, jobs: Array<Job>): void {
+    for (const job of jobs) {
+      slot.inflight.delete(job.id)
+      this.costs.takenBack(slot, job)
+      slot.releaseCell(job)
+      clearTimeout(job.backstop)
+      job.state = State.Queued
+      job.slot = undefined
+    }
+    jobs.sort((a, b) => a.id - b.id)
+    for (let i = jobs.length - 1; i >= 0; i--) MutableList.prepend(this.queue, jobs[i]!)
+    this.queued += jobs.length
+  }
+
+  /**
+   * Work stealing. While the queue is empty and a worker is idle, jobs that
+   * were sent to another worker more than `STEAL_AFTER_MILLIS` ago and have
+   * not started there (it is busy with a longer task than its estimate said)
+   * are taken back and sent to the idle worker. Their old worker takes no new
+   * work until one of its tasks ends.
+   */
+  private steal(): void {
+    if (this.queued > 0 || !this.hasIdleWorker()) return
+    const cutoff = performance.now() - STEAL_AFTER_MILLIS
+    let young = false
+    for (const slot of this.slots) {
+      if (!slot.ready || slot.dead || slot.inflight.size < 2) continue
+      const back: Array<Job> = []
+      for (const job of slot.inflight.values()) {
+        if (job.state !== State.Running || !isWaiting(slot.cells, job.cell, job.id)) continue
+        if (job.startedAt > cutoff) young = true
+        else if (takeBack(slot.cells, job.cell, job.id)) back.push(job)
+      }
+      if (back.length === 0) continue
+      slot.behind = true
+      this.putBack(slot, back)
+    }
+    if (this.queued > 0) this.dispatch()
+    // Jobs still waiting on a busy worker, but not for long yet: look again once they have.
+    else if (young) this.lookAgain(STEAL_AFTER_MILLIS)
+  }
+
+  /** Looks at the queue and the workers again after `millis`: once, however often it is asked. */
+  private lookAgain(millis: number): void {
+    if (this.recheck !== undefined || this.closing) return
+    this.recheck = setTimeout(() => {
+      this.recheck = undefined
+      this.dispatch()
+      this.steal()
+    }, millis)
+    this.recheck.unref()
   }
 
   /** Starts the pool's first workers and its spares. */
@@ -315,6 +388,8 @@ export class Pool {
     const { maxQueue } = this.config
     if (maxQueue !== undefined && this.queued - this.starting() >= maxQueue) {
       if (this.config.onQueueFull === "fail") {
+        this.totals.refused++
+        this.observer.refused()
         return job.onResult(POOL_ERROR, new QueueFull({ task: job.task.name, maxQueue }))
       }
       job.state = State.Admitting
@@ -364,29 +439,40 @@ export class Pool {
 
   /** Sends queued jobs, in FIFO order, to the least-loaded workers that admit them. */
   dispatch(): void {
+    const now = performance.now()
     // While no worker can take more work (the usual state of a saturated pool), leave the queue alone.
-    while (this.queued > 0 && this.slots.some((slot) => slot.ready && !slot.retiring && this.costs.hasRoom(slot))) {
+    while (
+      this.queued > 0 &&
+      this.slots.some((slot) => slot.ready && !slot.retiring && this.costs.hasRoom(slot, now))
+    ) {
       const job = this.takeQueued()
       if (job === undefined) break
       job.estimate = this.costs.estimate(job)
       let best: Slot | undefined
       for (const slot of this.slots) {
-        if (!slot.ready || slot.retiring || !this.costs.admits(slot, job)) continue
-        if (best === undefined || slot.pendingCost < best.pendingCost) best = slot
+        if (!slot.ready || slot.retiring || !this.costs.admits(slot, job, now)) continue
+        if (
+          best === undefined ||
+          slot.pendingCost < best.pendingCost ||
+          (slot.pendingCost === best.pendingCost && slot.inflight.size < best.inflight.size)
+        ) {
+          best = slot
+        }
       }
       if (best === undefined) {
         MutableList.prepend(this.queue, job)
         this.queued++
         break
       }
-      this.start(best, job)
+      this.start(best, job, now)
     }
+    // A worker held only by busy streams may be free again soon: look again, since no reply may come.
+    if (this.queued > 0 && this.slots.some((slot) => slot.streams > 0)) this.lookAgain(LOOP_SAMPLE_MILLIS)
     this.observer.queueDepth(this.queued)
     this.admit()
   }
 
-  private start(slot: Slot, job: Job): void {
-    const now = performance.now()
+  private start(slot: Slot, job: Job, now: number): void {
     if (slot.inflight.size === 0) {
       slot.busySince = now
       clearTimeout(slot.idleTimer)
@@ -396,10 +482,10 @@ export class Pool {
     job.startedAt = now
     slot.inflight.set(job.id, job)
     job.inflightAtStart = slot.inflight.size
-    this.costs.started(slot, job)
+    this.costs.started(slot, job, now)
     this.totals.started++
     this.observer.started(now - job.enqueuedAt)
-    slot.send(job.command, job.id, job.task.name, job.payload, job.timeout, job.transfer)
+    slot.sendJob(job)
     if (job.timeout > 0) {
       // The worker enforces the timeout; this backstop stops a handler that never yields.
       job.backstop = setTimeout(() => {
@@ -410,6 +496,11 @@ export class Pool {
       }, job.timeout + this.config.gracePeriod)
     }
     if (++slot.dispatched === this.config.maxTasksPerWorker) this.retire(slot)
+  }
+
+  /** Lets a stream's worker send `n` more items: its consumer has pulled that many. */
+  credit(job: Job, n: number): void {
+    if (job.state === State.Running) job.slot!.control(Command.Credit, job.id, n)
   }
 
   /** Finishes a job: frees its place on the worker and hands the result to the caller. */
@@ -425,6 +516,8 @@ export class Pool {
     clearTimeout(job.backstop)
     if (slot?.inflight.delete(job.id)) {
       const now = performance.now()
+      slot.releaseCell(job)
+      slot.behind = false
       this.costs.finished(slot, job, code === Reply.Success, now)
       slot.completed++
       this.observer.finished(code, now - job.startedAt)
@@ -435,7 +528,13 @@ export class Pool {
     }
     if (code === Reply.Success || code === Reply.End) this.totals.succeeded++
     else if (code === Reply.Interrupted) this.totals.cancelled++
-    else this.totals.failed++
+    else {
+      this.totals.failed++
+      if (code === Reply.Timeout || value instanceof TaskTimeout) {
+        this.totals.timedOut++
+        this.observer.timedOut()
+      }
+    }
     job.onResult(code, value)
     job.onSettled?.()
     if (slot !== undefined && !slot.dead) {
@@ -443,6 +542,7 @@ export class Pool {
       else if (slot.inflight.size === 0) this.scheduleIdle(slot)
     }
     this.dispatch()
+    if (slot?.inflight.size === 0) this.steal()
     this.checkIdle()
   }
 
@@ -462,7 +562,7 @@ export class Pool {
       case State.Running: {
         const slot = job.slot!
         job.state = State.Cancelling
-        slot.send(Command.Interrupt, job.id, undefined, undefined, 0, undefined)
+        slot.control(Command.Interrupt, job.id)
         const grace = setTimeout(() => {
           if (job.state === State.Cancelling) this.terminate(slot, job)
         }, this.config.gracePeriod)
@@ -557,6 +657,7 @@ export class Pool {
   async close(): Promise<void> {
     this.closing = true
     clearTimeout(this.backoff)
+    clearTimeout(this.recheck)
     this.failQueued((job) => new WorkerPoolClosed({ task: job.task.name }))
     const interruptAll = () => {
       for (const slot of [...this.slots, ...this.dying]) {

@@ -8,10 +8,10 @@
  *
  * Messages travel in batches: every command or result produced in one tick
  * goes out in a single `postMessage`, as a flat array, which is what makes
- * pipelined throughput cheap. Commands to a worker have a stride of 5
- * (`code, id, task name, payload, timeout`); replies from a worker a stride of
- * 3 (`code, id, value`). Control messages (ready, a failed start, drain) are
- * small tagged objects.
+ * pipelined throughput cheap. Commands to a worker have a stride of 6
+ * (`code, id, cell, task name, payload, timeout`); replies from a worker a
+ * stride of 3 (`code, id, value`). Control messages (ready, a failed start,
+ * drain) are small tagged objects.
  *
  * @internal
  */
@@ -24,7 +24,13 @@ import * as SchemaAST from "effect/SchemaAST"
 import type * as Task from "../Task.ts"
 
 /** @internal */
-export const Command = { Run: 0, RunChunk: 1, Interrupt: 2 } as const
+export const Command = {
+  Run: 0,
+  RunChunk: 1,
+  Interrupt: 2,
+  /** Room for more items of a stream: its payload slot holds how many. */
+  Credit: 3
+} as const
 
 /** @internal */
 export const Reply = {
@@ -46,7 +52,7 @@ export const Reply = {
 const LAST_REPLY = Reply.Partial
 
 /** @internal */
-export const COMMAND_STRIDE = 5
+export const COMMAND_STRIDE = 6
 /** @internal */
 export const RESULT_STRIDE = 3
 
@@ -60,28 +66,44 @@ export interface WorkerData {
   readonly port: MessagePort
   /** Encoded configuration values, by `Task.config` name. */
   readonly config: Readonly<Record<string, unknown>>
-  /** Start marks, on shared memory: see `markStarted`. */
-  readonly starts: Int32Array
+  /** Claim cells, on shared memory: see `claim`. */
+  readonly cells: Int32Array
 }
 
-/**
- * The worker marks each task as started, in shared memory, before it runs
- * any of the task's code. A worker that is terminated without a word (to stop
- * a task that ignored its interruption) cannot say which of its other tasks
- * had started; the marks can. Slot `id % length` holds the id of the last task
- * started there; with at least twice as many slots as tasks in flight on one
- * worker, the ids in flight never share a slot.
+/*
+ * Claim cells: one shared Int32 for each task in flight on a worker, so that
+ * the pool and the worker agree without a message on whether a task has
+ * started. The pool writes the task's tag into a free cell when it sends the
+ * task (`offer`). The worker claims the cell (tag to -tag) before it runs any
+ * of the task's code (`claim`). Until then the pool may take the task back
+ * (tag to 0, `takeBack`): to give it to an idle worker, or to run it
+ * elsewhere when this worker is stopped. Both sides use compare-and-swap, so
+ * exactly one of them wins, and a task never runs twice or not at all.
  */
-export const markStarted = (starts: Int32Array, id: number): void => {
-  Atomics.store(starts, id % starts.length, id | 0)
+
+/** A task's tag: a positive Int32 that differs between any two tasks that could share a cell. */
+const tagOf = (id: number): number => (id % 0x3fffffff) + 1
+
+/** The pool sends task `id` in `cell`. */
+export const offer = (cells: Int32Array, cell: number, id: number): void => {
+  Atomics.store(cells, cell, tagOf(id))
 }
 
-/** Whether the worker marked task `id` as started. */
-export const hasStarted = (starts: Int32Array, id: number): boolean =>
-  Atomics.load(starts, id % starts.length) === (id | 0)
+/** The worker starts task `id`: false if the pool took it back first (then it must not run). */
+export const claim = (cells: Int32Array, cell: number, id: number): boolean => {
+  const tag = tagOf(id)
+  return Atomics.compareExchange(cells, cell, tag, -tag) === tag
+}
 
-/** How many start marks a worker gets when at most `inflight` tasks run on it at once. */
-export const startMarks = (inflight: number): number => Math.max(256, 2 * inflight)
+/** Whether task `id` waits on its worker, sent but not started (a hint: the worker may start it at once). */
+export const isWaiting = (cells: Int32Array, cell: number, id: number): boolean =>
+  Atomics.load(cells, cell) === tagOf(id)
+
+/** The pool takes back task `id`: false if the worker has already started it. */
+export const takeBack = (cells: Int32Array, cell: number, id: number): boolean => {
+  const tag = tagOf(id)
+  return Atomics.compareExchange(cells, cell, tag, 0) === tag
+}
 
 /** Control messages, worker to pool. */
 export type Control =
@@ -278,17 +300,27 @@ export const schemaIssue = (exit: Exit.Exit<unknown, Schema.SchemaError>): strin
 }
 
 /**
+ * How long, at most, an entry waits in an outbox while its thread is busy. A
+ * thread that runs synchronous work (a CPU-bound stream, tasks pipelined behind
+ * a long one) does not reach the end of its tick for a long time; its outbox
+ * then goes out as soon as a millisecond has passed since the last message.
+ */
+const MAX_BATCH_MILLIS = 1
+
+/**
  * The one-tick batching outbox of both ends: every entry queued in one tick
  * goes out in a single `postMessage`, as a flat array of `stride` slots per
- * entry. If the batch cannot be posted (an entry structured clone cannot
- * copy, a bad transfer list), the entries are posted one by one, and each one
- * that still fails goes to `refused`, so that only it fails.
+ * entry, or sooner when the tick runs long (see `MAX_BATCH_MILLIS`). If the
+ * batch cannot be posted (an entry structured clone cannot copy, a bad
+ * transfer list), the entries are posted one by one, and each one that still
+ * fails goes to `refused`, so that only it fails.
  */
 export class Outbox {
   private entries: Array<unknown> = []
   /** The transfer list of each entry, by entry index; mostly empty. */
   private lists: Array<ReadonlyArray<TransferListItem> | undefined> = []
   private moving = false
+  private lastPosted = 0
   private readonly stride: number
   private readonly port: MessagePort
   private readonly refused: (entry: Array<unknown>, error: unknown) => void
@@ -301,7 +333,7 @@ export class Outbox {
 
   /**
    * The array to push one entry of `stride` values onto, in place: the hot
-   * path allocates nothing per entry.
+   * path allocates nothing per entry. Call `pushed` once the entry is on it.
    */
   next(transfer: ReadonlyArray<TransferListItem> | undefined): Array<unknown> {
     if (this.entries.length === 0) queueMicrotask(this.flush)
@@ -310,6 +342,11 @@ export class Outbox {
       this.moving = true
     }
     return this.entries
+  }
+
+  /** An entry was pushed: post the batch now if the thread has been busy past `MAX_BATCH_MILLIS`. */
+  pushed(): void {
+    if (performance.now() - this.lastPosted >= MAX_BATCH_MILLIS) this.flush()
   }
 
   /** Drops what is queued (the other end is gone). */
@@ -325,6 +362,7 @@ export class Outbox {
     const moving = this.moving
     this.discard()
     if (batch.length === 0) return
+    this.lastPosted = performance.now()
     try {
       this.port.postMessage(batch, moving ? lists.flatMap((list) => list ?? []) : undefined)
     } catch {

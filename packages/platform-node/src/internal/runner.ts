@@ -16,6 +16,7 @@ import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
+import * as Latch from "effect/Latch"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type * as Task from "../Task.ts"
@@ -23,9 +24,9 @@ import {
   COMMAND_STRIDE,
   type Codec,
   Command,
+  claim,
   codec,
   DRAIN,
-  markStarted,
   Outbox,
   RESULT_STRIDE,
   Reply,
@@ -58,24 +59,44 @@ interface Served {
   readonly codec: Codec
 }
 
+/**
+ * What a stream may still send: the caller grants room for items as its
+ * consumer pulls them (`Command.Credit`), and the stream's producer suspends
+ * on the latch while the room is used up. A slow consumer therefore holds
+ * back the producer, across the thread boundary.
+ */
+class Credit {
+  left = 0
+  readonly latch = Latch.makeUnsafe(false)
+
+  grant(n: number): void {
+    this.left += n
+    this.latch.openUnsafe()
+  }
+}
+
+/** What a task's fiber ends with when there is nothing (more) to reply: taken back, or already answered. */
+const Answered: unique symbol = Symbol.for("@strand/platform-node/Answered")
+
 /** Serves handlers on one private port. */
 export class Runner {
   private readonly served = new Map<string, Served>()
   private readonly fibers = new Map<number, Fiber.Fiber<unknown, unknown>>()
+  private readonly credits = new Map<number, Credit>()
   private readonly runFork: <A, E>(effect: Effect.Effect<A, E, unknown>) => Fiber.Fiber<A, E>
   private readonly outbox: Outbox
   private readonly port: MessagePort
 
-  private readonly starts: Int32Array
+  private readonly cells: Int32Array
 
   constructor(
     port: MessagePort,
-    starts: Int32Array,
+    cells: Int32Array,
     handlers: ReadonlyArray<Handler<unknown>>,
     context: Context.Context<unknown>
   ) {
     this.port = port
-    this.starts = starts
+    this.cells = cells
     // A reply structured clone cannot copy fails its own task, as a typed error.
     this.outbox = new Outbox(RESULT_STRIDE, port, ([code, id, value], error) => {
       const root = code === Reply.Item ? "item" : code === Reply.Failure ? "error" : "result"
@@ -98,7 +119,8 @@ export class Runner {
       const code = batch[i] as number
       const id = batch[i + 1] as number
       if (code === Command.Interrupt) this.fibers.get(id)?.interruptUnsafe()
-      else this.start(code, id, batch[i + 2], batch[i + 3], batch[i + 4])
+      else if (code === Command.Credit) this.credits.get(id)?.grant(batch[i + 4] as number)
+      else this.start(code, id, batch[i + 2], batch[i + 3], batch[i + 4], batch[i + 5])
     }
   }
 
@@ -106,6 +128,7 @@ export class Runner {
 
   private emit(code: number, id: number, value: unknown, transfer?: ReadonlyArray<TransferListItem>): void {
     this.outbox.next(transfer).push(code, id, value)
+    this.outbox.pushed()
   }
 
   /** Encodes a success value or an item; a value its schema rejects is the task's `ResultError`. */
@@ -121,7 +144,9 @@ export class Runner {
   private report(id: number, codec: Codec, timeout: number, kind: Kind) {
     return (exit: Exit.Exit<unknown, unknown>): void => {
       this.fibers.delete(id)
+      if (kind === "stream") this.credits.delete(id)
       if (Exit.isSuccess(exit)) {
+        if (exit.value === Answered) return
         if (timeout > 0 && Option.isNone(exit.value as Option.Option<unknown>)) {
           return this.emit(Reply.Timeout, id, timeout)
         }
@@ -162,21 +187,32 @@ export class Runner {
 
   // ------------------------------------------------------------------- tasks
 
-  private start(code: number, id: number, name: string, payload: unknown, timeout: number): void {
-    markStarted(this.starts, id)
+  private start(code: number, id: number, cell: number, name: string, payload: unknown, timeout: number): void {
     const entry = this.served.get(name)
-    if (entry === undefined) return this.emit(Reply.NotServed, id, name)
+    if (entry === undefined) {
+      if (claim(this.cells, cell, id)) this.emit(Reply.NotServed, id, name)
+      return
+    }
     const kind: Kind =
       entry.handler.task._tag === "StreamTask" ? "stream" : code === Command.RunChunk ? "chunk" : "single"
-    let effect: Effect.Effect<unknown, unknown, unknown> | undefined
-    try {
-      effect = this.build(entry, kind, id, payload)
-    } catch (thrown) {
-      // The handler threw before it built an Effect: a defect of this task alone.
-      return this.emit(Reply.Defect, id, serializeDefect(thrown))
-    }
-    if (effect === undefined) return
-    const fiber = this.runFork(timeout > 0 ? Effect.timeoutOption(effect, timeout) : effect)
+    const credit = kind === "stream" ? new Credit() : undefined
+    if (credit !== undefined) this.credits.set(id, credit)
+    const fiber = this.runFork(
+      Effect.suspend(() => {
+        // Nothing of the task runs before its claim: a task the pool took back runs elsewhere.
+        if (!claim(this.cells, cell, id)) return Effect.succeed(Answered)
+        let effect: Effect.Effect<unknown, unknown, unknown> | undefined
+        try {
+          effect = this.build(entry, kind, id, payload, credit)
+        } catch (thrown) {
+          // The handler threw before it built an Effect: a defect of this task alone.
+          this.emit(Reply.Defect, id, serializeDefect(thrown))
+          return Effect.succeed(Answered)
+        }
+        if (effect === undefined) return Effect.succeed(Answered)
+        return timeout > 0 ? Effect.timeoutOption(effect, timeout) : effect
+      })
+    )
     this.fibers.set(id, fiber)
     fiber.addObserver(this.report(id, entry.codec, timeout, kind))
   }
@@ -186,7 +222,8 @@ export class Runner {
     { handler, codec }: Served,
     kind: Kind,
     id: number,
-    payload: unknown
+    payload: unknown,
+    credit: Credit | undefined
   ): Effect.Effect<unknown, unknown, unknown> | undefined {
     const decode = (value: unknown) => {
       const decoded = codec.decodePayload(value)
@@ -206,9 +243,24 @@ export class Runner {
     if (Exit.isFailure(decoded)) return undefined
     if (kind === "single") return handler.run(decoded.value) as Effect.Effect<unknown, unknown, unknown>
     const stream = handler.run(decoded.value) as Stream.Stream<unknown, unknown, unknown>
-    return Stream.runForEach(stream, (item) =>
-      Effect.sync(() => this.encodeAndEmit(codec.encodeSuccess, item, id, Reply.Item))
-    ).pipe(Effect.asVoid)
+    return Stream.runForEachArray(stream, (items) => this.emitItems(codec, id, credit!, items, 0))
+  }
+
+  /** Sends a stream's items from `from` on, as far as its credit goes, then waits for more credit. */
+  private emitItems(
+    codec: Codec,
+    id: number,
+    credit: Credit,
+    items: ReadonlyArray<unknown>,
+    from: number
+  ): Effect.Effect<void> {
+    let i = from
+    for (; i < items.length && credit.left > 0; i++, credit.left--) {
+      this.encodeAndEmit(codec.encodeSuccess, items[i], id, Reply.Item)
+    }
+    if (i === items.length) return Effect.void
+    credit.latch.closeUnsafe()
+    return Effect.flatMap(credit.latch.await, () => this.emitItems(codec, id, credit, items, i))
   }
 }
 

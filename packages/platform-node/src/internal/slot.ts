@@ -4,9 +4,13 @@
  *
  * @internal
  */
+import type { EventLoopUtilization } from "node:perf_hooks"
 import type { MessagePort, ResourceLimits, TransferListItem, Worker } from "node:worker_threads"
 import type * as Task from "../Task.ts"
-import { COMMAND_STRIDE, type Codec, DRAIN, Outbox, uncloneableIssue } from "./protocol.ts"
+import { COMMAND_STRIDE, type Codec, Command, DRAIN, Outbox, offer, uncloneableIssue } from "./protocol.ts"
+
+/** How often, at most, the event loop of a worker with streams in flight is sampled. */
+export const LOOP_SAMPLE_MILLIS = 10
 
 /** @internal */
 export const State = { Queued: 0, Admitting: 1, Running: 2, Cancelling: 3, Done: 4 } as const
@@ -23,6 +27,8 @@ export interface JobOptions {
   /** In milliseconds; 0 for none. */
   readonly timeout: number
   readonly transfer: ReadonlyArray<TransferListItem> | undefined
+  /** For a stream: how many items its worker may send before the caller has pulled them; else 0. */
+  readonly window?: number
   /** Receives every result; for a stream, items first and then one final code. */
   readonly onResult: (code: number, value: unknown) => void
 }
@@ -32,7 +38,10 @@ export class Job {
   state: JobState = State.Queued
   slot: Slot | undefined = undefined
   enqueuedAt = 0
+  /** When it was sent to its worker (it may wait there behind others before it starts). */
   startedAt = 0
+  /** Its claim cell on its worker (see `claim`), while it is in flight. */
+  cell = -1
   inflightAtStart = 1
   /** The estimated cost of this job, in ms, when it was dispatched. */
   estimate = Number.POSITIVE_INFINITY
@@ -47,6 +56,7 @@ export class Job {
   readonly payload: unknown
   readonly timeout: number
   readonly transfer: ReadonlyArray<TransferListItem> | undefined
+  readonly window: number
   readonly onResult: (code: number, value: unknown) => void
 
   constructor(options: JobOptions) {
@@ -57,6 +67,7 @@ export class Job {
     this.payload = options.payload
     this.timeout = options.timeout
     this.transfer = options.transfer
+    this.window = options.window ?? 0
     this.onResult = options.onResult
   }
 }
@@ -72,8 +83,12 @@ export class Slot {
   dead = false
   dispatched = 0
   completed = 0
-  /** The estimated work in flight on this worker, in ms, for adaptive pipelining. */
+  /** The estimated work in flight on this worker, in ms, for adaptive pipelining; streams are not in it. */
   pendingCost = 0
+  /** Streams in flight on this worker. */
+  streams = 0
+  /** Tasks sent here waited too long to start and were given to an idle worker: send no more until one ends. */
+  behind = false
   busySince = 0
   busyMillis = 0
   readonly createdAt = performance.now()
@@ -91,24 +106,30 @@ export class Slot {
   readonly worker: Worker
   /** The pool's end of the private channel. */
   readonly port: MessagePort
-  /** The worker's start marks (see `markStarted`). */
-  readonly starts: Int32Array
+  /** The worker's claim cells (see `claim`), and those no task in flight holds. */
+  readonly cells: Int32Array
+  private readonly freeCells: Array<number>
+  /** The last sample of the worker's event-loop utilization, when, and whether it was busy. */
+  private loopSample: EventLoopUtilization | undefined = undefined
+  private loopSampledAt = 0
+  private loopBusy = false
   private resolveExited!: () => void
 
   constructor(
     id: number,
     worker: Worker,
     port: MessagePort,
-    starts: Int32Array,
+    cells: Int32Array,
     unsendable: (id: number, issue: string) => void
   ) {
     this.id = id
     this.worker = worker
     this.port = port
-    this.starts = starts
+    this.cells = cells
+    this.freeCells = Array.from({ length: cells.length }, (_, i) => cells.length - 1 - i)
     // A payload structured clone cannot copy fails its own task, with the path to what could not
     // be cloned; its batch-mates run.
-    this.outbox = new Outbox(COMMAND_STRIDE, port, ([, id, , payload], error) =>
+    this.outbox = new Outbox(COMMAND_STRIDE, port, ([, id, , , payload], error) =>
       unsendable(id as number, uncloneableIssue(payload, "payload", error))
     )
     this.exited = new Promise((resolve) => {
@@ -116,17 +137,59 @@ export class Slot {
     })
   }
 
-  /** Queues one command (see `COMMAND_STRIDE`); every command of a tick goes out in one message. */
-  send(
-    code: number,
-    id: number,
-    name: string | undefined,
-    payload: unknown,
-    timeout: number,
-    transfer: ReadonlyArray<TransferListItem> | undefined
-  ): void {
+  /** Whether a claim cell is free for one more task. */
+  hasCell(): boolean {
+    return this.freeCells.length > 0
+  }
+
+  /** Sends `job` in a free claim cell (see `offer`); every command of a tick goes out in one message. */
+  sendJob(job: Job): void {
+    job.cell = this.freeCells.pop()!
+    offer(this.cells, job.cell, job.id)
+    this.outbox.next(job.transfer).push(job.command, job.id, job.cell, job.task.name, job.payload, job.timeout)
+    this.outbox.pushed()
+    if (job.window > 0) this.control(Command.Credit, job.id, job.window)
+  }
+
+  /** Sends an interrupt (`Command.Interrupt`) or more room for a stream's items (`Command.Credit`). */
+  control(code: number, id: number, credit = 0): void {
     if (this.dead) return
-    this.outbox.next(transfer).push(code, id, name, payload, timeout)
+    this.outbox.next(undefined).push(code, id, -1, undefined, credit, 0)
+    this.outbox.pushed()
+  }
+
+  /** `job` is no longer in flight here: its claim cell is free again. */
+  releaseCell(job: Job): void {
+    if (job.cell < 0) return
+    this.freeCells.push(job.cell)
+    job.cell = -1
+  }
+
+  /**
+   * Whether the worker's event loop has been mostly busy lately: a stream
+   * that computes keeps it busy, one that waits between items does not. The
+   * loop is sampled at most every `LOOP_SAMPLE_MILLIS`, and only while
+   * streams are in flight, so it costs nothing on the path of other tasks.
+   */
+  loopIsBusy(now: number): boolean {
+    if (this.loopSample === undefined) this.sampleLoop(now, true)
+    if (now - this.loopSampledAt < LOOP_SAMPLE_MILLIS) return this.loopBusy
+    const sample = this.worker.performance.eventLoopUtilization()
+    this.loopBusy = this.worker.performance.eventLoopUtilization(sample, this.loopSample).utilization > 0.5
+    this.loopSample = sample
+    this.loopSampledAt = now
+    return this.loopBusy
+  }
+
+  /**
+   * Starts a fresh sample of the event loop, when a first stream starts: until
+   * the sample is \`LOOP_SAMPLE_MILLIS\` old, the new stream counts as busy, as a
+   * task of unknown cost does.
+   */
+  sampleLoop(now: number, busy: boolean): void {
+    this.loopSample = this.worker.performance.eventLoopUtilization()
+    this.loopSampledAt = now
+    this.loopBusy = busy
   }
 
   /** Asks the worker to flush its stdout and stderr; resolves when it has, or after `bound` ms. */
@@ -182,6 +245,10 @@ export interface PoolObserver {
   readonly started: (waitMillis: number) => void
   readonly finished: (code: number, runMillis: number) => void
   readonly queueDepth: (depth: number) => void
+  /** A task refused because the queue was full (`onQueueFull: "fail"`). */
+  readonly refused: () => void
+  /** A task that ran past its timeout. */
+  readonly timedOut: () => void
   readonly utilization: (slot: Slot) => void
   /** Something went wrong that no caller will hear of: say it in the logs. */
   readonly warn: (message: string) => void

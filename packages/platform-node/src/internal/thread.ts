@@ -1,13 +1,13 @@
 /**
  * The thread transport: starts one worker thread with its private channel and
- * start marks, and turns the thread's events into the pool's terms. It knows
+ * claim cells, and turns the thread's events into the pool's terms. It knows
  * nothing of tasks or of the queue.
  *
  * @internal
  */
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from "node:worker_threads"
 import { MAX_INFLIGHT } from "./costs.ts"
-import { describeThrown, startMarks, WORKER_MARK, type WorkerData } from "./protocol.ts"
+import { describeThrown, WORKER_MARK, type WorkerData } from "./protocol.ts"
 import type { PoolConfig } from "./slot.ts"
 
 /** What the pool hears from one thread. */
@@ -26,7 +26,7 @@ export interface ThreadEvents {
 export interface Thread {
   readonly worker: Worker
   readonly port: MessagePort
-  readonly starts: Int32Array
+  readonly cells: Int32Array
 }
 
 /**
@@ -37,8 +37,9 @@ export interface Thread {
 export const startThread = (config: PoolConfig, isReady: () => boolean, events: ThreadEvents): Thread => {
   const channel = new MessageChannel()
   const inflight = config.pipelining === "auto" ? MAX_INFLIGHT : config.pipelining
-  const starts = new Int32Array(new SharedArrayBuffer(4 * startMarks(inflight))).fill(-1)
-  const data: WorkerData = { [WORKER_MARK]: 1, port: channel.port2, config: config.workerConfig, starts }
+  // One claim cell for each task that may be in flight on the worker at once.
+  const cells = new Int32Array(new SharedArrayBuffer(4 * inflight))
+  const data: WorkerData = { [WORKER_MARK]: 1, port: channel.port2, config: config.workerConfig, cells }
   let worker: Worker
   try {
     worker = new Worker(config.module, {
@@ -72,5 +73,5 @@ export const startThread = (config: PoolConfig, isReady: () => boolean, events: 
     port.close()
     events.exited(exitCode)
   })
-  return { worker, port, starts }
+  return { worker, port, cells }
 }

@@ -1,0 +1,147 @@
+// The pool inside a long-running service: streams under back-pressure, streams that share their
+// worker, no task stuck behind a long one, refusals and time-outs counted. Real worker threads.
+import { assert, describe, it } from "@effect/vitest"
+import { WorkerPool } from "@strand/platform-node"
+import { Effect, Exit, Metric, Stream } from "effect"
+import { Add, Beacon, Churn, Produce, Sleep, Spin, Square, ThreadId } from "./fixtures/tasks.ts"
+
+const module = new URL("./fixtures/worker.ts", import.meta.url)
+
+/** Opens `stream` and pulls from it until at least `n` items have come; returns how many did, and the pull. */
+const pullAtLeast = <A, E>(stream: Stream.Stream<A, E>, n: number) =>
+  Effect.gen(function* () {
+    const pull = yield* Stream.toPull(stream)
+    const items: Array<A> = []
+    while (items.length < n) items.push(...(yield* pull))
+    return items
+  })
+
+describe("scheduling", () => {
+  it.live("a slow consumer holds back a worker's stream: it runs at most bufferSize items ahead", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const pool = yield* WorkerPool.make({ module, size: 1 })
+        const counter = new SharedArrayBuffer(4)
+        const made = () => Atomics.load(new Int32Array(counter), 0)
+        const bufferSize = 64
+        // A million items, of which the consumer takes a few and then stops pulling.
+        const pulled = yield* pullAtLeast(pool.stream(Produce, { counter, count: 1_000_000 }, { bufferSize }), 10)
+        // Tasks on the same worker let its stream run as far as it may; wait until it stands still.
+        let last = -1
+        for (let i = 0; i < 200 && made() !== last; i++) {
+          last = made()
+          yield* pool.run(Square, i)
+        }
+        assert.strictEqual(made(), last, "the producer stood still")
+        // Room for bufferSize items, plus one per item pulled, plus the one it made before it waited.
+        assert.isAtMost(made(), bufferSize + pulled.length + 1)
+        assert.isAtLeast(made(), pulled.length)
+      })
+    )
+  )
+
+  it.live("the consumer gets every item in order, whatever the buffer size", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const pool = yield* WorkerPool.make({ module, size: 1 })
+        for (const bufferSize of [1, 2, 7, 1024]) {
+          const counter = new SharedArrayBuffer(4)
+          const items = yield* Stream.runCollect(pool.stream(Produce, { counter, count: 2_000 }, { bufferSize }))
+          assert.deepStrictEqual(
+            items,
+            Array.from({ length: 2_000 }, (_, i) => i),
+            `bufferSize ${bufferSize}`
+          )
+        }
+        for (const bufferSize of [0, -1, 1.5, Number.NaN, "8"]) {
+          const error = yield* Effect.flip(
+            Stream.runCollect(pool.stream(Beacon, undefined, { bufferSize } as unknown as WorkerPool.StreamOptions))
+          )
+          assert.strictEqual(error._tag, "InvalidPoolOptions", String(bufferSize))
+          assert.include(error.message, "bufferSize")
+        }
+      })
+    )
+  )
+
+  for (const size of [1, 2]) {
+    it.live(`with the default options, a task runs at once beside live streams that wait (size ${size})`, () =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const pool = yield* WorkerPool.make({ module, size })
+          // One idle live stream per worker, each opened and started.
+          for (let i = 0; i < size; i++) yield* pullAtLeast(pool.stream(Beacon, undefined), 1)
+          assert.strictEqual(yield* pool.run(Add, [1, 2]), 3)
+          const stats = yield* pool.stats
+          assert.strictEqual(stats.inflight, size, "the streams are still live")
+        })
+      )
+    )
+  }
+
+  it.live("a stream that computes keeps its worker busy: a task goes to the other worker", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const pool = yield* WorkerPool.make({ module, size: 2 })
+        // The busy stream goes to the first worker; an idle one to the second.
+        const busy = yield* pullAtLeast(pool.stream(Churn, 20), 3)
+        const idle = yield* pullAtLeast(pool.stream(Beacon, undefined), 1)
+        assert.notStrictEqual(busy[0], idle[0])
+        for (let i = 0; i < 3; i++) {
+          assert.strictEqual(yield* pool.run(ThreadId, undefined), idle[0], "not beside the busy stream")
+        }
+      })
+    )
+  )
+
+  it.live("short tasks do not wait behind a long one under the defaults: they move to an idle worker", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const pool = yield* WorkerPool.make({ module, size: 2 })
+        // Learn that Spin is cheap, so the pool pipelines it several to a worker.
+        for (let i = 0; i < 200; i++) yield* pool.run(Spin, 0)
+        const order: Array<string> = []
+        const tasks = [
+          ["long", 1500],
+          ["medium", 100],
+          ...Array.from({ length: 6 }, (_, i) => [`short ${i}`, 1] as const)
+        ] as const
+        yield* Effect.forEach(
+          tasks,
+          ([name, ms]) => Effect.andThen(pool.run(Spin, ms), () => Effect.sync(() => order.push(name))),
+          { concurrency: "unbounded" }
+        )
+        assert.strictEqual(order.at(-1), "long", order.join(", "))
+      })
+    )
+  )
+
+  it.live("refusals and time-outs are counted in stats and in the metrics", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const refusedBefore = (yield* Metric.value(WorkerPool.metrics.refused)).count
+        const timedOutBefore = (yield* Metric.value(WorkerPool.metrics.timedOut)).count
+        const pool = yield* WorkerPool.make({ module, size: 1, maxQueue: 2, onQueueFull: "fail" })
+        const exits = yield* Effect.forEach(
+          Array.from({ length: 50 }, () => 50),
+          (ms) => Effect.exit(pool.run(Sleep, ms)),
+          { concurrency: "unbounded" }
+        )
+        const refused = exits.filter(
+          (exit) =>
+            Exit.isFailure(exit) &&
+            Exit.findErrorOption(exit).pipe((e) => e._tag === "Some" && e.value._tag === "QueueFull")
+        ).length
+        assert.isAtLeast(refused, 40)
+        const timeout = yield* Effect.flip(pool.run(Sleep, 5_000, { timeout: "20 millis" }))
+        assert.strictEqual(timeout._tag, "TaskTimeout")
+        const stats = yield* pool.stats
+        assert.strictEqual(stats.refused, refused)
+        assert.strictEqual(stats.timedOut, 1)
+        assert.strictEqual(stats.succeeded, 50 - refused)
+        assert.strictEqual((yield* Metric.value(WorkerPool.metrics.refused)).count - refusedBefore, refused)
+        assert.strictEqual((yield* Metric.value(WorkerPool.metrics.timedOut)).count - timedOutBefore, 1)
+      })
+    )
+  )
+})
