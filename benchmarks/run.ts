@@ -89,6 +89,31 @@ const scenarios: ReadonlyArray<Scenario> = [
       perSecond: "inputs/s"
     },
     run: Scenarios.longMapStream
+  },
+  {
+    name: "10. Stream back-pressure",
+    subjects: ["strand"],
+    units: {
+      fastPerSecond: "items/s, fast consumer",
+      slowItems: "items, slow consumer",
+      peakGrowthMegabytes: "MB heap growth, peak",
+      endGrowthMegabytes: "MB heap growth, at the end"
+    },
+    run: Scenarios.streamBackPressure
+  },
+  {
+    name: "11. HTTP service",
+    subjects: ["strand", "piscina"],
+    units: Object.fromEntries(
+      ["trivial", "spin"].flatMap((path) =>
+        [10, 100].flatMap((c) => [
+          [`${path}${c}PerSecond`, `req/s, /${path}, ${c} connections`],
+          [`${path}${c}P50`, `ms p50, /${path}, ${c} connections`],
+          [`${path}${c}P99`, `ms p99, /${path}, ${c} connections`]
+        ])
+      )
+    ),
+    run: Scenarios.httpService
   }
 ]
 
@@ -148,6 +173,9 @@ const bestPeer = Math.max(...peers.map(pipelined))
 const memoryFor100k = (get("7.", "strand Lock", "bytesPerWaiter") * 100_000) / 2 ** 20
 const ratio = (x: number) => `${x.toFixed(2)}x`
 
+const httpLoads = ["trivial10", "trivial100", "spin10", "spin100"]
+const http = (subject: string, load: string, metric: string) => get("11.", subject, `${load}${metric}`)
+
 const targets: ReadonlyArray<Target> = [
   {
     target: `CPU speedup >= 0.95 x ${cores} cores`,
@@ -195,6 +223,20 @@ const targets: ReadonlyArray<Target> = [
     pass: get("6.", "strand Lock", "uncontended") < get("6.", "async-mutex", "uncontended")
   },
   {
+    target: "HTTP service: req/s >= piscina's, both endpoints, 10 and 100 connections",
+    figure: httpLoads
+      .map((load) => `${load}: ${ratio(http("strand", load, "PerSecond") / http("piscina", load, "PerSecond"))}`)
+      .join(", "),
+    pass: httpLoads.every((load) => http("strand", load, "PerSecond") >= http("piscina", load, "PerSecond"))
+  },
+  {
+    target: "HTTP service: p99 <= piscina's, both endpoints, 10 and 100 connections",
+    figure: httpLoads
+      .map((load) => `${load}: ${http("strand", load, "P99")} vs ${http("piscina", load, "P99")} ms`)
+      .join(", "),
+    pass: httpLoads.every((load) => http("strand", load, "P99") <= http("piscina", load, "P99"))
+  },
+  {
     target: "100,000 fibers waiting on one Lock fit in < 100 MB of heap",
     figure: `${memoryFor100k.toFixed(1)} MB`,
     pass: memoryFor100k < 100
@@ -208,6 +250,7 @@ const moved = get("8.", "strand copy", "millis") / get("8.", "strand transfer", 
 const notes = [
   ...hung.map((subject) => `Hung (no answer within the bound, left out of the figures): ${subject}.`),
   `mapStream over ${get("9.", "strand", "inputs").toLocaleString("en")} generated inputs (chunks of 1,000): heap growth ${get("9.", "strand", "peakGrowthMegabytes").toFixed(1)} MB at its peak, ${get("9.", "strand", "endGrowthMegabytes").toFixed(1)} MB at the end.`,
+  `A worker's stream of ${get("10.", "strand", "slowItems").toLocaleString("en")} items read by a slow consumer: heap growth ${get("10.", "strand", "peakGrowthMegabytes").toFixed(1)} MB at its peak, ${get("10.", "strand", "endGrowthMegabytes").toFixed(1)} MB at the end; a fast consumer reads ${Math.round(get("10.", "strand", "fastPerSecond")).toLocaleString("en")} items/s.`,
   `Moving a ${quick ? 8 : 64} MB result with WorkerRunner.transfer: ${ratio(moved)} faster than copying it.`,
   `Diagnostics overhead on a Lock: ${overhead("uncontended")} uncontended, ${overhead("contended")} contended. ` +
     "It is why diagnostics stay off unless Diagnostics.layer is provided."

@@ -1,16 +1,18 @@
 // The scenarios of `pnpm bench`. Each returns raw samples; run.ts interleaves, summarises and reports.
 
+import { spawn } from "node:child_process"
 import { setFlagsFromString } from "node:v8"
 import { runInNewContext } from "node:vm"
 import { BoundedSemaphore, Condition, Diagnostics, Lock, PriorityQueue } from "@strand/core"
 import { WorkerPool } from "@strand/platform-node"
 import { Mutex } from "async-mutex"
+import autocannon from "autocannon"
 import { Effect, Exit, Fiber, Order, Scope, Semaphore, Stream } from "effect"
 import pLimit from "p-limit"
 import { Piscina } from "piscina"
 import { all, interruptAfter, type Pool, type PoolFactory } from "./pools.ts"
 import { type Job, spin } from "./tasks.ts"
-import { Exit as ExitTask, Floats, Trivial } from "./workers/strand.ts"
+import { Count, Exit as ExitTask, Floats, Trivial } from "./workers/strand.ts"
 
 export interface Sizes {
   readonly quick: boolean
@@ -409,5 +411,105 @@ export const longMapStream = async ({ quick, cores }: Sizes, _subject: string): 
     }
   } finally {
     await Effect.runPromise(Scope.close(scope, Exit.void))
+  }
+}
+
+/**
+ * 10. Stream back-pressure: a worker's stream of small numbers read by a fast consumer (items per
+ * second), then by a slow one that pauses 1 ms every 1,000 items, with the caller's heap sampled
+ * (after a full GC) at each tenth of the run. A flat line means the producer waits for the consumer.
+ */
+export const streamBackPressure = async ({ quick, cores }: Sizes, _subject: string): Promise<Samples> => {
+  const fast = quick ? 200_000 : 2_000_000
+  const slow = quick ? 200_000 : 10_000_000
+  const scope = Effect.runSync(Scope.make())
+  try {
+    const pool = await Effect.runPromise(
+      WorkerPool.make({ module: new URL("./workers/strand.ts", import.meta.url), size: cores }).pipe(
+        Scope.provide(scope)
+      )
+    )
+    let seen = 0
+    const fastMillis = await time(() =>
+      Effect.runPromise(Stream.runForEach(pool.stream(Count, fast), () => Effect.sync(() => void seen++)))
+    )
+    const before = heapAfterGc()
+    let peak = 0
+    let last = 0
+    seen = 0
+    await Effect.runPromise(
+      Stream.runForEach(pool.stream(Count, slow), () => {
+        if (++seen % (slow / 10) === 0) {
+          last = heapAfterGc() - before
+          peak = Math.max(peak, last)
+        }
+        return seen % 1_000 === 0 ? Effect.sleep(1) : Effect.void
+      })
+    )
+    return {
+      fastPerSecond: (fast / fastMillis) * 1000,
+      slowItems: seen,
+      peakGrowthMegabytes: peak / 2 ** 20,
+      endGrowthMegabytes: last / 2 ** 20
+    }
+  } finally {
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+  }
+}
+
+/** Starts benchmarks/http-server.ts with `subject` behind it; resolves with its port and a way to stop it. */
+const startServer = (subject: string, workers: number) =>
+  new Promise<{ port: number; stop: () => Promise<void> }>((resolve, reject) => {
+    const server = spawn(
+      process.execPath,
+      ["--import", "tsx", new URL("./http-server.ts", import.meta.url).pathname, subject, String(workers)],
+      { stdio: ["ignore", "pipe", "inherit"] }
+    )
+    const exited = new Promise<void>((done) => server.on("exit", () => done()))
+    let output = ""
+    server.stdout!.on("data", (chunk) => {
+      output += chunk
+      const m = output.match(/listening (\d+)/)
+      if (m !== null) {
+        resolve({
+          port: Number(m[1]),
+          stop: () => {
+            server.kill("SIGTERM")
+            return exited
+          }
+        })
+      }
+    })
+    void exited.then(() => reject(new Error(`the HTTP server for ${subject} exited before listening`)))
+  })
+
+/**
+ * 11. An HTTP service: Effect's HttpRouter on NodeHttpServer, with the subject's pool behind it, driven
+ * by autocannon at 10 and then 100 connections, on a trivial endpoint and on one of 2.5 ms of CPU.
+ * Requests per second, and p50 and p99 latency in ms.
+ */
+export const httpService = async ({ quick, cores }: Sizes, subject: string): Promise<Samples> => {
+  const server = await startServer(subject, cores)
+  const seconds = quick ? 1 : 4
+  const samples: Samples = {}
+  try {
+    for (const path of ["trivial", "spin"]) {
+      for (const connections of [10, 100]) {
+        const url = `http://127.0.0.1:${server.port}/${path}`
+        // A short warm-up at the same load, so that no figure includes the first compilation.
+        if (!quick) await autocannon({ url, connections, duration: 1 })
+        const result = await autocannon({ url, connections, duration: seconds })
+        if (result.non2xx > 0 || result.errors > 0) {
+          throw new Error(`${subject} ${path} at ${connections}: ${result.non2xx} non-2xx, ${result.errors} errors`)
+        }
+        const key = `${path}${connections}`
+        samples[`${key}PerSecond`] = result.requests.average
+        samples[`${key}P50`] = result.latency.p50
+        samples[`${key}P99`] = result.latency.p99
+      }
+    }
+    return samples
+  } finally {
+    await server.stop()
   }
 }

@@ -3,7 +3,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { WorkerPool } from "@strand/platform-node"
 import { Effect, Exit, Metric, Stream } from "effect"
-import { Add, Beacon, Churn, Produce, Sleep, Spin, Square, ThreadId } from "./fixtures/tasks.ts"
+import { Add, Beacon, Churn, Crash, Produce, Sleep, Spin, Square, Tally, ThreadId } from "./fixtures/tasks.ts"
 
 const module = new URL("./fixtures/worker.ts", import.meta.url)
 
@@ -112,6 +112,33 @@ describe("scheduling", () => {
           { concurrency: "unbounded" }
         )
         assert.strictEqual(order.at(-1), "long", order.join(", "))
+      })
+    )
+  )
+
+  it.live("tasks sent behind one that crashes its worker, and not started, run once on the replacement", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        // Four to a worker: the crash and three tasks go out in one message.
+        const pool = yield* WorkerPool.make({ module, size: 1, concurrentTasksPerWorker: 4 })
+        const runs = new SharedArrayBuffer(12)
+        const [crash, ...tallies] = yield* Effect.all(
+          [
+            Effect.exit(pool.run(Crash, "exit")),
+            ...[0, 1, 2].map((index) => Effect.exit(pool.run(Tally, { buffer: runs, index, ms: 0 })))
+          ],
+          { concurrency: "unbounded" }
+        )
+        assert.strictEqual(
+          Exit.isFailure(crash) && Exit.findErrorOption(crash).pipe((e) => e._tag === "Some" && e.value._tag),
+          "WorkerCrashed"
+        )
+        assert.deepStrictEqual(
+          tallies.map((exit) => (Exit.isSuccess(exit) ? exit.value : "failed")),
+          [1, 1, 1]
+        )
+        assert.deepStrictEqual(Array.from(new Int32Array(runs)), [1, 1, 1], "each ran exactly once")
+        assert.strictEqual((yield* pool.stats).crashed, 1)
       })
     )
   )
