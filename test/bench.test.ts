@@ -23,7 +23,9 @@ describe("pnpm bench --quick", () => {
       "6. Primitives",
       "7. Memory",
       "8. Moving results",
-      "9. Long mapStream"
+      "9. Long mapStream",
+      "10. Stream back-pressure",
+      "11. HTTP service"
     ]) {
       assert.include(stdout, `| ${scenario} |`)
     }

@@ -690,13 +690,24 @@ export const mapStream = <T extends SingleTask, E = never, R = never>(
  *
  * Use for a worker that reports progress or sends messages back.
  *
+ * **Details**
+ *
+ * The worker may send `bufferSize` items (default 1024) ahead of the
+ * consumer; its stream then waits until the consumer pulls more, so a slow
+ * consumer holds back the producer across the thread boundary. Under
+ * `concurrentTasksPerWorker: "auto"`, a stream that waits (between items, or
+ * for its consumer) leaves its worker free for other tasks.
+ *
  * @example
  * ```ts
- * import { Schema, Stream } from "effect"
+ * import { Effect, Schema, Stream } from "effect"
  * import { Task, WorkerPool } from "@strand/platform-node"
  *
- * const Hello = Task.stream("Hello", { payload: Schema.Void, success: Schema.String })
- * const program = WorkerPool.stream(Hello, undefined).pipe(Stream.runCollect)
+ * const Frames = Task.stream("Frames", { payload: Schema.Number, success: Schema.Uint8Array })
+ * // Large items: let at most 8 wait for a slow consumer.
+ * const program = WorkerPool.stream(Frames, 1_000, { bufferSize: 8 }).pipe(
+ *   Stream.runForEach((frame) => Effect.log(`${frame.length} bytes`))
+ * )
  * ```
  *
  * @since 0.1.0
