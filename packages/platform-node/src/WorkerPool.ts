@@ -257,12 +257,14 @@ export interface RunOptions {
  */
 export interface StreamOptions extends RunOptions {
   /**
-   * How many items the worker may send ahead of the consumer (default 1024).
+   * How many items the worker may send ahead of the consumer (default 4096).
    * The worker's stream is suspended while that many wait on the caller's
    * side, and resumes as the consumer pulls them, so a slow consumer holds
-   * back its producer instead of buffering the whole stream. A larger buffer
-   * helps a fast consumer of tiny items; anything but a whole number of at
-   * least 1 fails the stream at once with `InvalidPoolOptions`.
+   * back its producer instead of buffering the whole stream. The default suits
+   * small items (a fast consumer of numbers reads millions a second); lower it
+   * for large ones, since up to about 1.5 × `bufferSize` items may wait in the
+   * caller's memory. Anything but a whole number of at least 1 fails the
+   * stream at once with `InvalidPoolOptions`.
    */
   readonly bufferSize?: number | undefined
 }
@@ -692,7 +694,7 @@ export const mapStream = <T extends SingleTask, E = never, R = never>(
  *
  * **Details**
  *
- * The worker may send `bufferSize` items (default 1024) ahead of the
+ * The worker may send `bufferSize` items (default 4096) ahead of the
  * consumer; its stream then waits until the consumer pulls more, so a slow
  * consumer holds back the producer across the thread boundary. Under
  * `concurrentTasksPerWorker: "auto"`, a stream that waits (between items, or

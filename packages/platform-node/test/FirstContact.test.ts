@@ -205,6 +205,19 @@ describe("first contact", () => {
     })
   )
 
+  it.effect("keys an object inherits are not limits: resourceLimits { toString }, { constructor } are refused", () =>
+    Effect.sync(() => {
+      for (const limits of [{ toString: 64 }, { constructor: 64 }, JSON.parse('{"__proto__": 64}')]) {
+        const key = Object.keys(limits)[0]!
+        const exit = Effect.runSyncExit(WorkerPool.checkOptions({ module, resourceLimits: limits }))
+        if (Exit.isSuccess(exit)) return assert.fail(`resourceLimits.${key} was accepted`)
+        const reason = exit.cause.reasons[0] as { _tag: string; error?: WorkerPool.InvalidPoolOptions }
+        assert.strictEqual(reason._tag, "Fail", `resourceLimits.${key} is a typed error, not a defect`)
+        assert.strictEqual(reason.error?.option, `resourceLimits.${key}`)
+      }
+    })
+  )
+
   it.live("an invalid duration on a call fails that call at once", () =>
     Effect.gen(function* () {
       const pool = yield* WorkerPool.make({ module, config, size: 1, spareWorkers: 0 })

@@ -118,7 +118,7 @@ const timeoutOf = (options: RunOptions | StreamOptions | MapOptions | undefined)
 }
 
 /** How many items a stream's worker may send ahead of its consumer, by default. */
-const DEFAULT_BUFFER_SIZE = 1024
+const DEFAULT_BUFFER_SIZE = 4096
 
 /** A stream's `bufferSize`, or the error for one that is not a whole number of at least 1. */
 const bufferSizeOf = (options: StreamOptions | undefined): number | InvalidPoolOptions => {

@@ -161,7 +161,7 @@ const resourceLimits = (value: unknown) => {
     throw new Invalid("resourceLimits", value, "an object such as { maxOldGenerationSizeMb: 64 }")
   }
   for (const [key, limit] of Object.entries(value)) {
-    if (!(key in ResourceLimit.fields)) {
+    if (!Object.hasOwn(ResourceLimit.fields, key)) {
       throw new Invalid(
         `resourceLimits.${key}`,
         limit,
