@@ -45,6 +45,7 @@ import * as Cause from "effect/Cause"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import { type Pipeable, Class as PipeableClass } from "effect/Pipeable"
 import { hasProperty } from "effect/Predicate"
 import { checkWhole, withDuration } from "./internal/arguments.ts"
 import { BrokenBarrier, type InvalidArgument } from "./internal/errors.ts"
@@ -55,12 +56,14 @@ export {
    * The barrier was broken by a timeout, an interruption, a failing action,
    * `abort` or `reset` while this fiber waited, or before it arrived.
    *
+   * @category errors
    * @since 0.1.0
    */
   BrokenBarrier,
   /**
    * `parties` is not a whole number of at least 1.
    *
+   * @category errors
    * @since 0.1.0
    */
   InvalidArgument
@@ -71,9 +74,10 @@ const TypeId = "~@strand/core/Barrier" as const
 /**
  * A cyclic barrier for a fixed number of parties.
  *
+ * @category models
  * @since 0.1.0
  */
-export interface Barrier {
+export interface Barrier extends Pipeable {
   readonly [TypeId]: typeof TypeId
   /** How many fibers must arrive to release a generation. */
   readonly parties: number
@@ -92,6 +96,7 @@ export interface Barrier {
 /**
  * Options for `Barrier.make`.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Options {
@@ -104,6 +109,7 @@ export interface Options {
 /**
  * Options for `Barrier.wait`.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface WaitOptions {
@@ -132,7 +138,7 @@ const brokenError = (generation: Generation): BrokenBarrier =>
       : { reason: generation.broken!, actionError: generation.actionError }
   )
 
-class BarrierImpl implements Barrier {
+class BarrierImpl extends PipeableClass implements Barrier {
   readonly [TypeId] = TypeId
   readonly parties: number
   readonly options: { readonly action: Options["action"]; readonly timeout: Duration.Duration | undefined }
@@ -142,6 +148,7 @@ class BarrierImpl implements Barrier {
     parties: number,
     options: { readonly action: Options["action"]; readonly timeout: Duration.Duration | undefined }
   ) {
+    super()
     this.parties = parties
     this.options = options
   }
@@ -240,6 +247,7 @@ class BarrierImpl implements Barrier {
  * })
  * ```
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const make = (parties: number, options?: Options): Effect.Effect<Barrier, InvalidArgument> =>
@@ -275,6 +283,7 @@ export const make = (parties: number, options?: Options): Effect.Effect<Barrier,
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const wait = (self: Barrier, options?: WaitOptions): Effect.Effect<number, BrokenBarrier | InvalidArgument> =>
@@ -299,6 +308,7 @@ export const wait = (self: Barrier, options?: WaitOptions): Effect.Effect<number
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const abort = (self: Barrier): Effect.Effect<void> => self.abort
@@ -327,6 +337,7 @@ export const abort = (self: Barrier): Effect.Effect<void> => self.abort
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const reset = (self: Barrier): Effect.Effect<void> => self.reset
@@ -349,6 +360,7 @@ export const reset = (self: Barrier): Effect.Effect<void> => self.reset
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const waiting = (self: Barrier): Effect.Effect<number> => self.waiting
@@ -371,6 +383,7 @@ export const waiting = (self: Barrier): Effect.Effect<number> => self.waiting
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const broken = (self: Barrier): Effect.Effect<boolean> => self.broken
@@ -390,6 +403,7 @@ export const broken = (self: Barrier): Effect.Effect<boolean> => self.broken
  * const program = Effect.map(Barrier.make(2), Barrier.isBarrier) // true
  * ```
  *
+ * @category guards
  * @since 0.2.0
  */
 export const isBarrier = (u: unknown): u is Barrier => hasProperty(u, TypeId)

@@ -37,13 +37,13 @@
  */
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import { dual } from "effect/Function"
+import { type Pipeable, Class as PipeableClass } from "effect/Pipeable"
 import { hasProperty } from "effect/Predicate"
 import { checkWhole, withDuration } from "./internal/arguments.ts"
 import { type DeadlockDetected, type InvalidArgument, SemaphoreOverRelease } from "./internal/errors.ts"
-import { CurrentTracker, type Resource, type Tracker } from "./internal/tracker.ts"
+import { CurrentTracker, type Resource, type Tracker, trackWait } from "./internal/tracker.ts"
 import { Waiter, WaitQueue } from "./internal/waiters.ts"
 
 export {
@@ -51,18 +51,21 @@ export {
    * A wait was refused because it would close a cycle of fibers waiting on each
    * other (only under `Diagnostics.layer`).
    *
+   * @category errors
    * @since 0.1.0
    */
   DeadlockDetected,
   /**
    * A count given to the semaphore is not a whole number in range.
    *
+   * @category errors
    * @since 0.1.0
    */
   InvalidArgument,
   /**
    * More permits were released than are taken.
    *
+   * @category errors
    * @since 0.1.0
    */
   SemaphoreOverRelease
@@ -73,9 +76,10 @@ const TypeId = "~@strand/core/BoundedSemaphore" as const
 /**
  * A bounded, FIFO-fair, weighted semaphore.
  *
+ * @category models
  * @since 0.1.0
  */
-export interface BoundedSemaphore {
+export interface BoundedSemaphore extends Pipeable {
   readonly [TypeId]: typeof TypeId
   /** The number of permits it was made with. */
   readonly permits: number
@@ -97,7 +101,7 @@ export interface BoundedSemaphore {
   readonly waiting: Effect.Effect<number>
 }
 
-class BoundedSemaphoreImpl implements BoundedSemaphore, Resource {
+class BoundedSemaphoreImpl extends PipeableClass implements BoundedSemaphore, Resource {
   readonly [TypeId] = TypeId
   readonly permits: number
   free: number
@@ -113,6 +117,7 @@ class BoundedSemaphoreImpl implements BoundedSemaphore, Resource {
   readonly held = new Map<number, number>()
 
   constructor(permits: number, name: string | undefined, tracker: Tracker | undefined) {
+    super()
     this.permits = permits
     this.free = permits
     this.tracker = tracker
@@ -196,15 +201,8 @@ class BoundedSemaphoreImpl implements BoundedSemaphore, Resource {
         this.trackTake(fiber, n)
         return Effect.succeed(true)
       }
-      const tracker = this.tracker
-      if (tracker === undefined) return this.queue.park(new Waiter(fiber, n), timeout)
-      const deadlock = tracker.beforeWait(fiber, this)
-      if (deadlock !== undefined) return Effect.fail(deadlock)
-      return Effect.onExit(this.queue.park(new Waiter(fiber, n), timeout), (exit) =>
-        Effect.sync(() => {
-          tracker.doneWaiting(fiber)
-          if (Exit.isSuccess(exit) && exit.value) this.trackTake(fiber, n)
-        })
+      return trackWait(this.tracker, fiber, this, this.queue.park(new Waiter(fiber, n), timeout), () =>
+        this.trackTake(fiber, n)
       )
     })
   }
@@ -289,6 +287,7 @@ class BoundedSemaphoreImpl implements BoundedSemaphore, Resource {
  * })
  * ```
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const make = (
@@ -320,6 +319,7 @@ export const make = (
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const acquire: {
@@ -348,6 +348,7 @@ export const acquire: {
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const tryAcquire: {
@@ -380,6 +381,7 @@ export const tryAcquire: {
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const acquireTimeout: {
@@ -420,6 +422,7 @@ export const acquireTimeout: {
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const release: {
@@ -448,6 +451,7 @@ export const release: {
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const withPermits: {
@@ -481,6 +485,7 @@ export const withPermits: {
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const available = (self: BoundedSemaphore): Effect.Effect<number> => self.available
@@ -500,6 +505,7 @@ export const available = (self: BoundedSemaphore): Effect.Effect<number> => self
  * const program = Effect.map(BoundedSemaphore.make(2), BoundedSemaphore.isBoundedSemaphore) // true
  * ```
  *
+ * @category guards
  * @since 0.2.0
  */
 export const isBoundedSemaphore = (u: unknown): u is BoundedSemaphore => hasProperty(u, TypeId)

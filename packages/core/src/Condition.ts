@@ -47,6 +47,7 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { dual } from "effect/Function"
+import { type Pipeable, Class as PipeableClass } from "effect/Pipeable"
 import { hasProperty } from "effect/Predicate"
 import { deadlineOf, withDuration } from "./internal/arguments.ts"
 import type { InvalidArgument, LockNotHeld } from "./internal/errors.ts"
@@ -60,12 +61,14 @@ export {
   /**
    * A timeout is not a duration (from an untyped caller).
    *
+   * @category errors
    * @since 0.2.0
    */
   InvalidArgument,
   /**
    * `wait`, `waitFor`, `notify` or `notifyAll` was called by a fiber that does not hold the condition's lock.
    *
+   * @category errors
    * @since 0.1.0
    */
   LockNotHeld
@@ -76,9 +79,10 @@ const TypeId = "~@strand/core/Condition" as const
 /**
  * A condition variable bound to a `Lock` or `RLock`.
  *
+ * @category models
  * @since 0.1.0
  */
-export interface Condition {
+export interface Condition extends Pipeable {
   readonly [TypeId]: typeof TypeId
   /** The lock that guards the condition's state. */
   readonly lock: Lock.Lock | RLock.RLock
@@ -97,6 +101,7 @@ export interface Condition {
 /**
  * Options for `Condition.make`.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Options {
@@ -104,7 +109,7 @@ export interface Options {
   readonly lock?: Lock.Lock | RLock.RLock | undefined
 }
 
-class ConditionImpl implements Condition, Resource {
+class ConditionImpl extends PipeableClass implements Condition, Resource {
   readonly [TypeId] = TypeId
   readonly queue = new WaitQueue({ onLostGrant: () => this.passOn() })
   readonly lock: Lock.Lock | RLock.RLock
@@ -112,6 +117,7 @@ class ConditionImpl implements Condition, Resource {
   readonly named = false
 
   constructor(lock: Lock.Lock | RLock.RLock) {
+    super()
     this.lock = lock
     this.label = `Condition on ${coreOf(lock).label}`
     coreOf(lock).tracker?.register(this)
@@ -209,6 +215,7 @@ class ConditionImpl implements Condition, Resource {
  * })
  * ```
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const make = (options?: Options): Effect.Effect<Condition> =>
@@ -236,6 +243,7 @@ export const make = (options?: Options): Effect.Effect<Condition> =>
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const withLock: {
@@ -276,6 +284,7 @@ export const withLock: {
  * }))
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const wait = (self: Condition): Effect.Effect<void, LockNotHeld> => self.wait
@@ -303,6 +312,7 @@ export const wait = (self: Condition): Effect.Effect<void, LockNotHeld> => self.
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const waitTimeout: {
@@ -338,6 +348,7 @@ export const waitTimeout: {
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const waitFor: {
@@ -399,6 +410,7 @@ export const waitFor: {
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const notify: {
@@ -427,6 +439,7 @@ export const notify: {
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const notifyAll = (self: Condition): Effect.Effect<void, LockNotHeld> => self.notifyAll
@@ -449,6 +462,7 @@ export const notifyAll = (self: Condition): Effect.Effect<void, LockNotHeld> => 
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const waiting = (self: Condition): Effect.Effect<number> => self.waiting
@@ -468,6 +482,7 @@ export const waiting = (self: Condition): Effect.Effect<number> => self.waiting
  * const program = Effect.map(Condition.make(), Condition.isCondition) // true
  * ```
  *
+ * @category guards
  * @since 0.2.0
  */
 export const isCondition = (u: unknown): u is Condition => hasProperty(u, TypeId)

@@ -36,6 +36,7 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Latch from "effect/Latch"
 import * as Option from "effect/Option"
+import { type Pipeable, Class as PipeableClass } from "effect/Pipeable"
 import { hasProperty } from "effect/Predicate"
 import { checkWhole, withDuration } from "./internal/arguments.ts"
 import type { InvalidArgument } from "./internal/errors.ts"
@@ -44,6 +45,7 @@ export {
   /**
    * The initial count is not a whole number of at least 0.
    *
+   * @category errors
    * @since 0.1.0
    */
   InvalidArgument
@@ -54,9 +56,10 @@ const TypeId = "~@strand/core/CountDownLatch" as const
 /**
  * A latch that opens when its count reaches zero.
  *
+ * @category models
  * @since 0.1.0
  */
-export interface CountDownLatch {
+export interface CountDownLatch extends Pipeable {
   readonly [TypeId]: typeof TypeId
   /** Decrements the count; at zero, releases every waiter. */
   readonly countDown: Effect.Effect<void>
@@ -90,6 +93,7 @@ export interface CountDownLatch {
  * })
  * ```
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const make = (count: number): Effect.Effect<CountDownLatch, InvalidArgument> =>
@@ -98,18 +102,29 @@ export const make = (count: number): Effect.Effect<CountDownLatch, InvalidArgume
     if (invalid !== undefined) {
       return Effect.fail(invalid)
     }
-    let remaining = count
-    const latch = Latch.makeUnsafe(count === 0)
-    return Effect.succeed<CountDownLatch>({
-      [TypeId]: TypeId,
-      countDown: Effect.suspend(() => {
-        if (remaining === 0) return Effect.void
-        return --remaining === 0 ? Effect.asVoid(latch.open) : Effect.void
-      }),
-      await: latch.await,
-      count: Effect.sync(() => remaining)
-    })
+    return Effect.succeed<CountDownLatch>(new CountDownLatchImpl(count))
   })
+
+class CountDownLatchImpl extends PipeableClass implements CountDownLatch {
+  readonly [TypeId] = TypeId
+  private remaining: number
+  private readonly latch: Latch.Latch
+  readonly await: Effect.Effect<void>
+
+  constructor(count: number) {
+    super()
+    this.remaining = count
+    this.latch = Latch.makeUnsafe(count === 0)
+    this.await = this.latch.await
+  }
+
+  readonly countDown: Effect.Effect<void> = Effect.suspend(() => {
+    if (this.remaining === 0) return Effect.void
+    return --this.remaining === 0 ? Effect.asVoid(this.latch.open) : Effect.void
+  })
+
+  readonly count: Effect.Effect<number> = Effect.sync(() => this.remaining)
+}
 
 /**
  * Decrements the count; when it reaches zero, every waiter is released.
@@ -130,6 +145,7 @@ export const make = (count: number): Effect.Effect<CountDownLatch, InvalidArgume
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const countDown = (self: CountDownLatch): Effect.Effect<void> => self.countDown
@@ -178,6 +194,7 @@ export {
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const awaitTimeout = (self: CountDownLatch, timeout: Duration.Input): Effect.Effect<boolean, InvalidArgument> =>
@@ -203,6 +220,7 @@ export const awaitTimeout = (self: CountDownLatch, timeout: Duration.Input): Eff
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const count = (self: CountDownLatch): Effect.Effect<number> => self.count
@@ -222,6 +240,7 @@ export const count = (self: CountDownLatch): Effect.Effect<number> => self.count
  * const program = Effect.map(CountDownLatch.make(1), CountDownLatch.isCountDownLatch) // true
  * ```
  *
+ * @category guards
  * @since 0.2.0
  */
 export const isCountDownLatch = (u: unknown): u is CountDownLatch => hasProperty(u, TypeId)

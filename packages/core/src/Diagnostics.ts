@@ -57,12 +57,14 @@ export {
   /**
    * A wait was refused because it would have closed a cycle of fibers waiting on each other.
    *
+   * @category errors
    * @since 0.1.0
    */
   DeadlockDetected,
   /**
    * `starvationThreshold` is not a duration (from an untyped caller).
    *
+   * @category errors
    * @since 0.2.0
    */
   InvalidArgument
@@ -73,6 +75,7 @@ export type {
    * Something diagnostics noticed: a deadlock, a lock-order inversion, a
    * starving waiter, a blocked event loop or a stuck program.
    *
+   * @category errors
    * @since 0.1.0
    */
   Report
@@ -81,6 +84,7 @@ export type {
 /**
  * Options for `Diagnostics.layer`.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Options {
@@ -96,6 +100,7 @@ const defaultOnReport = (report: Report) => console.warn(`[strand] ${report._tag
  * A diagnostics instance that code outside of Effect can also read: a signal
  * handler, a debug endpoint, a stuck-program detector.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Handle {
@@ -129,6 +134,7 @@ export interface Handle {
  * console.log(diagnostics.dumpUnsafe())
  * ```
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const makeUnsafe = (options?: Options): Handle => {
@@ -180,6 +186,7 @@ export const makeUnsafe = (options?: Options): Handle => {
  * const program = Effect.void.pipe(Effect.provide(DiagnosticsLive))
  * ```
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const layer = (options?: Options): Layer.Layer<never, InvalidArgument> => makeUnsafe(options).layer
@@ -200,6 +207,7 @@ export const layer = (options?: Options): Layer.Layer<never, InvalidArgument> =>
  * const waits = Metric.withAttributes(Diagnostics.metrics.waitTime, { primitive: 'Lock "accounts"' })
  * ```
  *
+ * @category metrics
  * @since 0.1.0
  */
 export const metrics = { waitTime, holdTime }
@@ -230,6 +238,7 @@ const withTracker = <A>(f: (tracker: Tracker) => A, otherwise: A): Effect.Effect
  * }).pipe(Effect.provide(Diagnostics.layer()))
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const dump: Effect.Effect<string> = withTracker(
@@ -254,6 +263,7 @@ export const dump: Effect.Effect<string> = withTracker(
  * )
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const reports: Effect.Effect<ReadonlyArray<Report>> = withTracker((tracker) => [...tracker.reports], [])
@@ -272,6 +282,7 @@ export const reports: Effect.Effect<ReadonlyArray<Report>> = withTracker((tracke
  * const warn = Diagnostics.report({ _tag: "Starvation", message: "the job queue has not moved for 10 s" })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const report = (report: Report): Effect.Effect<void> =>

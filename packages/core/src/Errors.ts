@@ -45,32 +45,46 @@ import {
 } from "./internal/errors.ts"
 
 export {
+  /* @category errors
   /** @since 0.1.0 */
   BrokenBarrier,
+  /* @category errors
   /** @since 0.1.0 */
   DeadlockDetected,
+  /* @category errors
   /** @since 0.1.0 */
   ExecutorShutdown,
+  /* @category errors
   /** @since 0.1.0 */
   FutureCancelled,
+  /* @category errors
   /** @since 0.1.0 */
   InvalidArgument,
+  /* @category errors
   /** @since 0.1.0 */
   LockAlreadyHeld,
+  /* @category errors
   /** @since 0.1.0 */
   LockNotHeld,
+  /* @category errors
   /** @since 0.2.0 */
   QueueEmpty,
+  /* @category errors
   /** @since 0.2.0 */
   QueueFull,
+  /* @category errors
   /** @since 0.2.0 */
   QueueShutDown,
+  /* @category errors
   /** @since 0.1.0 */
   SemaphoreOverRelease,
+  /* @category errors
   /** @since 0.1.0 */
   TaskDoneTooOften,
+  /* @category errors
   /** @since 0.1.0 */
   TimerAlreadyStarted,
+  /* @category errors
   /** @since 0.1.0 */
   TimerCancelled
 }
@@ -95,6 +109,7 @@ const classes = [
 /**
  * Any typed error of `@strand/core`.
  *
+ * @category models
  * @since 0.2.0
  */
 export type StrandError = InstanceType<(typeof classes)[number]>
@@ -109,6 +124,7 @@ export type StrandError = InstanceType<(typeof classes)[number]>
  * Errors.isStrandError(new Errors.QueueEmpty({ operation: "LifoQueue.takeNow" })) // true
  * ```
  *
+ * @category guards
  * @since 0.2.0
  */
 export const isStrandError = (u: unknown): u is StrandError =>

@@ -37,6 +37,7 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Latch from "effect/Latch"
 import * as Option from "effect/Option"
+import { type Pipeable, Class as PipeableClass } from "effect/Pipeable"
 import { hasProperty } from "effect/Predicate"
 import { withDuration } from "./internal/arguments.ts"
 import type { InvalidArgument } from "./internal/errors.ts"
@@ -45,6 +46,7 @@ export {
   /**
    * A timeout is not a duration (from an untyped caller).
    *
+   * @category errors
    * @since 0.2.0
    */
   InvalidArgument
@@ -55,9 +57,10 @@ const TypeId = "~@strand/core/Event" as const
 /**
  * An event flag.
  *
+ * @category models
  * @since 0.2.0
  */
-export interface Event {
+export interface Event extends Pipeable {
   readonly [TypeId]: typeof TypeId
   /** Sets the flag and wakes every waiter. */
   readonly set: Effect.Effect<void>
@@ -81,20 +84,34 @@ export interface Event {
  * const program = Event.make({ set: false })
  * ```
  *
+ * @category constructors
  * @since 0.2.0
  */
 export const make = (options?: { readonly set?: boolean | undefined }): Effect.Effect<Event> =>
-  Effect.map(Latch.make(options?.set === true), (latch) => ({
-    [TypeId]: TypeId,
-    set: Effect.asVoid(latch.open),
-    clear: Effect.asVoid(latch.close),
-    isSet: Effect.sync(() => latch.isOpen()),
-    wait: latch.await,
-    waitTimeout: (timeout) =>
-      withDuration("Event.waitTimeout", "timeout", timeout, (duration) =>
-        Effect.map(Effect.timeoutOption(latch.await, duration ?? 0), Option.isSome)
-      )
-  }))
+  Effect.map(Latch.make(options?.set === true), (latch): Event => new EventImpl(latch))
+
+class EventImpl extends PipeableClass implements Event {
+  readonly [TypeId] = TypeId
+  readonly set: Effect.Effect<void>
+  readonly clear: Effect.Effect<void>
+  readonly isSet: Effect.Effect<boolean>
+  readonly wait: Effect.Effect<void>
+  private readonly latch: Latch.Latch
+
+  constructor(latch: Latch.Latch) {
+    super()
+    this.latch = latch
+    this.set = Effect.asVoid(latch.open)
+    this.clear = Effect.asVoid(latch.close)
+    this.isSet = Effect.sync(() => latch.isOpen())
+    this.wait = latch.await
+  }
+
+  readonly waitTimeout = (timeout: Duration.Input): Effect.Effect<boolean, InvalidArgument> =>
+    withDuration("Event.waitTimeout", "timeout", timeout, (duration) =>
+      Effect.map(Effect.timeoutOption(this.latch.await, duration ?? 0), Option.isSome)
+    )
+}
 
 /**
  * Sets the flag and wakes every waiter: Python's `Event.set()`.
@@ -107,6 +124,7 @@ export const make = (options?: { readonly set?: boolean | undefined }): Effect.E
  * const program = Effect.flatMap(Event.make(), Event.set)
  * ```
  *
+ * @category combinators
  * @since 0.2.0
  */
 export const set = (self: Event): Effect.Effect<void> => self.set
@@ -122,6 +140,7 @@ export const set = (self: Event): Effect.Effect<void> => self.set
  * const program = Effect.flatMap(Event.make({ set: true }), Event.clear)
  * ```
  *
+ * @category combinators
  * @since 0.2.0
  */
 export const clear = (self: Event): Effect.Effect<void> => self.clear
@@ -137,6 +156,7 @@ export const clear = (self: Event): Effect.Effect<void> => self.clear
  * const program = Effect.flatMap(Event.make(), Event.isSet) // false
  * ```
  *
+ * @category guards
  * @since 0.2.0
  */
 export const isSet = (self: Event): Effect.Effect<boolean> => self.isSet
@@ -157,6 +177,7 @@ export const isSet = (self: Event): Effect.Effect<boolean> => self.isSet
  * const program = Effect.flatMap(Event.make({ set: true }), Event.wait)
  * ```
  *
+ * @category combinators
  * @since 0.2.0
  */
 export const wait = (self: Event): Effect.Effect<void> => self.wait
@@ -177,6 +198,7 @@ export const wait = (self: Event): Effect.Effect<void> => self.wait
  * const program = Effect.flatMap(Event.make(), (event) => Event.waitTimeout(event, "10 millis")) // false
  * ```
  *
+ * @category combinators
  * @since 0.2.0
  */
 export const waitTimeout = (self: Event, timeout: Duration.Input): Effect.Effect<boolean, InvalidArgument> =>
@@ -197,6 +219,7 @@ export const waitTimeout = (self: Event, timeout: Duration.Input): Effect.Effect
  * const program = Effect.map(Event.make(), Event.isEvent) // true
  * ```
  *
+ * @category guards
  * @since 0.2.0
  */
 export const isEvent = (u: unknown): u is Event => hasProperty(u, TypeId)

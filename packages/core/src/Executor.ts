@@ -43,6 +43,7 @@ import * as Fiber from "effect/Fiber"
 import { dual } from "effect/Function"
 import * as Latch from "effect/Latch"
 import * as Option from "effect/Option"
+import { type Pipeable, Class as PipeableClass } from "effect/Pipeable"
 import { hasProperty } from "effect/Predicate"
 import * as Scope from "effect/Scope"
 import * as Semaphore from "effect/Semaphore"
@@ -54,12 +55,14 @@ export {
   /**
    * `submit` or `map` was called after `shutdown`.
    *
+   * @category errors
    * @since 0.1.0
    */
   ExecutorShutdown,
   /**
    * `maxWorkers` is not a whole number of at least 1.
    *
+   * @category errors
    * @since 0.1.0
    */
   InvalidArgument
@@ -70,9 +73,10 @@ const TypeId = "~@strand/core/Executor" as const
 /**
  * A bounded executor of effects.
  *
+ * @category models
  * @since 0.1.0
  */
-export interface Executor {
+export interface Executor extends Pipeable {
   readonly [TypeId]: typeof TypeId
   /** How many submitted effects may run at once. */
   readonly maxWorkers: number
@@ -93,6 +97,7 @@ export interface Executor {
 /**
  * Options for `Executor.shutdown`.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface ShutdownOptions {
@@ -129,6 +134,7 @@ interface Task {
  * }))
  * ```
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const make = (options: { readonly maxWorkers: number }): Effect.Effect<Executor, InvalidArgument, Scope.Scope> =>
@@ -138,99 +144,110 @@ export const make = (options: { readonly maxWorkers: number }): Effect.Effect<Ex
     if (invalid !== undefined) return yield* invalid
     // Tasks live in a child scope that closes after the shutdown finalizer below has
     // run, so a normal close can wait for them before anything is interrupted.
-    const scope = yield* Scope.fork(yield* Effect.scope)
-    const slots = yield* Semaphore.make(maxWorkers)
-    const tasks = new Set<Task>()
-    let closed = false
-    // Opens once the executor is shut down and its last task has ended.
-    const terminated = Latch.makeUnsafe(false)
-    const checkTerminated = () => {
-      if (closed && tasks.size === 0) terminated.openUnsafe()
-    }
-
-    const submit = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<Future.Future<A, E>, ExecutorShutdown> =>
-      Effect.gen(function* () {
-        if (closed) return yield* new ExecutorShutdown()
-        let fiber: Fiber.Fiber<unknown, unknown> | undefined
-        const handle = Future.makeUnsafe<A, E>((self) => {
-          if (!self.complete(Exit.fail(new Future.FutureCancelled()))) return Effect.succeed(false)
-          return fiber === undefined ? Effect.succeed(true) : Effect.as(Fiber.interrupt(fiber), true)
-        })
-        const task: Task = { started: false, future: handle.future as Future.Future<unknown, unknown> }
-        tasks.add(task)
-        const run = Effect.suspend(() => {
-          task.started = true
-          return effect
-        }).pipe(
-          slots.withPermit,
-          Effect.onExit((exit) =>
-            Effect.sync(() => {
-              tasks.delete(task)
-              handle.complete(
-                Exit.hasInterrupts(exit) ? Exit.fail(new Future.FutureCancelled()) : (exit as Exit.Exit<A, E>)
-              )
-              checkTerminated()
-            })
-          )
-        )
-        fiber = yield* Effect.forkIn(Effect.ignore(run), scope)
-        return task.future as Future.Future<A, E>
-      })
-
-    const shutdown = (options?: ShutdownOptions): Effect.Effect<void> =>
-      Effect.gen(function* () {
-        closed = true
-        checkTerminated()
-        const all = Array.from(tasks)
-        if (options?.cancelPending === true) {
-          yield* Effect.forEach(
-            all.filter((t) => !t.started),
-            (t) => t.future.cancel,
-            { discard: true }
-          )
-        }
-        if (options?.wait !== false) {
-          yield* Effect.forEach(all, (t) => Effect.exit(t.future.await), { discard: true })
-        }
-      })
-
-    yield* Effect.addFinalizer((exit) =>
-      Exit.isSuccess(exit)
-        ? shutdown({ wait: true })
-        : Effect.andThen(
-            Effect.sync(() => {
-              closed = true
-            }),
-            Effect.forEach(Array.from(tasks), (t) => t.future.cancel, { discard: true })
-          )
+    const executor = new ExecutorImpl(
+      maxWorkers,
+      yield* Semaphore.make(maxWorkers),
+      yield* Scope.fork(yield* Effect.scope)
     )
+    yield* Effect.addFinalizer((exit) => (Exit.isSuccess(exit) ? executor.shutdown({ wait: true }) : executor.abandon))
+    return executor
+  })
 
-    const shutdownNow = Effect.suspend(() => {
-      closed = true
-      checkTerminated()
-      const all = Array.from(tasks)
-      const neverStarted = all.filter((t) => !t.started).map((t) => t.future)
-      // Cancelling does not wait for the running work's fibers to end (Java's shutdownNow returns at once).
-      return Effect.as(
-        Effect.forEach(all, (t) => Effect.forkDetach(t.future.cancel), { discard: true }),
-        neverStarted
+class ExecutorImpl extends PipeableClass implements Executor {
+  readonly [TypeId] = TypeId
+  readonly maxWorkers: number
+  private readonly slots: Semaphore.Semaphore
+  private readonly scope: Scope.Scope
+  private readonly tasks = new Set<Task>()
+  private closed = false
+  /** Opens once the executor is shut down and its last task has ended. */
+  private readonly terminated = Latch.makeUnsafe(false)
+
+  constructor(maxWorkers: number, slots: Semaphore.Semaphore, scope: Scope.Scope) {
+    super()
+    this.maxWorkers = maxWorkers
+    this.slots = slots
+    this.scope = scope
+  }
+
+  private checkTerminated(): void {
+    if (this.closed && this.tasks.size === 0) this.terminated.openUnsafe()
+  }
+
+  readonly submit = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<Future.Future<A, E>, ExecutorShutdown> =>
+    Effect.suspend(() => {
+      if (this.closed) return Effect.fail(new ExecutorShutdown())
+      let fiber: Fiber.Fiber<unknown, unknown> | undefined
+      const handle = Future.makeUnsafe<A, E>((self) => {
+        if (!self.complete(Exit.fail(new Future.FutureCancelled()))) return Effect.succeed(false)
+        return fiber === undefined ? Effect.succeed(true) : Effect.as(Fiber.interrupt(fiber), true)
+      })
+      const task: Task = { started: false, future: handle.future as Future.Future<unknown, unknown> }
+      this.tasks.add(task)
+      const run = Effect.suspend(() => {
+        task.started = true
+        return effect
+      }).pipe(
+        this.slots.withPermit,
+        Effect.onExit((exit) =>
+          Effect.sync(() => {
+            this.tasks.delete(task)
+            handle.complete(
+              Exit.hasInterrupts(exit) ? Exit.fail(new Future.FutureCancelled()) : (exit as Exit.Exit<A, E>)
+            )
+            this.checkTerminated()
+          })
+        )
       )
+      return Effect.map(Effect.forkIn(Effect.ignore(run), this.scope), (forked) => {
+        fiber = forked
+        return handle.future
+      })
     })
 
-    return {
-      [TypeId]: TypeId,
-      maxWorkers,
-      submit,
-      shutdown,
-      shutdownNow,
-      isShutdown: Effect.sync(() => closed),
-      isTerminated: Effect.sync(() => terminated.isOpen()),
-      awaitTermination: (timeout) =>
-        withDuration("Executor.awaitTermination", "timeout", timeout, (duration) =>
-          Effect.map(Effect.timeoutOption(terminated.await, duration ?? 0), Option.isSome)
-        )
-    } satisfies Executor
+  readonly shutdown = Effect.fnUntraced(function* (this: ExecutorImpl, options?: ShutdownOptions) {
+    this.closed = true
+    this.checkTerminated()
+    const all = Array.from(this.tasks)
+    if (options?.cancelPending === true) {
+      yield* Effect.forEach(
+        all.filter((t) => !t.started),
+        (t) => t.future.cancel,
+        { discard: true }
+      )
+    }
+    if (options?.wait !== false) {
+      yield* Effect.forEach(all, (t) => Effect.exit(t.future.await), { discard: true })
+    }
+  }).bind(this)
+
+  /** On a failed or interrupted scope: refuse new work and cancel the rest. */
+  readonly abandon: Effect.Effect<void> = Effect.suspend(() => {
+    this.closed = true
+    return Effect.forEach(Array.from(this.tasks), (t) => t.future.cancel, { discard: true })
   })
+
+  readonly shutdownNow: Effect.Effect<Array<Future.Future<unknown, unknown>>> = Effect.suspend(() => {
+    this.closed = true
+    this.checkTerminated()
+    const all = Array.from(this.tasks)
+    const neverStarted = all.filter((t) => !t.started).map((t) => t.future)
+    // Cancelling does not wait for the running work's fibers to end (Java's shutdownNow returns at once).
+    return Effect.as(
+      Effect.forEach(all, (t) => Effect.forkDetach(t.future.cancel), { discard: true }),
+      neverStarted
+    )
+  })
+
+  readonly isShutdown: Effect.Effect<boolean> = Effect.sync(() => this.closed)
+
+  readonly isTerminated: Effect.Effect<boolean> = Effect.sync(() => this.terminated.isOpen())
+
+  readonly awaitTermination = (timeout: Duration.Input): Effect.Effect<boolean, InvalidArgument> =>
+    withDuration("Executor.awaitTermination", "timeout", timeout, (duration) =>
+      Effect.map(Effect.timeoutOption(this.terminated.await, duration ?? 0), Option.isSome)
+    )
+}
 
 /**
  * Schedules an effect and returns its `Future` at once: Python's `submit`.
@@ -255,6 +272,7 @@ export const make = (options: { readonly maxWorkers: number }): Effect.Effect<Ex
  * }))
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const submit: {
@@ -286,6 +304,7 @@ export const submit: {
  * }))
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const map: {
@@ -333,6 +352,7 @@ export const map: {
  * }))
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const shutdown = (self: Executor, options?: ShutdownOptions): Effect.Effect<void> => self.shutdown(options)
@@ -365,6 +385,7 @@ export const shutdown = (self: Executor, options?: ShutdownOptions): Effect.Effe
  * }))
  * ```
  *
+ * @category combinators
  * @since 0.2.0
  */
 export const shutdownNow = (self: Executor): Effect.Effect<Array<Future.Future<unknown, unknown>>> => self.shutdownNow
@@ -380,6 +401,7 @@ export const shutdownNow = (self: Executor): Effect.Effect<Array<Future.Future<u
  * const program = Effect.scoped(Effect.flatMap(Executor.make({ maxWorkers: 1 }), Executor.isShutdown)) // false
  * ```
  *
+ * @category guards
  * @since 0.2.0
  */
 export const isShutdown = (self: Executor): Effect.Effect<boolean> => self.isShutdown
@@ -399,6 +421,7 @@ export const isShutdown = (self: Executor): Effect.Effect<boolean> => self.isShu
  * }))
  * ```
  *
+ * @category guards
  * @since 0.2.0
  */
 export const isTerminated = (self: Executor): Effect.Effect<boolean> => self.isTerminated
@@ -425,6 +448,7 @@ export const isTerminated = (self: Executor): Effect.Effect<boolean> => self.isT
  * }))
  * ```
  *
+ * @category combinators
  * @since 0.2.0
  */
 export const awaitTermination = (self: Executor, timeout: Duration.Input): Effect.Effect<boolean, InvalidArgument> =>
@@ -445,6 +469,7 @@ export const awaitTermination = (self: Executor, timeout: Duration.Input): Effec
  * const program = Effect.scoped(Effect.map(Executor.make({ maxWorkers: 1 }), Executor.isExecutor)) // true
  * ```
  *
+ * @category guards
  * @since 0.2.0
  */
 export const isExecutor = (u: unknown): u is Executor => hasProperty(u, TypeId)

@@ -36,6 +36,7 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { identity } from "effect/Function"
+import { type Pipeable, Class as PipeableClass } from "effect/Pipeable"
 import { hasProperty } from "effect/Predicate"
 import * as Stream from "effect/Stream"
 import { deadlineOf, untilDeadline } from "./internal/arguments.ts"
@@ -47,12 +48,14 @@ export {
   /**
    * The future was cancelled before it completed.
    *
+   * @category errors
    * @since 0.1.0
    */
   FutureCancelled,
   /**
    * A timeout is not a duration (from an untyped caller).
    *
+   * @category errors
    * @since 0.2.0
    */
   InvalidArgument
@@ -63,9 +66,10 @@ const TypeId = "~@strand/core/Future" as const
 /**
  * The handle of a submitted piece of work.
  *
+ * @category models
  * @since 0.1.0
  */
-export interface Future<A, E = never> {
+export interface Future<A, E = never> extends Pipeable {
   readonly [TypeId]: typeof TypeId
   /** Waits for the result: Python's `result()`. */
   readonly await: Effect.Effect<A, E | FutureCancelled>
@@ -98,35 +102,48 @@ export interface Completable<A, E> {
  * @internal
  */
 export const makeUnsafe = <A, E>(cancel: (self: Completable<A, E>) => Effect.Effect<boolean>): Completable<A, E> => {
-  const deferred = Deferred.makeUnsafe<A, E | FutureCancelled>()
-  let outcome: Exit.Exit<A, E | FutureCancelled> | undefined
-  const complete = (exit: Exit.Exit<A, E | FutureCancelled>): boolean => {
-    if (outcome !== undefined) return false
-    outcome = exit
-    Deferred.doneUnsafe(deferred, exit)
+  const future = new FutureImpl<A, E>(cancel)
+  return future.completable
+}
+
+class FutureImpl<A, E> extends PipeableClass implements Future<A, E> {
+  readonly [TypeId] = TypeId
+  private readonly deferred = Deferred.makeUnsafe<A, E | FutureCancelled>()
+  private outcome: Exit.Exit<A, E | FutureCancelled> | undefined = undefined
+  readonly completable: Completable<A, E>
+  readonly await: Effect.Effect<A, E | FutureCancelled>
+  readonly cancel: Effect.Effect<boolean>
+
+  constructor(cancel: (self: Completable<A, E>) => Effect.Effect<boolean>) {
+    super()
+    this.await = Deferred.await(this.deferred)
+    this.completable = { future: this, complete: (exit) => this.complete(exit) }
+    this.cancel = Effect.suspend(() => cancel(this.completable))
+  }
+
+  private complete(exit: Exit.Exit<A, E | FutureCancelled>): boolean {
+    if (this.outcome !== undefined) return false
+    this.outcome = exit
+    Deferred.doneUnsafe(this.deferred, exit)
     return true
   }
-  const self: Completable<A, E> = {
-    complete,
-    future: {
-      [TypeId]: TypeId,
-      await: Deferred.await(deferred),
-      cancel: Effect.suspend(() => cancel(self)),
-      isDone: Effect.sync(() => outcome !== undefined),
-      isCancelled: Effect.sync(() => {
-        if (outcome === undefined || Exit.isSuccess(outcome)) return false
-        const error = Exit.findErrorOption(outcome)
-        return error._tag === "Some" && error.value instanceof FutureCancelledClass
-      }),
-      exitUnsafe: () => outcome
-    }
-  }
-  return self
+
+  readonly isDone: Effect.Effect<boolean> = Effect.sync(() => this.outcome !== undefined)
+
+  readonly isCancelled: Effect.Effect<boolean> = Effect.sync(() => {
+    const outcome = this.outcome
+    if (outcome === undefined || Exit.isSuccess(outcome)) return false
+    const error = Exit.findErrorOption(outcome)
+    return error._tag === "Some" && error.value instanceof FutureCancelledClass
+  })
+
+  readonly exitUnsafe = (): Exit.Exit<A, E | FutureCancelled> | undefined => this.outcome
 }
 
 /**
  * When `wait` returns, as in `concurrent.futures`.
  *
+ * @category models
  * @since 0.1.0
  */
 export type ReturnWhen = "FirstCompleted" | "FirstException" | "AllCompleted"
@@ -134,6 +151,7 @@ export type ReturnWhen = "FirstCompleted" | "FirstException" | "AllCompleted"
 /**
  * The futures that are done and those still pending when `wait` returned.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface WaitResult<A, E> {
@@ -182,6 +200,7 @@ const failed = <A, E>(future: Future<A, E>): boolean => {
  * }))
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const wait = <A, E>(
@@ -235,6 +254,7 @@ export const wait = <A, E>(
  * ).pipe(Stream.runCollect) // ["fast", "slow"]
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const asCompleted = <A, E, R>(
@@ -259,6 +279,7 @@ export const asCompleted = <A, E, R>(
  * const program = Future.isFuture("not a future") // false
  * ```
  *
+ * @category guards
  * @since 0.2.0
  */
 export const isFuture = (u: unknown): u is Future<unknown, unknown> => hasProperty(u, TypeId)

@@ -56,6 +56,7 @@
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Latch from "effect/Latch"
+import { type Pipeable, Class as PipeableClass } from "effect/Pipeable"
 import { hasProperty } from "effect/Predicate"
 import * as Queue from "effect/Queue"
 import { checkCapacity } from "./internal/buffer.ts"
@@ -65,30 +66,35 @@ export {
   /**
    * The capacity is not a whole number of at least 1.
    *
+   * @category errors
    * @since 0.1.0
    */
   InvalidArgument,
   /**
    * `takeNow` found the queue empty.
    *
+   * @category errors
    * @since 0.2.0
    */
   QueueEmpty,
   /**
    * `offerNow` found the queue full.
    *
+   * @category errors
    * @since 0.2.0
    */
   QueueFull,
   /**
    * The queue was closed: it takes no more items, and gives none once drained.
    *
+   * @category errors
    * @since 0.2.0
    */
   QueueShutDown,
   /**
    * `taskDone` was called more times than items were offered.
    *
+   * @category errors
    * @since 0.1.0
    */
   TaskDoneTooOften
@@ -99,9 +105,10 @@ const TypeId = "~@strand/core/JoinableQueue" as const
 /**
  * A queue with `taskDone` and `join`.
  *
+ * @category models
  * @since 0.1.0
  */
-export interface JoinableQueue<A> {
+export interface JoinableQueue<A> extends Pipeable {
   readonly [TypeId]: typeof TypeId
   /**
    * The take side, as a plain Effect `Dequeue` (for streams and the `Queue`
@@ -135,6 +142,7 @@ export interface JoinableQueue<A> {
 /**
  * Options for `JoinableQueue.make`.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Options {
@@ -166,6 +174,7 @@ export interface Options {
  * })
  * ```
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const make = <A>(options?: Options): Effect.Effect<JoinableQueue<A>, InvalidArgument> =>
@@ -176,87 +185,114 @@ export const make = <A>(options?: Options): Effect.Effect<JoinableQueue<A>, Inva
     const queue = yield* capacity === undefined
       ? Queue.unbounded<A, QueueShutDown>()
       : Queue.bounded<A, QueueShutDown>(capacity)
-    let closed = false
-    const shutDown = (operation: string) => new QueueShutDown({ operation: `JoinableQueue.${operation}` })
-    const allDone = yield* Latch.make(true)
-    let unfinished = 0
-    const added = (n: number) => {
-      if (n === 0) return
-      unfinished += n
-      allDone.closeUnsafe()
-    }
-    return {
-      [TypeId]: TypeId,
-      dequeue: queue,
-      offer: offerOne,
-      // What fits goes in at once; the rest is offered one item at a time, so an interruption
-      // un-counts exactly the item that was waiting, never one already in the queue.
-      offerAll: (items) =>
-        Effect.suspend(() => {
-          if (closed) return Effect.fail(shutDown("offerAll"))
-          const all = Array.from(items)
-          const rest = Queue.offerAllUnsafe(queue, all)
-          added(all.length - rest.length)
-          if (rest.length === 0) return Effect.succeed([])
-          const rejected: Array<A> = []
-          return Effect.as(
-            Effect.forEach(rest, (item) => Effect.map(offerOne(item), (ok) => ok || rejected.push(item)), {
-              discard: true
-            }),
-            rejected
-          )
-        }),
-      offerNow: (item) =>
-        Effect.suspend((): Effect.Effect<void, QueueFull | QueueShutDown> => {
-          if (closed) return Effect.fail(shutDown("offerNow"))
-          if (!Queue.offerUnsafe(queue, item)) {
-            // Refused with room to spare: the queue was shut down.
-            return Queue.isFullUnsafe(queue)
-              ? Effect.fail(new QueueFull({ operation: "JoinableQueue.offerNow", capacity: capacity ?? Infinity }))
-              : Effect.fail(shutDown("offerNow"))
-          }
-          added(1)
-          return Effect.void
-        }),
-      takeNow: Effect.suspend((): Effect.Effect<A, QueueEmpty | QueueShutDown> => {
-        const exit = Queue.takeUnsafe(queue)
-        if (exit === undefined) return Effect.fail(new QueueEmpty({ operation: "JoinableQueue.takeNow" }))
-        return Exit.isSuccess(exit) ? exit : Effect.fail(shutDown("takeNow"))
-      }),
-      isEmpty: Effect.sync(() => Queue.sizeUnsafe(queue) === 0),
-      isFull: Queue.isFull(queue),
-      // Offers refused from now on; takers drain what is buffered, then get QueueShutDown.
-      close: Effect.suspend(() => {
-        if (closed) return Effect.succeed(false)
-        closed = true
-        return Queue.fail(queue, shutDown("take"))
-      }),
-      taskDone: Effect.suspend(() => (unfinished === 0 ? Effect.fail(new TaskDoneTooOften()) : done(1))),
-      join: allDone.await,
-      unfinished: Effect.sync(() => unfinished),
-      // As Python's shutdown(immediate=True): every dropped item counts as done, so join returns.
-      shutdown: Effect.suspend(() => {
-        const dropped = Queue.sizeUnsafe(queue)
-        return Effect.tap(Queue.shutdown(queue), () => done(dropped))
-      })
-    }
-    // Count before offering: a consumer may take and finish the item before the offer returns.
-    function offerOne(item: A): Effect.Effect<boolean, QueueShutDown> {
-      if (closed) return Effect.fail(shutDown("offer"))
-      return Effect.uninterruptibleMask((restore) => {
-        added(1)
-        return Effect.tap(restore(Queue.offer(queue, item)).pipe(Effect.onInterrupt(() => done(1))), (ok) =>
-          ok ? Effect.void : done(1)
-        )
-      })
-    }
-    function done(n: number): Effect.Effect<void> {
-      return Effect.sync(() => {
-        unfinished -= n
-        if (unfinished === 0) allDone.openUnsafe()
-      })
-    }
+    return new JoinableQueueImpl(queue, capacity, yield* Latch.make(true))
   })
+
+const shutDown = (operation: string) => new QueueShutDown({ operation: `JoinableQueue.${operation}` })
+
+class JoinableQueueImpl<A> extends PipeableClass implements JoinableQueue<A> {
+  readonly [TypeId] = TypeId
+  private closed = false
+  private count = 0
+  readonly dequeue: Queue.Queue<A, QueueShutDown>
+  private readonly capacity: number | undefined
+  private readonly allDone: Latch.Latch
+  readonly join: Effect.Effect<void>
+  readonly isFull: Effect.Effect<boolean>
+
+  constructor(queue: Queue.Queue<A, QueueShutDown>, capacity: number | undefined, allDone: Latch.Latch) {
+    super()
+    this.dequeue = queue
+    this.capacity = capacity
+    this.allDone = allDone
+    this.join = allDone.await
+    this.isFull = Queue.isFull(queue)
+  }
+
+  private added(n: number): void {
+    if (n === 0) return
+    this.count += n
+    this.allDone.closeUnsafe()
+  }
+
+  private done(n: number): Effect.Effect<void> {
+    return Effect.sync(() => {
+      this.count -= n
+      if (this.count === 0) this.allDone.openUnsafe()
+    })
+  }
+
+  // Count before offering: a consumer may take and finish the item before the offer returns.
+  readonly offer = (item: A): Effect.Effect<boolean, QueueShutDown> => {
+    if (this.closed) return Effect.fail(shutDown("offer"))
+    return Effect.uninterruptibleMask((restore) => {
+      this.added(1)
+      return Effect.tap(restore(Queue.offer(this.dequeue, item)).pipe(Effect.onInterrupt(() => this.done(1))), (ok) =>
+        ok ? Effect.void : this.done(1)
+      )
+    })
+  }
+
+  // What fits goes in at once; the rest is offered one item at a time, so an interruption
+  // un-counts exactly the item that was waiting, never one already in the queue.
+  readonly offerAll = (items: Iterable<A>): Effect.Effect<Array<A>, QueueShutDown> =>
+    Effect.suspend(() => {
+      if (this.closed) return Effect.fail(shutDown("offerAll"))
+      const all = Array.from(items)
+      const rest = Queue.offerAllUnsafe(this.dequeue, all)
+      this.added(all.length - rest.length)
+      if (rest.length === 0) return Effect.succeed([])
+      const rejected: Array<A> = []
+      return Effect.as(
+        Effect.forEach(rest, (item) => Effect.map(this.offer(item), (ok) => ok || rejected.push(item)), {
+          discard: true
+        }),
+        rejected
+      )
+    })
+
+  readonly offerNow = (item: A): Effect.Effect<void, QueueFull | QueueShutDown> =>
+    Effect.suspend((): Effect.Effect<void, QueueFull | QueueShutDown> => {
+      if (this.closed) return Effect.fail(shutDown("offerNow"))
+      if (!Queue.offerUnsafe(this.dequeue, item)) {
+        // Refused with room to spare: the queue was shut down.
+        return Queue.isFullUnsafe(this.dequeue)
+          ? Effect.fail(new QueueFull({ operation: "JoinableQueue.offerNow", capacity: this.capacity ?? Infinity }))
+          : Effect.fail(shutDown("offerNow"))
+      }
+      this.added(1)
+      return Effect.void
+    })
+
+  readonly takeNow: Effect.Effect<A, QueueEmpty | QueueShutDown> = Effect.suspend(
+    (): Effect.Effect<A, QueueEmpty | QueueShutDown> => {
+      const exit = Queue.takeUnsafe(this.dequeue)
+      if (exit === undefined) return Effect.fail(new QueueEmpty({ operation: "JoinableQueue.takeNow" }))
+      return Exit.isSuccess(exit) ? exit : Effect.fail(shutDown("takeNow"))
+    }
+  )
+
+  readonly isEmpty: Effect.Effect<boolean> = Effect.sync(() => Queue.sizeUnsafe(this.dequeue) === 0)
+
+  // Offers refused from now on; takers drain what is buffered, then get QueueShutDown.
+  readonly close: Effect.Effect<boolean> = Effect.suspend(() => {
+    if (this.closed) return Effect.succeed(false)
+    this.closed = true
+    return Queue.fail(this.dequeue, shutDown("take"))
+  })
+
+  readonly taskDone: Effect.Effect<void, TaskDoneTooOften> = Effect.suspend(() =>
+    this.count === 0 ? Effect.fail(new TaskDoneTooOften()) : this.done(1)
+  )
+
+  readonly unfinished: Effect.Effect<number> = Effect.sync(() => this.count)
+
+  // As Python's shutdown(immediate=True): every dropped item counts as done, so join returns.
+  readonly shutdown: Effect.Effect<boolean> = Effect.suspend(() => {
+    const dropped = Queue.sizeUnsafe(this.dequeue)
+    return Effect.tap(Queue.shutdown(this.dequeue), () => this.done(dropped))
+  })
+}
 
 /**
  * Offers an item, waiting while the queue is full.
@@ -280,6 +316,7 @@ export const make = <A>(options?: Options): Effect.Effect<JoinableQueue<A>, Inva
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const offer = <A>(self: JoinableQueue<A>, item: A): Effect.Effect<boolean, QueueShutDown> => self.offer(item)
@@ -302,6 +339,7 @@ export const offer = <A>(self: JoinableQueue<A>, item: A): Effect.Effect<boolean
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const offerAll = <A>(self: JoinableQueue<A>, items: Iterable<A>): Effect.Effect<Array<A>, QueueShutDown> =>
@@ -328,6 +366,7 @@ export const offerAll = <A>(self: JoinableQueue<A>, items: Iterable<A>): Effect.
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const take = <A>(self: JoinableQueue<A>): Effect.Effect<A, QueueShutDown> => Queue.take(self.dequeue)
@@ -356,6 +395,7 @@ export const take = <A>(self: JoinableQueue<A>): Effect.Effect<A, QueueShutDown>
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const taskDone = <A>(self: JoinableQueue<A>): Effect.Effect<void, TaskDoneTooOften> => self.taskDone
@@ -378,6 +418,7 @@ export const taskDone = <A>(self: JoinableQueue<A>): Effect.Effect<void, TaskDon
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const join = <A>(self: JoinableQueue<A>): Effect.Effect<void> => self.join
@@ -400,6 +441,7 @@ export const join = <A>(self: JoinableQueue<A>): Effect.Effect<void> => self.joi
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const unfinished = <A>(self: JoinableQueue<A>): Effect.Effect<number> => self.unfinished
@@ -422,6 +464,7 @@ export const unfinished = <A>(self: JoinableQueue<A>): Effect.Effect<number> => 
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const shutdown = <A>(self: JoinableQueue<A>): Effect.Effect<boolean> => self.shutdown
@@ -441,6 +484,7 @@ export const shutdown = <A>(self: JoinableQueue<A>): Effect.Effect<boolean> => s
  * const program = Effect.map(JoinableQueue.make<number>(), JoinableQueue.isJoinableQueue) // true
  * ```
  *
+ * @category guards
  * @since 0.2.0
  */
 export const isJoinableQueue = (u: unknown): u is JoinableQueue<unknown> => hasProperty(u, TypeId)

@@ -55,30 +55,35 @@ export {
   /**
    * The capacity is not a whole number of at least 1, or a timeout is not a duration.
    *
+   * @category errors
    * @since 0.1.0
    */
   InvalidArgument,
   /**
    * `takeNow` found the queue empty.
    *
+   * @category errors
    * @since 0.2.0
    */
   QueueEmpty,
   /**
    * `offerNow` found the queue full.
    *
+   * @category errors
    * @since 0.2.0
    */
   QueueFull,
   /**
    * The queue was closed (or shut down): it takes no more items, and gives none once drained.
    *
+   * @category errors
    * @since 0.2.0
    */
   QueueShutDown,
   /**
    * `taskDone` was called more times than items were offered.
    *
+   * @category errors
    * @since 0.2.0
    */
   TaskDoneTooOften
@@ -89,6 +94,7 @@ const TypeId = "~@strand/core/LifoQueue" as const
 /**
  * A bounded LIFO queue.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface LifoQueue<A> extends Operations<A> {
@@ -113,6 +119,7 @@ export interface LifoQueue<A> extends Operations<A> {
  * const program = LifoQueue.make<number>({ capacity: 8 })
  * ```
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const make = <A>(options?: {
@@ -144,6 +151,7 @@ export const make = <A>(options?: {
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const offer = <A>(self: LifoQueue<A>, item: A): Effect.Effect<boolean, QueueShutDown> => self.offer(item)
@@ -168,6 +176,7 @@ export const offer = <A>(self: LifoQueue<A>, item: A): Effect.Effect<boolean, Qu
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const take = <A>(self: LifoQueue<A>): Effect.Effect<A, QueueShutDown> => self.take
@@ -190,6 +199,7 @@ export const take = <A>(self: LifoQueue<A>): Effect.Effect<A, QueueShutDown> => 
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const size = <A>(self: LifoQueue<A>): Effect.Effect<number> => self.size
@@ -212,6 +222,7 @@ export const size = <A>(self: LifoQueue<A>): Effect.Effect<number> => self.size
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const shutdown = <A>(self: LifoQueue<A>): Effect.Effect<boolean> => self.shutdown
@@ -248,6 +259,7 @@ export {
  * const program = Effect.map(LifoQueue.make<number>(), LifoQueue.isLifoQueue) // true
  * ```
  *
+ * @category guards
  * @since 0.2.0
  */
 export const isLifoQueue = (u: unknown): u is LifoQueue<unknown> => hasProperty(u, TypeId)

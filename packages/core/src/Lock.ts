@@ -42,6 +42,7 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Option from "effect/Option"
+import { type Pipeable, Class as PipeableClass } from "effect/Pipeable"
 import { hasProperty } from "effect/Predicate"
 import type { DeadlockDetected, InvalidArgument, LockAlreadyHeld, LockNotHeld } from "./internal/errors.ts"
 import { LockCore, registerCore } from "./internal/lock.ts"
@@ -52,24 +53,28 @@ export {
    * A wait was refused because it would close a cycle of fibers waiting on each
    * other (only under `Diagnostics.layer`).
    *
+   * @category errors
    * @since 0.1.0
    */
   DeadlockDetected,
   /**
    * A timeout is not a duration (from an untyped caller).
    *
+   * @category errors
    * @since 0.2.0
    */
   InvalidArgument,
   /**
    * A fiber tried to acquire a `Lock` it already holds, which would deadlock.
    *
+   * @category errors
    * @since 0.1.0
    */
   LockAlreadyHeld,
   /**
    * A fiber released a lock (or waited on or notified a `Condition`) without holding the lock.
    *
+   * @category errors
    * @since 0.1.0
    */
   LockNotHeld
@@ -80,9 +85,10 @@ const TypeId = "~@strand/core/Lock" as const
 /**
  * A FIFO-fair, owner-aware, non-re-entrant lock.
  *
+ * @category models
  * @since 0.1.0
  */
-export interface Lock {
+export interface Lock extends Pipeable {
   readonly [TypeId]: typeof TypeId
   /** The name given to `make`, used in error messages and diagnostics. */
   readonly name: string | undefined
@@ -107,6 +113,7 @@ export interface Lock {
 /**
  * Options for `Lock.make`.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Options {
@@ -114,23 +121,41 @@ export interface Options {
   readonly name?: string | undefined
 }
 
-/** Wraps the core in the public interface. */
-const fromCore = (core: LockCore): Lock =>
-  registerCore<Lock>(
-    {
-      [TypeId]: TypeId,
-      name: core.name,
-      acquire: core.acquire,
-      tryAcquire: core.tryAcquire,
-      acquireTimeout: (timeout) => core.acquireTimeout(timeout),
-      release: core.release,
-      withLock: (self) => core.withLock(self),
-      locked: Effect.sync(() => core.owner !== undefined),
-      waiting: Effect.sync(() => core.queue.size),
-      holder: Effect.sync(() => Option.fromNullishOr(core.owner))
-    },
-    core
-  )
+/** The public face of a lock core; the core itself stays out of the public type. */
+class LockImpl extends PipeableClass implements Lock {
+  readonly [TypeId] = TypeId
+  readonly name: string | undefined
+  readonly acquire: Effect.Effect<void, LockAlreadyHeld | DeadlockDetected>
+  readonly tryAcquire: Effect.Effect<boolean>
+  readonly release: Effect.Effect<void, LockNotHeld>
+  readonly locked: Effect.Effect<boolean>
+  readonly waiting: Effect.Effect<number>
+  readonly holder: Effect.Effect<Option.Option<number>>
+  private readonly core: LockCore
+
+  constructor(core: LockCore) {
+    super()
+    this.core = core
+    this.name = core.name
+    this.acquire = core.acquire
+    this.tryAcquire = core.tryAcquire
+    this.release = core.release
+    this.locked = Effect.sync(() => core.owner !== undefined)
+    this.waiting = Effect.sync(() => core.queue.size)
+    this.holder = Effect.sync(() => Option.fromNullishOr(core.owner))
+    registerCore(this, core)
+  }
+
+  readonly acquireTimeout = (
+    timeout: Duration.Input
+  ): Effect.Effect<boolean, LockAlreadyHeld | DeadlockDetected | InvalidArgument> => this.core.acquireTimeout(timeout)
+
+  readonly withLock = <A, E, R>(
+    self: Effect.Effect<A, E, R>
+  ): Effect.Effect<A, E | LockAlreadyHeld | DeadlockDetected, R> => this.core.withLock(self)
+}
+
+const fromCore = (core: LockCore): Lock => new LockImpl(core)
 
 /**
  * Creates a lock outside of Effect.
@@ -150,6 +175,7 @@ const fromCore = (core: LockCore): Lock =>
  * const lock = Lock.makeUnsafe({ name: "accounts" })
  * ```
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const makeUnsafe = (options?: Options): Lock => fromCore(new LockCore(false, options?.name, undefined))
@@ -179,6 +205,7 @@ export const makeUnsafe = (options?: Options): Lock => fromCore(new LockCore(fal
  * })
  * ```
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const make = (options?: Options): Effect.Effect<Lock> =>
@@ -211,6 +238,7 @@ export const make = (options?: Options): Effect.Effect<Lock> =>
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const acquire = (self: Lock): Effect.Effect<void, LockAlreadyHeld | DeadlockDetected> => self.acquire
@@ -239,6 +267,7 @@ export const acquire = (self: Lock): Effect.Effect<void, LockAlreadyHeld | Deadl
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const tryAcquire = (self: Lock): Effect.Effect<boolean> => self.tryAcquire
@@ -267,6 +296,7 @@ export const tryAcquire = (self: Lock): Effect.Effect<boolean> => self.tryAcquir
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const acquireTimeout: {
@@ -299,6 +329,7 @@ export const acquireTimeout: {
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const release = (self: Lock): Effect.Effect<void, LockNotHeld> => self.release
@@ -327,6 +358,7 @@ export const release = (self: Lock): Effect.Effect<void, LockNotHeld> => self.re
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const withLock: {
@@ -353,6 +385,7 @@ export const withLock: {
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const locked = (self: Lock): Effect.Effect<boolean> => self.locked
@@ -372,6 +405,7 @@ export const locked = (self: Lock): Effect.Effect<boolean> => self.locked
  * const program = Effect.map(Lock.make(), Lock.isLock) // true
  * ```
  *
+ * @category guards
  * @since 0.2.0
  */
 export const isLock = (u: unknown): u is Lock => hasProperty(u, TypeId)

@@ -60,30 +60,35 @@ export {
   /**
    * The capacity is not a whole number of at least 1, or a timeout is not a duration.
    *
+   * @category errors
    * @since 0.1.0
    */
   InvalidArgument,
   /**
    * `takeNow` found the queue empty.
    *
+   * @category errors
    * @since 0.2.0
    */
   QueueEmpty,
   /**
    * `offerNow` found the queue full.
    *
+   * @category errors
    * @since 0.2.0
    */
   QueueFull,
   /**
    * The queue was closed (or shut down): it takes no more items, and gives none once drained.
    *
+   * @category errors
    * @since 0.2.0
    */
   QueueShutDown,
   /**
    * `taskDone` was called more times than items were offered.
    *
+   * @category errors
    * @since 0.2.0
    */
   TaskDoneTooOften
@@ -94,6 +99,7 @@ const TypeId = "~@strand/core/PriorityQueue" as const
 /**
  * A bounded, stable priority queue.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface PriorityQueue<A> extends Operations<A> {
@@ -103,6 +109,7 @@ export interface PriorityQueue<A> extends Operations<A> {
 /**
  * Options for `PriorityQueue.make`.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Options<A> {
@@ -131,6 +138,7 @@ export interface Options<A> {
  * const program = PriorityQueue.make<number>({ capacity: 16, order: Order.Number })
  * ```
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const make = <A>(options: Options<A>): Effect.Effect<PriorityQueue<A>, InvalidArgument> =>
@@ -162,6 +170,7 @@ export const make = <A>(options: Options<A>): Effect.Effect<PriorityQueue<A>, In
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const offer = <A>(self: PriorityQueue<A>, item: A): Effect.Effect<boolean, QueueShutDown> => self.offer(item)
@@ -186,6 +195,7 @@ export const offer = <A>(self: PriorityQueue<A>, item: A): Effect.Effect<boolean
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const take = <A>(self: PriorityQueue<A>): Effect.Effect<A, QueueShutDown> => self.take
@@ -208,6 +218,7 @@ export const take = <A>(self: PriorityQueue<A>): Effect.Effect<A, QueueShutDown>
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const size = <A>(self: PriorityQueue<A>): Effect.Effect<number> => self.size
@@ -230,6 +241,7 @@ export const size = <A>(self: PriorityQueue<A>): Effect.Effect<number> => self.s
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const shutdown = <A>(self: PriorityQueue<A>): Effect.Effect<boolean> => self.shutdown
@@ -266,6 +278,7 @@ export {
  * const program = Effect.map(PriorityQueue.make<number>({ order: Order.Number }), PriorityQueue.isPriorityQueue) // true
  * ```
  *
+ * @category guards
  * @since 0.2.0
  */
 export const isPriorityQueue = (u: unknown): u is PriorityQueue<unknown> => hasProperty(u, TypeId)

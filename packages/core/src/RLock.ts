@@ -38,6 +38,7 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Option from "effect/Option"
+import { type Pipeable, Class as PipeableClass } from "effect/Pipeable"
 import { hasProperty } from "effect/Predicate"
 import type { DeadlockDetected, InvalidArgument, LockNotHeld } from "./internal/errors.ts"
 import { LockCore, registerCore } from "./internal/lock.ts"
@@ -48,18 +49,21 @@ export {
    * A wait was refused because it would close a cycle of fibers waiting on each
    * other (only under `Diagnostics.layer`).
    *
+   * @category errors
    * @since 0.1.0
    */
   DeadlockDetected,
   /**
    * A timeout is not a duration (from an untyped caller).
    *
+   * @category errors
    * @since 0.2.0
    */
   InvalidArgument,
   /**
    * A fiber released an `RLock` it does not hold, or more times than it acquired it.
    *
+   * @category errors
    * @since 0.1.0
    */
   LockNotHeld
@@ -70,9 +74,10 @@ const TypeId = "~@strand/core/RLock" as const
 /**
  * A FIFO-fair lock that the fiber holding it may acquire again.
  *
+ * @category models
  * @since 0.1.0
  */
-export interface RLock {
+export interface RLock extends Pipeable {
   readonly [TypeId]: typeof TypeId
   /** The name given to `make`, used in error messages and diagnostics. */
   readonly name: string | undefined
@@ -99,6 +104,7 @@ export interface RLock {
 /**
  * Options for `RLock.make`.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Options {
@@ -120,29 +126,47 @@ export interface Options {
  * const lock = RLock.makeUnsafe({ name: "cache" })
  * ```
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const makeUnsafe = (options?: Options): RLock => fromCore(new LockCore(true, options?.name, undefined))
 
-const fromCore = (core: LockCore): RLock =>
-  registerCore<RLock>(
-    {
-      [TypeId]: TypeId,
-      name: core.name,
-      // A re-entrant lock never reports LockAlreadyHeld: its owner just adds a hold.
-      acquire: core.acquire as Effect.Effect<void, DeadlockDetected>,
-      tryAcquire: core.tryAcquire,
-      acquireTimeout: (timeout) =>
-        core.acquireTimeout(timeout) as Effect.Effect<boolean, DeadlockDetected | InvalidArgument>,
-      release: core.release,
-      withLock: (self) => core.withLock(self) as Effect.Effect<any, any, any>,
-      locked: Effect.sync(() => core.owner !== undefined),
-      holds: Effect.withFiber((fiber) => Effect.succeed(core.owner === fiber.id ? core.holds : 0)),
-      waiting: Effect.sync(() => core.queue.size),
-      holder: Effect.sync(() => Option.fromNullishOr(core.owner))
-    },
-    core
-  )
+/** The public face of a re-entrant lock core; the core itself stays out of the public type. */
+class RLockImpl extends PipeableClass implements RLock {
+  readonly [TypeId] = TypeId
+  readonly name: string | undefined
+  readonly acquire: Effect.Effect<void, DeadlockDetected>
+  readonly tryAcquire: Effect.Effect<boolean>
+  readonly release: Effect.Effect<void, LockNotHeld>
+  readonly locked: Effect.Effect<boolean>
+  readonly holds: Effect.Effect<number>
+  readonly waiting: Effect.Effect<number>
+  readonly holder: Effect.Effect<Option.Option<number>>
+  private readonly core: LockCore
+
+  constructor(core: LockCore) {
+    super()
+    this.core = core
+    this.name = core.name
+    // A re-entrant lock never reports LockAlreadyHeld: its owner just adds a hold.
+    this.acquire = core.acquire as Effect.Effect<void, DeadlockDetected>
+    this.tryAcquire = core.tryAcquire
+    this.release = core.release
+    this.locked = Effect.sync(() => core.owner !== undefined)
+    this.holds = Effect.withFiber((fiber) => Effect.succeed(core.owner === fiber.id ? core.holds : 0))
+    this.waiting = Effect.sync(() => core.queue.size)
+    this.holder = Effect.sync(() => Option.fromNullishOr(core.owner))
+    registerCore(this, core)
+  }
+
+  readonly acquireTimeout = (timeout: Duration.Input): Effect.Effect<boolean, DeadlockDetected | InvalidArgument> =>
+    this.core.acquireTimeout(timeout) as Effect.Effect<boolean, DeadlockDetected | InvalidArgument>
+
+  readonly withLock = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | DeadlockDetected, R> =>
+    this.core.withLock(self) as Effect.Effect<A, E | DeadlockDetected, R>
+}
+
+const fromCore = (core: LockCore): RLock => new RLockImpl(core)
 
 /**
  * Creates a re-entrant lock.
@@ -166,6 +190,7 @@ const fromCore = (core: LockCore): RLock =>
  * })
  * ```
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const make = (options?: Options): Effect.Effect<RLock> =>
@@ -191,6 +216,7 @@ export const make = (options?: Options): Effect.Effect<RLock> =>
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const acquire = (self: RLock): Effect.Effect<void, DeadlockDetected> => self.acquire
@@ -213,6 +239,7 @@ export const acquire = (self: RLock): Effect.Effect<void, DeadlockDetected> => s
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const tryAcquire = (self: RLock): Effect.Effect<boolean> => self.tryAcquire
@@ -235,6 +262,7 @@ export const tryAcquire = (self: RLock): Effect.Effect<boolean> => self.tryAcqui
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const acquireTimeout: {
@@ -265,6 +293,7 @@ export const acquireTimeout: {
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const release = (self: RLock): Effect.Effect<void, LockNotHeld> => self.release
@@ -292,6 +321,7 @@ export const release = (self: RLock): Effect.Effect<void, LockNotHeld> => self.r
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const withLock: {
@@ -318,6 +348,7 @@ export const withLock: {
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const locked = (self: RLock): Effect.Effect<boolean> => self.locked
@@ -337,6 +368,7 @@ export const locked = (self: RLock): Effect.Effect<boolean> => self.locked
  * const program = Effect.map(RLock.make(), RLock.isRLock) // true
  * ```
  *
+ * @category guards
  * @since 0.2.0
  */
 export const isRLock = (u: unknown): u is RLock => hasProperty(u, TypeId)

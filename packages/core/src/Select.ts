@@ -55,6 +55,7 @@ export {
   /**
    * A timeout is not a duration (from an untyped caller).
    *
+   * @category errors
    * @since 0.2.0
    */
   InvalidArgument
@@ -63,6 +64,7 @@ export {
 /**
  * Something `select` can take from.
  *
+ * @category models
  * @since 0.1.0
  */
 export type Source<A, E = never> = Queue.Dequeue<A, E> | Deferred.Deferred<A, E>
@@ -70,6 +72,7 @@ export type Source<A, E = never> = Queue.Dequeue<A, E> | Deferred.Deferred<A, E>
 /**
  * The item `select` took, and the index of the source it came from.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Selected<A> {
@@ -120,6 +123,7 @@ const awaitReady = (source: AnySource): Effect.Effect<unknown> =>
  * })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const select = <const Sources extends ReadonlyArray<AnySource>>(

@@ -36,6 +36,7 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import { type Pipeable, Class as PipeableClass } from "effect/Pipeable"
 import { hasProperty } from "effect/Predicate"
 import type * as Scope from "effect/Scope"
 import { withDuration } from "./internal/arguments.ts"
@@ -45,18 +46,21 @@ export {
   /**
    * `delay` is not a duration.
    *
+   * @category errors
    * @since 0.2.0
    */
   InvalidArgument,
   /**
    * `start` was called on a timer that was already started.
    *
+   * @category errors
    * @since 0.1.0
    */
   TimerAlreadyStarted,
   /**
    * The timer was cancelled before it fired.
    *
+   * @category errors
    * @since 0.1.0
    */
   TimerCancelled
@@ -67,6 +71,7 @@ const TypeId = "~@strand/core/Timer" as const
 /**
  * Where a timer is in its life.
  *
+ * @category models
  * @since 0.1.0
  */
 export type State = "idle" | "scheduled" | "running" | "done" | "cancelled"
@@ -74,9 +79,10 @@ export type State = "idle" | "scheduled" | "running" | "done" | "cancelled"
 /**
  * A one-shot delayed effect.
  *
+ * @category models
  * @since 0.1.0
  */
-export interface Timer<A, E = never> {
+export interface Timer<A, E = never> extends Pipeable {
   readonly [TypeId]: typeof TypeId
   /** Arms the timer. Fails with `TimerAlreadyStarted` if it was started before. */
   readonly start: Effect.Effect<void, TimerAlreadyStarted>
@@ -113,6 +119,7 @@ export interface Timer<A, E = never> {
  * }))
  * ```
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const make = <A, E, R>(
@@ -129,45 +136,72 @@ const makeWith = <A, E, R>(
     const scope = yield* Effect.scope
     const context = yield* Effect.context<R>()
     const result = yield* Deferred.make<A, E | TimerCancelled>()
-    let state: State = "idle"
-    let fiber: Fiber.Fiber<void> | undefined
-    const cancelNow = (): boolean => {
-      if (state !== "idle" && state !== "scheduled") return false
-      state = "cancelled"
-      Deferred.doneUnsafe(result, Effect.fail(new TimerCancelled()))
-      return true
-    }
-    const fire = Effect.suspend(() => {
-      if (state !== "scheduled") return Effect.void
-      state = "running"
-      return Effect.provideContext(effect, context).pipe(
-        Effect.onExit((exit) =>
-          Effect.sync(() => {
-            state = "done"
-            Deferred.doneUnsafe(result, exit)
-          })
-        ),
-        Effect.ignore
-      )
-    })
-    yield* Effect.addFinalizer(() => Effect.sync(cancelNow))
-    return {
-      [TypeId]: TypeId,
-      start: Effect.suspend(() => {
-        if (state !== "idle") return Effect.fail(new TimerAlreadyStarted())
-        state = "scheduled"
-        return Effect.map(Effect.forkIn(Effect.andThen(Effect.sleep(delay), fire), scope), (f) => {
-          fiber = f
-        })
-      }),
-      cancel: Effect.suspend(() => {
-        if (!cancelNow()) return Effect.succeed(false)
-        return fiber === undefined ? Effect.succeed(true) : Effect.as(Fiber.interrupt(fiber), true)
-      }),
-      await: Deferred.await(result),
-      state: Effect.sync(() => state)
-    }
+    const timer = new TimerImpl<A, E>(delay, Effect.provideContext(effect, context), result, scope)
+    yield* Effect.addFinalizer(() => Effect.sync(() => timer.cancelNow()))
+    return timer
   })
+
+class TimerImpl<A, E> extends PipeableClass implements Timer<A, E> {
+  readonly [TypeId] = TypeId
+  private current: State = "idle"
+  private fiber: Fiber.Fiber<void> | undefined = undefined
+  private readonly delay: Duration.Duration
+  private readonly effect: Effect.Effect<A, E>
+  private readonly result: Deferred.Deferred<A, E | TimerCancelled>
+  private readonly scope: Scope.Scope
+  readonly await: Effect.Effect<A, E | TimerCancelled>
+
+  constructor(
+    delay: Duration.Duration,
+    effect: Effect.Effect<A, E>,
+    result: Deferred.Deferred<A, E | TimerCancelled>,
+    scope: Scope.Scope
+  ) {
+    super()
+    this.delay = delay
+    this.effect = effect
+    this.result = result
+    this.scope = scope
+    this.await = Deferred.await(result)
+  }
+
+  /** Cancels the timer if it is idle or scheduled; `true` if it did. */
+  cancelNow(): boolean {
+    if (this.current !== "idle" && this.current !== "scheduled") return false
+    this.current = "cancelled"
+    Deferred.doneUnsafe(this.result, Effect.fail(new TimerCancelled()))
+    return true
+  }
+
+  private readonly fire: Effect.Effect<void> = Effect.suspend(() => {
+    if (this.current !== "scheduled") return Effect.void
+    this.current = "running"
+    return this.effect.pipe(
+      Effect.onExit((exit) =>
+        Effect.sync(() => {
+          this.current = "done"
+          Deferred.doneUnsafe(this.result, exit)
+        })
+      ),
+      Effect.ignore
+    )
+  })
+
+  readonly start: Effect.Effect<void, TimerAlreadyStarted> = Effect.suspend(() => {
+    if (this.current !== "idle") return Effect.fail(new TimerAlreadyStarted())
+    this.current = "scheduled"
+    return Effect.map(Effect.forkIn(Effect.andThen(Effect.sleep(this.delay), this.fire), this.scope), (fiber) => {
+      this.fiber = fiber
+    })
+  })
+
+  readonly cancel: Effect.Effect<boolean> = Effect.suspend(() => {
+    if (!this.cancelNow()) return Effect.succeed(false)
+    return this.fiber === undefined ? Effect.succeed(true) : Effect.as(Fiber.interrupt(this.fiber), true)
+  })
+
+  readonly state: Effect.Effect<State> = Effect.sync(() => this.current)
+}
 
 /**
  * Arms the timer.
@@ -188,6 +222,7 @@ const makeWith = <A, E, R>(
  * }))
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const start = <A, E>(self: Timer<A, E>): Effect.Effect<void, TimerAlreadyStarted> => self.start
@@ -216,6 +251,7 @@ export const start = <A, E>(self: Timer<A, E>): Effect.Effect<void, TimerAlready
  * }))
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const cancel = <A, E>(self: Timer<A, E>): Effect.Effect<boolean> => self.cancel
@@ -270,6 +306,7 @@ export {
  * }))
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const state = <A, E>(self: Timer<A, E>): Effect.Effect<State> => self.state
@@ -289,6 +326,7 @@ export const state = <A, E>(self: Timer<A, E>): Effect.Effect<State> => self.sta
  * const program = Effect.scoped(Effect.map(Timer.make("1 second", Effect.void), Timer.isTimer)) // true
  * ```
  *
+ * @category guards
  * @since 0.2.0
  */
 export const isTimer = (u: unknown): u is Timer<unknown, unknown> => hasProperty(u, TypeId)

@@ -16,6 +16,7 @@ import {
   Timer
 } from "@strand/core"
 import { Effect, Order } from "effect"
+import type { Pipeable } from "effect/Pipeable"
 
 describe("guards", () => {
   it.effect("each isX recognises its own primitive and nothing else", () =>
@@ -41,9 +42,22 @@ describe("guards", () => {
           for (const [other, otherGuard] of values)
             assert.strictEqual(otherGuard(value), other === value || guard === otherGuard)
           for (const junk of [undefined, null, 1, "lock", {}]) assert.isFalse(guard(junk))
+          // Every primitive is Pipeable, as Effect's own are.
+          assert.strictEqual((value as Pipeable).pipe((self) => [self]).at(0), value)
         }
       })
     )
+  )
+
+  it.effect("methods stay bound when passed on, as they were before the primitives became classes", () =>
+    Effect.gen(function* () {
+      const queue = yield* JoinableQueue.make<number>()
+      yield* Effect.forEach([1, 2, 3], queue.offer, { discard: true })
+      assert.strictEqual(yield* queue.unfinished, 3)
+      const lock = yield* Lock.make()
+      const { withLock } = lock
+      assert.strictEqual(yield* withLock(Effect.succeed(7)), 7)
+    })
   )
 })
 

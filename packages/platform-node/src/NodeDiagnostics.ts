@@ -51,6 +51,7 @@ import { durationMillis } from "./internal/options.ts"
 /**
  * Options for `runMain`.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Options extends Diagnostics.Options {
@@ -82,6 +83,7 @@ export interface Options extends Diagnostics.Options {
  * const program = Effect.void.pipe(Effect.provide(DiagnosticsLive))
  * ```
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const layerEventLoopMonitor = (threshold: Duration.Input): Layer.Layer<never, Diagnostics.InvalidArgument> =>
@@ -149,6 +151,7 @@ export const layerEventLoopMonitor = (threshold: Duration.Input): Layer.Layer<ne
  * NodeDiagnostics.runMain(Console.log("hello"))
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const runMain = <A, E>(

@@ -43,6 +43,7 @@ const TypeId = "~@strand/platform-node/Task" as const
 /**
  * Any schema that can cross a thread boundary: it needs no services to encode or decode.
  *
+ * @category models
  * @since 0.1.0
  */
 export type AnySchema = Schema.Codec<any, any, never, never>
@@ -50,6 +51,7 @@ export type AnySchema = Schema.Codec<any, any, never, never>
 /**
  * A task that returns one value.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Task<
@@ -69,6 +71,7 @@ export interface Task<
 /**
  * A task that returns a stream of values.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface StreamTask<
@@ -88,6 +91,7 @@ export interface StreamTask<
 /**
  * Any task definition.
  *
+ * @category models
  * @since 0.1.0
  */
 export type Any = Task<string, AnySchema, AnySchema, AnySchema> | StreamTask<string, AnySchema, AnySchema, AnySchema>
@@ -95,6 +99,7 @@ export type Any = Task<string, AnySchema, AnySchema, AnySchema> | StreamTask<str
 /**
  * The payload type of a task.
  *
+ * @category models
  * @since 0.1.0
  */
 export type Payload<T extends Any> = Schema.Schema.Type<T["payload"]>
@@ -102,6 +107,7 @@ export type Payload<T extends Any> = Schema.Schema.Type<T["payload"]>
 /**
  * The success type of a task (the item type, for a streaming task).
  *
+ * @category models
  * @since 0.1.0
  */
 export type Success<T extends Any> = Schema.Schema.Type<T["success"]>
@@ -109,6 +115,7 @@ export type Success<T extends Any> = Schema.Schema.Type<T["success"]>
 /**
  * The typed error of a task.
  *
+ * @category models
  * @since 0.1.0
  */
 export type Error<T extends Any> = Schema.Schema.Type<T["error"]>
@@ -116,6 +123,7 @@ export type Error<T extends Any> = Schema.Schema.Type<T["error"]>
 /**
  * The schemas of a task: its payload, its success value and, optionally, its typed error.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Options<Payload extends AnySchema, Success extends AnySchema, Error extends AnySchema> {
@@ -158,6 +166,7 @@ const define = <Tag extends "Task" | "StreamTask">(
  * export const SumOfSquares = Task.make("SumOfSquares", { payload: Schema.Int, success: Schema.Number })
  * ```
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const make = <
@@ -186,6 +195,7 @@ export const make = <
  * export const Messages = Task.stream("Messages", { payload: Schema.Void, success: Schema.String })
  * ```
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const stream = <
@@ -201,6 +211,7 @@ export const stream = <
 /**
  * The identifier of a worker configuration in a worker's `Context`.
  *
+ * @category models
  * @since 0.2.0
  */
 export interface ConfigId<Name extends string> {
@@ -211,6 +222,7 @@ export interface ConfigId<Name extends string> {
  * A typed, Schema-checked value that the caller hands to every worker at
  * start-up, and that handlers and the worker's Layer read as a service.
  *
+ * @category models
  * @since 0.2.0
  */
 export interface Config<Name extends string, S extends AnySchema> extends Context.Service<ConfigId<Name>, S["Type"]> {
@@ -223,6 +235,7 @@ export interface Config<Name extends string, S extends AnySchema> extends Contex
 /**
  * A configuration and its value, given to `WorkerPool.make` or `layer` in `config`.
  *
+ * @category models
  * @since 0.2.0
  */
 export interface ConfigValue {
@@ -274,6 +287,7 @@ export interface ConfigValue {
  * })
  * ```
  *
+ * @category constructors
  * @since 0.2.0
  */
 export const config = <const Name extends string, S extends AnySchema>(name: Name, schema: S): Config<Name, S> => {

@@ -106,6 +106,7 @@ export {
   /**
    * An option given to `WorkerPool.make` or `layer` is out of range.
    *
+   * @category errors
    * @since 0.1.0
    */
   InvalidPoolOptions,
@@ -113,18 +114,21 @@ export {
    * The input of `map` or `mapStream` threw while it was read; the results
    * before it were delivered.
    *
+   * @category errors
    * @since 0.2.0
    */
   MapInputError,
   /**
    * A payload did not match its task's schema; the worker is unharmed.
    *
+   * @category errors
    * @since 0.1.0
    */
   PayloadError,
   /**
    * The bounded queue was full and `onQueueFull` is `"fail"`.
    *
+   * @category errors
    * @since 0.1.0
    */
   QueueFull,
@@ -132,42 +136,49 @@ export {
    * A task's result (or stream item, or typed error) could not be sent back:
    * structured clone cannot copy it, or its schema rejects it. The worker is unharmed.
    *
+   * @category errors
    * @since 0.2.0
    */
   ResultError,
   /**
    * The task's `signal` aborted; the error carries its reason.
    *
+   * @category errors
    * @since 0.2.0
    */
   TaskAborted,
   /**
    * The workers do not serve the task.
    *
+   * @category errors
    * @since 0.1.0
    */
   TaskNotServed,
   /**
    * The task ran longer than its timeout and was cancelled.
    *
+   * @category errors
    * @since 0.1.0
    */
   TaskTimeout,
   /**
    * The worker running the task crashed; the pool has replaced it.
    *
+   * @category errors
    * @since 0.1.0
    */
   WorkerCrashed,
   /**
    * The pool's scope closed before the task could run.
    *
+   * @category errors
    * @since 0.1.0
    */
   WorkerPoolClosed,
   /**
    * A worker stopped before it was ready (a wrong module, a failing Layer).
    *
+   * @category errors
    * @since 0.1.0
    */
   WorkerSpawnError
@@ -176,6 +187,7 @@ export {
 /**
  * Every error the pool itself can add to a task's own typed errors.
  *
+ * @category models
  * @since 0.1.0
  */
 export type WorkerPoolError =
@@ -220,6 +232,7 @@ const poolErrors: ReadonlyArray<new (...args: ReadonlyArray<any>) => WorkerPoolE
  * )
  * ```
  *
+ * @category guards
  * @since 0.2.0
  */
 export const isWorkerPoolError = (u: unknown): u is WorkerPoolError => poolErrors.some((error) => u instanceof error)
@@ -230,6 +243,7 @@ type StreamingTask = Task.StreamTask<string, Task.AnySchema, Task.AnySchema, Tas
 /**
  * Options for one task run.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface RunOptions {
@@ -253,6 +267,7 @@ export interface RunOptions {
 /**
  * Options for a streaming task.
  *
+ * @category models
  * @since 0.3.0
  */
 export interface StreamOptions extends RunOptions {
@@ -272,6 +287,7 @@ export interface StreamOptions extends RunOptions {
 /**
  * Options for `map` and `mapStream`.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface MapOptions {
@@ -296,6 +312,7 @@ export interface MapOptions {
 /**
  * A snapshot of the pool.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Stats {
@@ -332,6 +349,7 @@ export interface Stats {
 /**
  * The pool's operations.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Service {
@@ -377,6 +395,7 @@ export interface Service {
 /**
  * A message that a worker module's own code posted on `parentPort`.
  *
+ * @category models
  * @since 0.2.0
  */
 export interface WorkerMessage {
@@ -388,6 +407,7 @@ export interface WorkerMessage {
 /**
  * The worker pool service.
  *
+ * @category services
  * @since 0.1.0
  */
 export class WorkerPool extends Context.Service<WorkerPool, Service>()("@strand/platform-node/WorkerPool") {}
@@ -395,6 +415,7 @@ export class WorkerPool extends Context.Service<WorkerPool, Service>()("@strand/
 /**
  * Options for `make` and `layer`.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Options {
@@ -465,6 +486,7 @@ const boundaries = Metric.exponentialBoundaries({ start: 0.01, factor: 4, count:
 /**
  * The pool's metrics, recorded through Effect's `Metric`.
  *
+ * @category metrics
  * @since 0.1.0
  */
 export const metrics = {
@@ -510,6 +532,7 @@ export const metrics = {
  * }))
  * ```
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const make = (options: Options): Effect.Effect<Service, InvalidPoolOptions | WorkerSpawnError, Scope.Scope> =>
@@ -578,6 +601,7 @@ export const make = (options: Options): Effect.Effect<Service, InvalidPoolOption
  * }) // fails: WorkerPool option size must be a whole number of at least 1, ..., got "2"
  * ```
  *
+ * @category combinators
  * @since 0.2.0
  */
 export const checkOptions = (options: Options): Effect.Effect<void, InvalidPoolOptions> =>
@@ -603,6 +627,7 @@ export const checkOptions = (options: Options): Effect.Effect<void, InvalidPoolO
  * })
  * ```
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const layer = (options: Options): Layer.Layer<WorkerPool, InvalidPoolOptions | WorkerSpawnError> =>
@@ -624,6 +649,7 @@ export const layer = (options: Options): Layer.Layer<WorkerPool, InvalidPoolOpti
  * const program = WorkerPool.run(Hash, "hello", { timeout: "5 seconds" })
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const run = <T extends SingleTask>(
@@ -650,6 +676,7 @@ export const run = <T extends SingleTask>(
  * const program = WorkerPool.map(Double, [0, 1, 2, 3], { chunkSize: 2 }) // [0, 2, 4, 6]
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const map = <T extends SingleTask>(
@@ -676,6 +703,7 @@ export const map = <T extends SingleTask>(
  * const program = WorkerPool.mapStream(Double, [0, 1, 2, 3]).pipe(Stream.runCollect)
  * ```
  *
+ * @category combinators
  * @since 0.2.0
  */
 export const mapStream = <T extends SingleTask, E = never, R = never>(
@@ -712,6 +740,7 @@ export const mapStream = <T extends SingleTask, E = never, R = never>(
  * )
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const stream = <T extends StreamingTask>(
@@ -736,6 +765,7 @@ export const stream = <T extends StreamingTask>(
  * const program = Effect.map(WorkerPool.stats, (stats) => `${stats.queued} queued`)
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const stats: Effect.Effect<Stats, never, WorkerPool> = Effect.flatMap(

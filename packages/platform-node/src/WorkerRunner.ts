@@ -67,6 +67,7 @@ import type * as Task from "./Task.ts"
  * A handler for one task, made by `handle`. `R` is what it needs from the
  * worker's Layer and configuration.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Handler<R> extends AnyHandler<R> {}
@@ -89,6 +90,7 @@ export interface Handler<R> extends AnyHandler<R> {}
  * }
  * ```
  *
+ * @category guards
  * @since 0.1.0
  */
 export const isWorker: boolean =
@@ -118,6 +120,7 @@ export const isWorker: boolean =
  * const handler = WorkerRunner.handle(Double, (n) => Effect.succeed(n * 2))
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const handle: {
@@ -160,6 +163,7 @@ export const handle: {
  * )
  * ```
  *
+ * @category combinators
  * @since 0.2.0
  */
 export const transfer = <A extends object>(value: A, list?: ReadonlyArray<TransferListItem>): A => {
@@ -178,6 +182,7 @@ type IdOf<C> = C extends Task.Config<infer Name, any> ? Task.ConfigId<Name> : ne
 /**
  * The services that the configurations `C` provide.
  *
+ * @category models
  * @since 0.2.0
  */
 export type ConfigIds<C extends ReadonlyArray<AnyConfig>> = IdOf<C[number]>
@@ -185,6 +190,7 @@ export type ConfigIds<C extends ReadonlyArray<AnyConfig>> = IdOf<C[number]>
 /**
  * Options for `serve` and `launch`.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Options<L, C extends ReadonlyArray<AnyConfig>> {
@@ -206,6 +212,7 @@ type LayerError<L> = L extends Layer.Layer<infer _A, infer E, infer _R> ? E : ne
  * What the handlers `H` and the layer `L` need that neither `L` nor the
  * configurations `C` provide.
  *
+ * @category models
  * @since 0.2.0
  */
 export type Unprovided<H extends ReadonlyArray<Handler<any>>, L, C extends ReadonlyArray<AnyConfig>> =
@@ -264,6 +271,7 @@ const readConfig = (configs: ReadonlyArray<AnyConfig>, given: Readonly<Record<st
  * }
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const serve = <const H extends ReadonlyArray<Handler<any>>, L, const C extends ReadonlyArray<AnyConfig> = []>(
@@ -335,6 +343,7 @@ const failureReason = (cause: Cause.Cause<unknown>): string => {
  * WorkerRunner.launch([WorkerRunner.handle(Square, (n) => Effect.succeed(n * n))])
  * ```
  *
+ * @category combinators
  * @since 0.1.0
  */
 export const launch: {

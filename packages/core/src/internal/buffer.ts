@@ -16,6 +16,7 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Latch from "effect/Latch"
 import * as Option from "effect/Option"
+import { type Pipeable, Class as PipeableClass } from "effect/Pipeable"
 import { checkWhole, withDuration } from "./arguments.ts"
 import { type InvalidArgument, QueueEmpty, QueueFull, QueueShutDown, TaskDoneTooOften } from "./errors.ts"
 import { makeWaiter, Waiter, WaitQueue } from "./waiters.ts"
@@ -48,7 +49,7 @@ export interface Store<A> {
  *
  * @internal
  */
-export interface Operations<A> {
+export interface Operations<A> extends Pipeable {
   /** The bound on buffered items; `Infinity` for an unbounded queue. */
   readonly capacity: number
   /** Adds an item, waiting while the queue is full; `false` after `shutdown`, `QueueShutDown` after `close`. */
@@ -90,7 +91,7 @@ export interface Operations<A> {
 }
 
 /** @internal */
-export class BoundedBuffer<A> implements Operations<A> {
+export class BoundedBuffer<A> extends PipeableClass implements Operations<A> {
   readonly capacity: number
   readonly store: Store<A>
   readonly takers = new WaitQueue({ onLostGrant: () => this.unreserve() })
@@ -109,6 +110,7 @@ export class BoundedBuffer<A> implements Operations<A> {
   readonly operation: string
 
   constructor(kind: string, capacity: number | undefined, store: Store<A>) {
+    super()
     this.operation = kind
     this.capacity = capacity ?? Number.POSITIVE_INFINITY
     this.store = store

@@ -8,12 +8,11 @@
  */
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import { withDuration } from "./arguments.ts"
 import type { DeadlockDetected, InvalidArgument } from "./errors.ts"
 import { LockAlreadyHeld, LockNotHeld } from "./errors.ts"
-import type { Resource, Tracker } from "./tracker.ts"
+import { type Resource, type Tracker, trackWait } from "./tracker.ts"
 import { makeWaiter, WaitQueue } from "./waiters.ts"
 
 const granted = Effect.succeed(true)
@@ -79,20 +78,8 @@ export class LockCore implements Resource {
     if (this.owner === fiber.id) {
       return Effect.fail(new LockAlreadyHeld({ lock: this.label, caller: fiber.id }))
     }
-    const tracker = this.tracker
-    if (tracker === undefined) return this.queue.park(makeWaiter(fiber), timeout)
-    const deadlock = tracker.beforeWait(fiber, this)
-    if (deadlock !== undefined) return Effect.fail(deadlock)
-    return this.tracked(fiber, tracker, this.queue.park(makeWaiter(fiber), timeout))
-  }
-
-  /** Reports the end of a tracked wait, and the acquisition if it was granted. */
-  private tracked(fiber: AnyFiber, tracker: Tracker, wait: Effect.Effect<boolean>): Effect.Effect<boolean> {
-    return Effect.onExit(wait, (exit) =>
-      Effect.sync(() => {
-        tracker.doneWaiting(fiber)
-        if (Exit.isSuccess(exit) && exit.value) tracker.acquired(fiber, this)
-      })
+    return trackWait(this.tracker, fiber, this, this.queue.park(makeWaiter(fiber), timeout), () =>
+      this.tracker?.acquired(fiber, this)
     )
   }
 
@@ -155,13 +142,17 @@ export class LockCore implements Resource {
     })
     return Effect.suspend(() => {
       if (this.takeNow(fiber)) return restoreHolds
-      const wait = this.queue.park(makeWaiter(fiber))
-      const tracker = this.tracker
-      if (tracker === undefined) return Effect.uninterruptible(Effect.andThen(wait, restoreHolds))
-      // A waiter that must get the lock back cannot be refused: a cycle it closes is
-      // reported, and the wait is recorded so that other fibers see the cycle too.
-      if (tracker.beforeWait(fiber, this) !== undefined) tracker.recordWait(fiber, this)
-      return Effect.uninterruptible(Effect.andThen(this.tracked(fiber, tracker, wait), restoreHolds))
+      // A waiter that must get the lock back cannot be refused: a cycle it closes is reported,
+      // and the wait is recorded so that other fibers see the cycle too.
+      const wait = trackWait(
+        this.tracker,
+        fiber,
+        this,
+        this.queue.park(makeWaiter(fiber)),
+        () => this.tracker?.acquired(fiber, this),
+        false
+      ) as Effect.Effect<boolean> // not refusable: it never fails with DeadlockDetected
+      return Effect.uninterruptible(Effect.andThen(wait, restoreHolds))
     })
   }
 

@@ -9,6 +9,8 @@
  * @internal
  */
 import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as Metric from "effect/Metric"
 import { DeadlockDetected, type DeadlockEdge } from "./errors.ts"
@@ -298,6 +300,39 @@ export class Tracker {
  *
  * @internal
  */
+/**
+ * The one tracked wait of every primitive: `fiber` parks on `resource` with
+ * `wait`, which succeeds with whether it was granted. Untracked, it is `wait`
+ * itself. Tracked, a wait that would close a deadlock fails at once with
+ * `DeadlockDetected` (or, for a waiter that cannot be refused, such as a
+ * `Condition` waiter taking its lock back, is recorded all the same, so that
+ * other fibers see the cycle); the tracker hears when the wait ends, and
+ * `granted` runs if it was granted.
+ *
+ * @internal
+ */
+export const trackWait = (
+  tracker: Tracker | undefined,
+  fiber: Fiber.Fiber<unknown, unknown>,
+  resource: Resource,
+  wait: Effect.Effect<boolean>,
+  granted: () => void,
+  refusable = true
+): Effect.Effect<boolean, DeadlockDetected> => {
+  if (tracker === undefined) return wait
+  const deadlock = tracker.beforeWait(fiber, resource)
+  if (deadlock !== undefined) {
+    if (refusable) return Effect.fail(deadlock)
+    tracker.recordWait(fiber, resource)
+  }
+  return Effect.onExit(wait, (exit) =>
+    Effect.sync(() => {
+      tracker.doneWaiting(fiber)
+      if (Exit.isSuccess(exit) && exit.value) granted()
+    })
+  )
+}
+
 export const CurrentTracker = Context.Reference<Tracker | undefined>("@strand/core/Diagnostics/CurrentTracker", {
   defaultValue: () => undefined
 })
