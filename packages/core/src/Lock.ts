@@ -41,11 +41,11 @@
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
-import * as Option from "effect/Option"
-import { type Pipeable, Class as PipeableClass } from "effect/Pipeable"
+import type * as Option from "effect/Option"
+import type { Pipeable } from "effect/Pipeable"
 import { hasProperty } from "effect/Predicate"
 import type { DeadlockDetected, InvalidArgument, LockAlreadyHeld, LockNotHeld } from "./internal/errors.ts"
-import { LockCore, registerCore } from "./internal/lock.ts"
+import { LockCore, LockFace } from "./internal/lock.ts"
 import { CurrentTracker } from "./internal/tracker.ts"
 
 export {
@@ -122,28 +122,13 @@ export interface Options {
 }
 
 /** The public face of a lock core; the core itself stays out of the public type. */
-class LockImpl extends PipeableClass implements Lock {
+class LockImpl extends LockFace implements Lock {
   readonly [TypeId] = TypeId
-  readonly name: string | undefined
   readonly acquire: Effect.Effect<void, LockAlreadyHeld | DeadlockDetected>
-  readonly tryAcquire: Effect.Effect<boolean>
-  readonly release: Effect.Effect<void, LockNotHeld>
-  readonly locked: Effect.Effect<boolean>
-  readonly waiting: Effect.Effect<number>
-  readonly holder: Effect.Effect<Option.Option<number>>
-  private readonly core: LockCore
 
   constructor(core: LockCore) {
-    super()
-    this.core = core
-    this.name = core.name
+    super(core)
     this.acquire = core.acquire
-    this.tryAcquire = core.tryAcquire
-    this.release = core.release
-    this.locked = Effect.sync(() => core.owner !== undefined)
-    this.waiting = Effect.sync(() => core.queue.size)
-    this.holder = Effect.sync(() => Option.fromNullishOr(core.owner))
-    registerCore(this, core)
   }
 
   readonly acquireTimeout = (

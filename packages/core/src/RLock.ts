@@ -37,11 +37,11 @@
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
-import * as Option from "effect/Option"
-import { type Pipeable, Class as PipeableClass } from "effect/Pipeable"
+import type * as Option from "effect/Option"
+import type { Pipeable } from "effect/Pipeable"
 import { hasProperty } from "effect/Predicate"
 import type { DeadlockDetected, InvalidArgument, LockNotHeld } from "./internal/errors.ts"
-import { LockCore, registerCore } from "./internal/lock.ts"
+import { LockCore, LockFace } from "./internal/lock.ts"
 import { CurrentTracker } from "./internal/tracker.ts"
 
 export {
@@ -132,31 +132,16 @@ export interface Options {
 export const makeUnsafe = (options?: Options): RLock => fromCore(new LockCore(true, options?.name, undefined))
 
 /** The public face of a re-entrant lock core; the core itself stays out of the public type. */
-class RLockImpl extends PipeableClass implements RLock {
+class RLockImpl extends LockFace implements RLock {
   readonly [TypeId] = TypeId
-  readonly name: string | undefined
+  // A re-entrant lock never reports LockAlreadyHeld: its owner just adds a hold.
   readonly acquire: Effect.Effect<void, DeadlockDetected>
-  readonly tryAcquire: Effect.Effect<boolean>
-  readonly release: Effect.Effect<void, LockNotHeld>
-  readonly locked: Effect.Effect<boolean>
   readonly holds: Effect.Effect<number>
-  readonly waiting: Effect.Effect<number>
-  readonly holder: Effect.Effect<Option.Option<number>>
-  private readonly core: LockCore
 
   constructor(core: LockCore) {
-    super()
-    this.core = core
-    this.name = core.name
-    // A re-entrant lock never reports LockAlreadyHeld: its owner just adds a hold.
+    super(core)
     this.acquire = core.acquire as Effect.Effect<void, DeadlockDetected>
-    this.tryAcquire = core.tryAcquire
-    this.release = core.release
-    this.locked = Effect.sync(() => core.owner !== undefined)
     this.holds = Effect.withFiber((fiber) => Effect.succeed(core.owner === fiber.id ? core.holds : 0))
-    this.waiting = Effect.sync(() => core.queue.size)
-    this.holder = Effect.sync(() => Option.fromNullishOr(core.owner))
-    registerCore(this, core)
   }
 
   readonly acquireTimeout = (timeout: Duration.Input): Effect.Effect<boolean, DeadlockDetected | InvalidArgument> =>

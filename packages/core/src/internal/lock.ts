@@ -9,6 +9,8 @@
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import { Class as PipeableClass } from "effect/Pipeable"
 import { withDuration } from "./arguments.ts"
 import type { DeadlockDetected, InvalidArgument } from "./errors.ts"
 import { LockAlreadyHeld, LockNotHeld } from "./errors.ts"
@@ -166,14 +168,37 @@ export class LockCore implements Resource {
   }
 }
 
+/**
+ * What `Lock` and `RLock` share in front of their core: the core stays out of
+ * their public types, and each adds its own acquire, timed acquire and
+ * `withLock` (a re-entrant lock never fails with `LockAlreadyHeld`).
+ *
+ * @internal
+ */
+export abstract class LockFace extends PipeableClass {
+  readonly name: string | undefined
+  readonly tryAcquire: Effect.Effect<boolean>
+  readonly release: Effect.Effect<void, LockNotHeld>
+  readonly locked: Effect.Effect<boolean>
+  readonly waiting: Effect.Effect<number>
+  readonly holder: Effect.Effect<Option.Option<number>>
+  protected readonly core: LockCore
+
+  constructor(core: LockCore) {
+    super()
+    this.core = core
+    this.name = core.name
+    this.tryAcquire = core.tryAcquire
+    this.release = core.release
+    this.locked = Effect.sync(() => core.owner !== undefined)
+    this.waiting = Effect.sync(() => core.queue.size)
+    this.holder = Effect.sync(() => Option.fromNullishOr(core.owner))
+    cores.set(this, core)
+  }
+}
+
 /** The core behind each public Lock or RLock; kept out of their public types. */
 const cores = new WeakMap<object, LockCore>()
-
-/** @internal */
-export const registerCore = <L extends object>(lock: L, core: LockCore): L => {
-  cores.set(lock, core)
-  return lock
-}
 
 /** The core of a Lock or RLock made by this package. @internal */
 export const coreOf = (lock: object): LockCore => cores.get(lock)!

@@ -127,156 +127,161 @@ const bufferSizeOf = (options: StreamOptions | undefined): number | InvalidPoolO
   return new InvalidPoolOptions({ option: "bufferSize", value: show(size), expected: "a whole number of at least 1" })
 }
 
-/** Builds the service's operations over a running pool engine. @internal */
-export const makeClient = (pool: Pool, config: PoolConfig): Omit<Service, "messages"> => {
-  const cancel = (job: Job) =>
-    Effect.suspend(() => {
-      const stopped = pool.cancel(job)
-      return stopped === undefined ? Effect.void : Effect.promise(() => stopped)
-    })
-
-  /** Runs one job: a task's payload, or a chunk of payloads with `Command.RunChunk`. */
-  const submit = (
-    task: Task.Any,
-    command: number,
-    payload: unknown,
-    options: RunOptions | undefined
-  ): Effect.Effect<any, any> =>
-    Effect.callback((resume) => {
-      const timeout = timeoutOf(options)
-      if (typeof timeout !== "number") return resume(Exit.fail(timeout))
-      if (options?.signal?.aborted) return resume(Exit.fail(abortedBy(task, options.signal)))
-      const taskCodec = codec(task)
-      const encoded = encode(task, taskCodec, command, payload)
-      if (Exit.isFailure(encoded)) return resume(encoded)
-      const job = new Job({
-        id: pool.nextJob(),
-        task,
-        codec: taskCodec,
-        command,
-        payload: encoded.value,
-        timeout,
-        transfer: options?.transfer,
-        onResult: (code, value) => {
-          unwatch()
-          resume(
-            command === Command.RunChunk
-              ? Exit.succeed(chunkOutcome(task, taskCodec, code, value))
-              : toExit(task, taskCodec, code, value)
-          )
-        }
-      })
-      const unwatch = watchSignal(options?.signal, job, (exit) => resume(exit))
-      pool.submit(job)
-      return Effect.andThen(Effect.sync(unwatch), cancel(job))
-    })
-
-  /**
-   * Stops `job` when `signal` aborts: a queued job fails at once, a running one once it has
-   * stopped on its worker; either way with `TaskAborted` carrying the signal's reason.
-   */
-  const watchSignal = (
-    signal: AbortSignal | undefined,
-    job: Job,
-    fail: (exit: Exit.Exit<never, TaskAborted>) => void
-  ): (() => void) => {
-    if (signal === undefined) return () => {}
-    const onAbort = () => {
-      const aborted = abortedBy(job.task, signal)
-      job.outcome = { code: POOL_ERROR, value: aborted }
-      if (pool.cancel(job) === undefined) fail(Exit.fail(aborted))
-    }
-    signal.addEventListener("abort", onAbort, { once: true })
-    return () => signal.removeEventListener("abort", onAbort)
-  }
-
-  const run: Service["run"] = (task, payload, options) => submit(task, Command.Run, payload, options)
-
-  /**
-   * A stream's items travel under credit: the worker may send `bufferSize`
-   * items ahead of the consumer, and the caller grants room for as many items
-   * as the consumer pulls. A slow consumer therefore holds back the worker's
-   * producer: at most `bufferSize` items wait in the caller's queue, plus the
-   * half-buffer the consumer is working through.
-   */
-  const stream: Service["stream"] = (task, payload, options) =>
-    Stream.unwrap(
-      Effect.gen(function* () {
-        const timeout = timeoutOf(options)
-        if (typeof timeout !== "number") return yield* timeout
-        const window = bufferSizeOf(options)
-        if (typeof window !== "number") return yield* window
-        if (options?.signal?.aborted) return yield* abortedBy(task, options.signal)
-        const taskCodec = codec(task)
-        const encoded = encode(task, taskCodec, Command.Run, payload)
-        if (Exit.isFailure(encoded)) return yield* Effect.failCause(encoded.cause)
-        const queue = yield* Queue.unbounded<any, any>()
-        const job = new Job({
-          id: pool.nextJob(),
-          task,
-          codec: taskCodec,
-          command: Command.Run,
-          payload: encoded.value,
-          timeout,
-          transfer: options?.transfer,
-          window,
-          onResult: (code, value) => {
-            if (code === Reply.End) return void Queue.endUnsafe(queue)
-            const exit = toExit(task, taskCodec, code === Reply.Item ? Reply.Success : code, value)
-            if (Exit.isFailure(exit)) Queue.failCauseUnsafe(queue, exit.cause)
-            else if (code === Reply.Item) Queue.offerUnsafe(queue, exit.value)
-          }
-        })
-        const unwatch = watchSignal(options?.signal, job, (exit) => {
-          if (Exit.isFailure(exit)) Queue.failCauseUnsafe(queue, exit.cause)
-        })
-        yield* Effect.acquireRelease(
-          Effect.sync(() => pool.submit(job)),
-          () => Effect.andThen(Effect.sync(unwatch), cancel(job))
-        )
-        // The consumer pulls at most half the buffer at a time, and each pull grants that much
-        // again: the worker produces the next half while the consumer works through this one.
-        const half = Math.max(1, window >> 1)
-        const pull = Effect.map(Queue.takeBetween(queue, 1, half), (items) => {
-          pool.credit(job, items.length)
-          return items as unknown as Arr.NonEmptyReadonlyArray<any>
-        })
-        return Stream.fromPull(Effect.succeed(pull))
-      })
-    )
-
-  /** Runs one chunk: a single input as a plain run, more as one message; never fails. */
-  const runChunk =
-    (task: SingleTask, options: MapOptions | undefined): Mapping.RunChunk =>
-    (chunk) =>
-      chunk.length === 1
-        ? Effect.map(Effect.exit(submit(task, Command.Run, chunk[0], options)), Mapping.outcomeOf)
-        : (submit(task, Command.RunChunk, chunk, options) as Effect.Effect<Mapping.Outcome>)
-
-  const map: Service["map"] = (task, inputs, options) =>
-    Mapping.map(inputs, options, config.maxSize, runChunk(task, options)) as Effect.Effect<any, any>
-
-  const mapStream: Service["mapStream"] = (task, inputs, options) =>
-    Mapping.mapStream(inputs, options, config.maxSize, runChunk(task, options)) as Stream.Stream<any, any, any>
-
-  const stats = Effect.sync((): Stats => {
-    const now = performance.now()
-    return {
-      size: pool.slots.length,
-      spares: pool.spares.length,
-      queued: pool.queued,
-      inflight: pool.inflightCount(),
-      ...pool.totals,
-      workers: pool.slots.map((slot) => ({
-        id: slot.id,
-        threadId: slot.worker.threadId,
-        ready: slot.ready,
-        inflight: slot.inflight.size,
-        completed: slot.completed,
-        utilization: slot.utilization(now)
-      }))
-    }
+/** Cancels a job; resolves once it has really stopped (on its worker, if it was running). */
+const cancel = (pool: Pool, job: Job): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const stopped = pool.cancel(job)
+    return stopped === undefined ? Effect.void : Effect.promise(() => stopped)
   })
 
-  return { run, stream, map, mapStream, stats }
+/**
+ * Stops `job` when `signal` aborts: a queued job fails at once, a running one once it has
+ * stopped on its worker; either way with `TaskAborted` carrying the signal's reason.
+ */
+const watchSignal = (
+  pool: Pool,
+  signal: AbortSignal | undefined,
+  job: Job,
+  fail: (exit: Exit.Exit<never, TaskAborted>) => void
+): (() => void) => {
+  if (signal === undefined) return () => {}
+  const onAbort = () => {
+    const aborted = abortedBy(job.task, signal)
+    job.outcome = { code: POOL_ERROR, value: aborted }
+    if (pool.cancel(job) === undefined) fail(Exit.fail(aborted))
+  }
+  signal.addEventListener("abort", onAbort, { once: true })
+  return () => signal.removeEventListener("abort", onAbort)
 }
+
+/** Runs one job: a task's payload, or a chunk of payloads with `Command.RunChunk`. */
+const submit = (
+  pool: Pool,
+  task: Task.Any,
+  command: number,
+  payload: unknown,
+  options: RunOptions | undefined
+): Effect.Effect<any, any> =>
+  Effect.callback((resume) => {
+    const timeout = timeoutOf(options)
+    if (typeof timeout !== "number") return resume(Exit.fail(timeout))
+    if (options?.signal?.aborted) return resume(Exit.fail(abortedBy(task, options.signal)))
+    const taskCodec = codec(task)
+    const encoded = encode(task, taskCodec, command, payload)
+    if (Exit.isFailure(encoded)) return resume(encoded)
+    const job = new Job({
+      id: pool.nextJob(),
+      task,
+      codec: taskCodec,
+      command,
+      payload: encoded.value,
+      timeout,
+      transfer: options?.transfer,
+      onResult: (code, value) => {
+        unwatch()
+        resume(
+          command === Command.RunChunk
+            ? Exit.succeed(chunkOutcome(task, taskCodec, code, value))
+            : toExit(task, taskCodec, code, value)
+        )
+      }
+    })
+    const unwatch = watchSignal(pool, options?.signal, job, (exit) => resume(exit))
+    pool.submit(job)
+    return Effect.andThen(Effect.sync(unwatch), cancel(pool, job))
+  })
+
+/**
+ * A streaming task's items, under credit: the worker may send `bufferSize`
+ * items ahead of the consumer, and the caller grants room for as many items
+ * as the consumer pulls. A slow consumer therefore holds back the worker's
+ * producer: at most `bufferSize` items wait in the caller's queue, plus the
+ * half-buffer the consumer is working through.
+ */
+const streamItems = Effect.fnUntraced(function* (
+  pool: Pool,
+  task: Task.Any,
+  payload: unknown,
+  options: StreamOptions | undefined
+) {
+  const timeout = timeoutOf(options)
+  if (typeof timeout !== "number") return yield* timeout
+  const window = bufferSizeOf(options)
+  if (typeof window !== "number") return yield* window
+  if (options?.signal?.aborted) return yield* abortedBy(task, options.signal)
+  const taskCodec = codec(task)
+  const encoded = encode(task, taskCodec, Command.Run, payload)
+  if (Exit.isFailure(encoded)) return yield* Effect.failCause(encoded.cause)
+  const queue = yield* Queue.unbounded<any, any>()
+  const job = new Job({
+    id: pool.nextJob(),
+    task,
+    codec: taskCodec,
+    command: Command.Run,
+    payload: encoded.value,
+    timeout,
+    transfer: options?.transfer,
+    window,
+    onResult: (code, value) => {
+      if (code === Reply.End) return void Queue.endUnsafe(queue)
+      const exit = toExit(task, taskCodec, code === Reply.Item ? Reply.Success : code, value)
+      if (Exit.isFailure(exit)) Queue.failCauseUnsafe(queue, exit.cause)
+      else if (code === Reply.Item) Queue.offerUnsafe(queue, exit.value)
+    }
+  })
+  const unwatch = watchSignal(pool, options?.signal, job, (exit) => {
+    if (Exit.isFailure(exit)) Queue.failCauseUnsafe(queue, exit.cause)
+  })
+  yield* Effect.acquireRelease(
+    Effect.sync(() => pool.submit(job)),
+    () => Effect.andThen(Effect.sync(unwatch), cancel(pool, job))
+  )
+  // The consumer pulls at most half the buffer at a time, and each pull grants that much
+  // again: the worker produces the next half while the consumer works through this one.
+  const half = Math.max(1, window >> 1)
+  const pull = Effect.map(Queue.takeBetween(queue, 1, half), (items) => {
+    pool.credit(job, items.length)
+    return items as unknown as Arr.NonEmptyReadonlyArray<any>
+  })
+  return Stream.fromPull(Effect.succeed(pull))
+})
+
+/** Runs one chunk: a single input as a plain run, more as one message; never fails. */
+const runChunk =
+  (pool: Pool, task: SingleTask, options: MapOptions | undefined): Mapping.RunChunk =>
+  (chunk) =>
+    chunk.length === 1
+      ? Effect.map(Effect.exit(submit(pool, task, Command.Run, chunk[0], options)), Mapping.outcomeOf)
+      : (submit(pool, task, Command.RunChunk, chunk, options) as Effect.Effect<Mapping.Outcome>)
+
+/** A snapshot of the engine's state and counters. */
+const statsOf = (pool: Pool): Stats => {
+  const now = performance.now()
+  return {
+    size: pool.slots.length,
+    spares: pool.spares.length,
+    queued: pool.queued,
+    inflight: pool.inflightCount(),
+    ...pool.totals,
+    workers: pool.slots.map((slot) => ({
+      id: slot.id,
+      threadId: slot.worker.threadId,
+      ready: slot.ready,
+      inflight: slot.inflight.size,
+      completed: slot.completed,
+      utilization: slot.utilization(now)
+    }))
+  }
+}
+
+/** Builds the service's operations over a running pool engine. @internal */
+export const makeClient = (pool: Pool, config: PoolConfig): Omit<Service, "messages"> => ({
+  run: (task, payload, options) => submit(pool, task, Command.Run, payload, options),
+  stream: (task, payload, options) =>
+    Stream.unwrap(streamItems(pool, task, payload, options)) as Stream.Stream<any, any>,
+  map: (task, inputs, options) =>
+    Mapping.map(inputs, options, config.maxSize, runChunk(pool, task, options)) as Effect.Effect<any, any>,
+  mapStream: (task, inputs, options) =>
+    Mapping.mapStream(inputs, options, config.maxSize, runChunk(pool, task, options)) as Stream.Stream<any, any, any>,
+  stats: Effect.sync(() => statsOf(pool))
+})
