@@ -31,7 +31,7 @@ import type { AddressInfo } from "node:net"
 import { threadId } from "node:worker_threads"
 import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
 import { Task, WorkerPool, WorkerRunner } from "@strand/platform-node"
-import { Console, Effect, Layer, Schema, Stream } from "effect"
+import { Cause, Console, Effect, Exit, Layer, Schema, Stream } from "effect"
 import { HttpRouter, HttpServer, HttpServerRequest, HttpServerResponse } from "effect/http"
 
 // ---------------------------------------------------------------- the tasks
@@ -190,7 +190,11 @@ const Announce = Layer.effectDiscard(
 const Pool = WorkerPool.layer({ module: import.meta.url, maxQueue: 64, onQueueFull: "fail" })
 
 const Stopped = Layer.effectDiscard(
-  Effect.addFinalizer(() => Console.log("http-service stopped: every request answered, the pool closed"))
+  Effect.addFinalizer((exit) =>
+    Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause)
+      ? Console.log("http-service stopped: every request answered, the pool closed")
+      : Effect.void
+  )
 )
 
 const Server = HttpRouter.serve(Routes, { disableListenLog: true, disableLogger: true }).pipe(
@@ -205,5 +209,18 @@ if (!WorkerRunner.isWorker) {
     console.error(`--port must be a whole number from 0 to 65535, got ${process.argv[portFlag + 1]}`)
     process.exit(2)
   }
-  NodeRuntime.runMain(Layer.launch(Server))
+  NodeRuntime.runMain(
+    Layer.launch(Server).pipe(
+      // The commonest first mistake: another program already listens on the port.
+      Effect.catchTag("ServeError", (error) =>
+        Effect.andThen(
+          Console.error(
+            `http-service could not listen on 127.0.0.1:${port} (${String((error.cause as Error | undefined)?.message ?? error)}). ` +
+              "Pass --port with a free port, or --port 0 to take any free one."
+          ),
+          Effect.sync(() => process.exit(1))
+        )
+      )
+    )
+  )
 }

@@ -110,13 +110,34 @@ describe("examples/http-service", () => {
       const after = await until(service, (s) => s.cancelled > cancelledBefore && s.inflight === 0)
       assert.strictEqual(after.cancelled, cancelledBefore + 1)
       assert.strictEqual(await (await fetch(`${service.base}/fib/10`)).text(), "55\n")
+
+      // A second service on the same port says what to do, and exits 1 without a stack trace.
+      const port = service.base.split(":").at(-1)!
+      const second = await new Promise<{ code: number | null; output: string }>((resolve) => {
+        const child = spawn(process.execPath, ["--import", "tsx", "examples/http-service.ts", "--port", port], {
+          cwd: root,
+          stdio: ["ignore", "pipe", "pipe"]
+        })
+        let output = ""
+        child.stdout!.on("data", (chunk) => {
+          output += chunk
+        })
+        child.stderr!.on("data", (chunk) => {
+          output += chunk
+        })
+        child.on("exit", (code) => resolve({ code, output }))
+      })
+      assert.strictEqual(second.code, 1)
+      assert.include(second.output, `could not listen on 127.0.0.1:${port}`)
+      assert.include(second.output, "Pass --port with a free port, or --port 0")
+      assert.notInclude(second.output, "    at ")
     } finally {
       service.child.kill("SIGINT")
       // Effect's runMain ends an interrupted program with code 130, after its finalizers.
       assert.strictEqual(await service.exited, "code 130")
     }
     assert.include(service.output(), "http-service stopped: every request answered, the pool closed")
-  })
+  }, 90_000)
 
   it("SIGTERM drains: the request in flight is answered, new connections are refused, then it stops", async () => {
     const service = await start()
@@ -137,5 +158,5 @@ describe("examples/http-service", () => {
     assert.match(answered.body, /^\d+ turns\n$/)
     assert.strictEqual(await service.exited, "code 130")
     assert.include(service.output(), "http-service stopped: every request answered, the pool closed")
-  })
+  }, 90_000)
 })
