@@ -16,9 +16,9 @@ interface Service {
   readonly exited: Promise<string>
 }
 
-/** Starts the example with Node and tsx as one process, so that signals reach it directly. */
-const start = async (): Promise<Service> => {
-  const child = spawn(process.execPath, ["--import", "tsx", "examples/http-service.ts", "--port", "0"], {
+/** Runs the example with Node and tsx as one process, so that signals reach it directly. */
+const launch = (port: string) => {
+  const child = spawn(process.execPath, ["--import", "tsx", "examples/http-service.ts", "--port", port], {
     cwd: root,
     stdio: ["ignore", "pipe", "pipe"]
   })
@@ -30,15 +30,20 @@ const start = async (): Promise<Service> => {
     output += chunk
   })
   const exited = new Promise<string>((resolve) => child.on("exit", (code, signal) => resolve(signal ?? `code ${code}`)))
+  return { child, output: () => output, exited }
+}
+
+/** Starts the example on a free port and waits until it listens. */
+const start = async (): Promise<Service> => {
+  const { child, output, exited } = launch("0")
   const port = await new Promise<string>((resolve, reject) => {
-    const onData = () => {
-      const m = output.match(/listening on http:\/\/127\.0\.0\.1:(\d+)/)
+    child.stdout!.on("data", () => {
+      const m = output().match(/listening on http:\/\/127\.0\.0\.1:(\d+)/)
       if (m !== null) resolve(m[1]!)
-    }
-    child.stdout!.on("data", onData)
-    void exited.then((how) => reject(new Error(`the service exited (${how}) before listening:\n${output}`)))
+    })
+    void exited.then((how) => reject(new Error(`the service exited (${how}) before listening:\n${output()}`)))
   })
-  return { child, base: `http://127.0.0.1:${port}`, output: () => output, exited }
+  return { child, base: `http://127.0.0.1:${port}`, output, exited }
 }
 
 interface Stats {
@@ -113,24 +118,12 @@ describe("examples/http-service", () => {
 
       // A second service on the same port says what to do, and exits 1 without a stack trace.
       const port = service.base.split(":").at(-1)!
-      const second = await new Promise<{ code: number | null; output: string }>((resolve) => {
-        const child = spawn(process.execPath, ["--import", "tsx", "examples/http-service.ts", "--port", port], {
-          cwd: root,
-          stdio: ["ignore", "pipe", "pipe"]
-        })
-        let output = ""
-        child.stdout!.on("data", (chunk) => {
-          output += chunk
-        })
-        child.stderr!.on("data", (chunk) => {
-          output += chunk
-        })
-        child.on("exit", (code) => resolve({ code, output }))
-      })
-      assert.strictEqual(second.code, 1)
-      assert.include(second.output, `could not listen on 127.0.0.1:${port}`)
-      assert.include(second.output, "Pass --port with a free port, or --port 0")
-      assert.notInclude(second.output, "    at ")
+      const second = launch(port)
+      const how = await second.exited
+      assert.strictEqual(how, "code 1")
+      assert.include(second.output(), `could not listen on 127.0.0.1:${port}`)
+      assert.include(second.output(), "Pass --port with a free port, or --port 0")
+      assert.notInclude(second.output(), "    at ")
     } finally {
       service.child.kill("SIGINT")
       // Effect's runMain ends an interrupted program with code 130, after its finalizers.
