@@ -1,0 +1,377 @@
+/**
+ * The job side of the pool's engine: the FIFO queue and its admission,
+ * dispatch to the least-loaded worker under the cost model, settling results,
+ * cancellation, and taking back tasks a busy worker has not started (work
+ * stealing). `Pool` adds the workers themselves: starting, crashing,
+ * recycling and stopping them.
+ *
+ * @internal
+ */
+import * as MutableList from "effect/MutableList"
+import { CostModel } from "./costs.ts"
+import { QueueFull, TaskTimeout, WorkerPoolClosed } from "./errors.ts"
+import { Command, isWaiting, Reply, takeBack } from "./protocol.ts"
+import { type Job, LOOP_SAMPLE_MILLIS, type PoolConfig, type PoolObserver, type Slot, State } from "./slot.ts"
+
+/** A result code the pool itself produces; its value is a typed pool error. */
+export const POOL_ERROR = -1
+
+/**
+ * How long a task sent to a busy worker may wait there before an idle worker
+ * takes it over: the pipelining budget (see `CostModel`), past which the
+ * estimate that sent it there was wrong.
+ */
+const STEAL_AFTER_MILLIS = 1
+
+/** The queue and dispatch; the worker hooks at the bottom are `Pool`'s. */
+export abstract class Dispatcher {
+  readonly slots: Array<Slot> = []
+  /** Workers stopped or lost whose threads have not exited yet. */
+  readonly dying = new Set<Slot>()
+  readonly queue = MutableList.make<Job>()
+  readonly admission = MutableList.make<Job>()
+  queued = 0
+  nextJobId = 1
+  closing = false
+  totals = {
+    started: 0,
+    succeeded: 0,
+    failed: 0,
+    cancelled: 0,
+    crashed: 0,
+    respawned: 0,
+    startFailures: 0,
+    malformed: 0,
+    refused: 0,
+    timedOut: 0
+  }
+  /** A pending second look at the queue: for workers whose streams were busy, or tasks to take over. */
+  protected recheck: ReturnType<typeof setTimeout> | undefined = undefined
+  /** Told once nothing is queued or in flight (while the pool closes). */
+  protected onIdle: (() => void) | undefined = undefined
+  readonly config: PoolConfig
+  readonly observer: PoolObserver
+  readonly costs: CostModel
+
+  constructor(config: PoolConfig, observer: PoolObserver) {
+    this.config = config
+    this.costs = new CostModel(config.pipelining)
+    this.observer = observer
+  }
+
+  /** Keeps the pool at its minimum size, and grows it while work waits. */
+  protected abstract replenish(): void
+  /** Stops a worker at once, because `culprit` ignored its interruption. */
+  abstract terminate(slot: Slot, culprit: Job): void
+  /** Recycles a worker that has run its share of tasks. */
+  protected abstract retire(slot: Slot): void
+  /** Stops an idle worker gracefully. */
+  protected abstract stop(slot: Slot): void
+  /** Stops a worker that stays idle past its time-to-live, above the minimum size. */
+  protected abstract scheduleIdle(slot: Slot): void
+
+  /**
+   * Takes back every job in flight on `slot` that its worker has not started,
+   * and puts them at the head of the queue (see `putBack`). Returns the jobs
+   * that had started and are not being cancelled: the caller decides their
+   * fate.
+   */
+  protected takeBackAll(slot: Slot): Array<Job> {
+    const started: Array<Job> = []
+    const back: Array<Job> = []
+    for (const job of slot.inflight.values()) {
+      if (job.state !== State.Running) continue // being cancelled: settled when the thread is gone
+      if (takeBack(slot.cells, job.cell, job.id)) back.push(job)
+      else started.push(job)
+    }
+    this.putBack(slot, back)
+    return started
+  }
+
+  /** Moves jobs taken back from `slot` to the head of the queue, oldest first, so that nothing overtakes them. */
+  protected putBack(slot: Slot, jobs: Array<Job>): void {
+    for (const job of jobs) {
+      slot.inflight.delete(job.id)
+      this.costs.takenBack(slot, job)
+      slot.releaseCell(job)
+      clearTimeout(job.backstop)
+      job.state = State.Queued
+      job.slot = undefined
+    }
+    jobs.sort((a, b) => a.id - b.id)
+    for (let i = jobs.length - 1; i >= 0; i--) MutableList.prepend(this.queue, jobs[i]!)
+    this.queued += jobs.length
+  }
+
+  /**
+   * Work stealing. While the queue is empty and a worker is idle, jobs that
+   * were sent to another worker more than `STEAL_AFTER_MILLIS` ago and have
+   * not started there (it is busy with a longer task than its estimate said)
+   * are taken back and sent to the idle worker. Their old worker takes no new
+   * work until one of its tasks ends.
+   */
+  protected steal(): void {
+    if (this.queued > 0 || !this.hasIdleWorker()) return
+    const cutoff = performance.now() - STEAL_AFTER_MILLIS
+    let young = false
+    for (const slot of this.slots) {
+      if (!slot.ready || slot.dead || slot.inflight.size < 2) continue
+      const back: Array<Job> = []
+      for (const job of slot.inflight.values()) {
+        if (job.state !== State.Running || !isWaiting(slot.cells, job.cell, job.id)) continue
+        if (job.startedAt > cutoff) young = true
+        else if (takeBack(slot.cells, job.cell, job.id)) back.push(job)
+      }
+      if (back.length === 0) continue
+      slot.behind = true
+      this.putBack(slot, back)
+    }
+    if (this.queued > 0) this.dispatch()
+    // Jobs still waiting on a busy worker, but not for long yet: look again once they have.
+    else if (young) this.lookAgain(STEAL_AFTER_MILLIS)
+  }
+
+  /** Looks at the queue and the workers again after `millis`: once, however often it is asked. */
+  protected lookAgain(millis: number): void {
+    if (this.recheck !== undefined || this.closing) return
+    this.recheck = setTimeout(() => {
+      this.recheck = undefined
+      this.dispatch()
+      this.steal()
+    }, millis)
+    this.recheck.unref()
+  }
+
+  protected hasIdleWorker(): boolean {
+    return this.slots.some((s) => s.ready && !s.retiring && s.inflight.size === 0)
+  }
+
+  /** The id for the next job. */
+  nextJob(): number {
+    return this.nextJobId++
+  }
+
+  submit(job: Job): void {
+    if (this.closing) return job.onResult(POOL_ERROR, new WorkerPoolClosed({ task: job.task.name }))
+    job.enqueuedAt = performance.now()
+    const { maxQueue } = this.config
+    if (maxQueue !== undefined && this.queued - this.starting() >= maxQueue) {
+      if (this.config.onQueueFull === "fail") {
+        this.totals.refused++
+        this.observer.refused()
+        return job.onResult(POOL_ERROR, new QueueFull({ task: job.task.name, maxQueue }))
+      }
+      job.state = State.Admitting
+      MutableList.append(this.admission, job)
+      return
+    }
+    this.enqueue(job)
+  }
+
+  protected enqueue(job: Job): void {
+    job.state = State.Queued
+    MutableList.append(this.queue, job)
+    this.queued++
+    this.dispatch()
+    if (this.queued > 0 && this.slots.length < this.config.maxSize) this.replenish()
+  }
+
+  /**
+   * Workers that are starting: each will take a task as soon as it is ready,
+   * so one queued task per starting worker does not count against `maxQueue`.
+   * A cold pool then admits as much as a warm one.
+   */
+  protected starting(): number {
+    let n = 0
+    for (const slot of this.slots) if (!slot.ready && !slot.dead) n++
+    return n
+  }
+
+  /** Lets waiting submitters into a bounded queue that has room again. */
+  protected admit(): void {
+    const { maxQueue } = this.config
+    while (maxQueue !== undefined && this.queued - this.starting() < maxQueue && this.admission.length > 0) {
+      const job = MutableList.take(this.admission) as Job
+      if (job.state === State.Admitting) this.enqueue(job)
+    }
+  }
+
+  protected takeQueued(): Job | undefined {
+    while (this.queue.length > 0) {
+      const job = MutableList.take(this.queue) as Job
+      if (job.state !== State.Queued) continue // cancelled while queued
+      this.queued--
+      return job
+    }
+    return undefined
+  }
+
+  /** Sends queued jobs, in FIFO order, to the least-loaded workers that admit them. */
+  dispatch(): void {
+    const now = performance.now()
+    // While no worker can take more work (the usual state of a saturated pool), leave the queue alone.
+    while (
+      this.queued > 0 &&
+      this.slots.some((slot) => slot.ready && !slot.retiring && this.costs.hasRoom(slot, now))
+    ) {
+      const job = this.takeQueued()
+      if (job === undefined) break
+      job.estimate = this.costs.estimate(job)
+      let best: Slot | undefined
+      for (const slot of this.slots) {
+        if (!slot.ready || slot.retiring || !this.costs.admits(slot, job, now)) continue
+        if (
+          best === undefined ||
+          slot.pendingCost < best.pendingCost ||
+          (slot.pendingCost === best.pendingCost && slot.inflight.size < best.inflight.size)
+        ) {
+          best = slot
+        }
+      }
+      if (best === undefined) {
+        MutableList.prepend(this.queue, job)
+        this.queued++
+        break
+      }
+      this.start(best, job, now)
+    }
+    // A worker held only by busy streams may be free again soon: look again, since no reply may come.
+    if (this.queued > 0 && this.slots.some((slot) => slot.streams > 0)) this.lookAgain(LOOP_SAMPLE_MILLIS)
+    this.observer.queueDepth(this.queued)
+    this.admit()
+  }
+
+  protected start(slot: Slot, job: Job, now: number): void {
+    if (slot.inflight.size === 0) {
+      slot.busySince = now
+      clearTimeout(slot.idleTimer)
+    }
+    job.state = State.Running
+    job.slot = slot
+    job.startedAt = now
+    slot.inflight.set(job.id, job)
+    job.inflightAtStart = slot.inflight.size
+    this.costs.started(slot, job, now)
+    this.totals.started++
+    this.observer.started(now - job.enqueuedAt)
+    slot.sendJob(job)
+    if (job.timeout > 0) {
+      // The worker enforces the timeout; this backstop stops a handler that never yields.
+      job.backstop = setTimeout(() => {
+        if (job.state !== State.Running) return
+        job.state = State.Cancelling
+        job.outcome = { code: POOL_ERROR, value: new TaskTimeout({ task: job.task.name, timeoutMillis: job.timeout }) }
+        this.terminate(slot, job)
+      }, job.timeout + this.config.gracePeriod)
+    }
+    if (++slot.dispatched === this.config.maxTasksPerWorker) this.retire(slot)
+  }
+
+  /** Lets a stream's worker send `n` more items: its consumer has pulled that many. */
+  credit(job: Job, n: number): void {
+    if (job.state === State.Running) job.slot!.control(Command.Credit, job.id, n)
+  }
+
+  /** Finishes a job: frees its place on the worker and hands the result to the caller. */
+  settle(job: Job, code: number, value: unknown): void {
+    if (job.state === State.Done) return
+    // A job stopped for a reason of the pool's (a timeout, a closing scope) reports that reason.
+    if (code === Reply.Interrupted && job.outcome !== undefined) {
+      code = job.outcome.code
+      value = job.outcome.value
+    }
+    const slot = job.slot
+    job.state = State.Done
+    clearTimeout(job.backstop)
+    if (slot?.inflight.delete(job.id)) {
+      const now = performance.now()
+      slot.releaseCell(job)
+      slot.behind = false
+      this.costs.finished(slot, job, code === Reply.Success, now)
+      slot.completed++
+      this.observer.finished(code, now - job.startedAt)
+      if (slot.inflight.size === 0) {
+        slot.busyMillis += now - slot.busySince
+        this.observer.utilization(slot)
+      }
+    }
+    if (code === Reply.Success || code === Reply.End) this.totals.succeeded++
+    else if (code === Reply.Interrupted) this.totals.cancelled++
+    else {
+      this.totals.failed++
+      if (code === Reply.Timeout || value instanceof TaskTimeout) {
+        this.totals.timedOut++
+        this.observer.timedOut()
+      }
+    }
+    job.onResult(code, value)
+    job.onSettled?.()
+    if (slot !== undefined && !slot.dead) {
+      if (slot.retiring && slot.inflight.size === 0) this.stop(slot)
+      else if (slot.inflight.size === 0) this.scheduleIdle(slot)
+    }
+    this.dispatch()
+    if (slot?.inflight.size === 0) this.steal()
+    this.checkIdle()
+  }
+
+  /** Cancels a job; the returned promise resolves once it has really stopped. */
+  cancel(job: Job): Promise<void> | undefined {
+    switch (job.state) {
+      case State.Queued:
+      case State.Admitting: {
+        if (job.state === State.Queued) this.queued--
+        job.state = State.Done
+        this.totals.cancelled++
+        this.observer.queueDepth(this.queued)
+        this.admit()
+        this.checkIdle()
+        return undefined
+      }
+      case State.Running: {
+        const slot = job.slot!
+        job.state = State.Cancelling
+        slot.control(Command.Interrupt, job.id)
+        const grace = setTimeout(() => {
+          if (job.state === State.Cancelling) this.terminate(slot, job)
+        }, this.config.gracePeriod)
+        return new Promise((resolve) => {
+          job.onSettled = () => {
+            clearTimeout(grace)
+            resolve()
+          }
+        })
+      }
+      default:
+        return undefined
+    }
+  }
+
+  protected failQueued(error: (job: Job) => unknown): void {
+    for (let job = this.takeQueued(); job !== undefined; job = this.takeQueued()) {
+      job.state = State.Done
+      job.onResult(POOL_ERROR, error(job))
+    }
+    for (
+      let job = MutableList.take(this.admission);
+      job !== MutableList.Empty;
+      job = MutableList.take(this.admission)
+    ) {
+      if (job.state !== State.Admitting) continue
+      job.state = State.Done
+      job.onResult(POOL_ERROR, error(job))
+    }
+    this.observer.queueDepth(this.queued)
+  }
+
+  protected checkIdle(): void {
+    if (this.onIdle !== undefined && this.inflightCount() === 0 && this.queued === 0) this.onIdle()
+  }
+
+  inflightCount(): number {
+    let n = 0
+    for (const slot of this.slots) n += slot.inflight.size
+    for (const slot of this.dying) n += slot.inflight.size
+    return n
+  }
+}
