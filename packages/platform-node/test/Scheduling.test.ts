@@ -40,6 +40,31 @@ describe("scheduling", () => {
     )
   )
 
+  it.live("mapStream's output waits for a slow consumer: it reads a bounded number of inputs ahead", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const pool = yield* WorkerPool.make({ module, size: 2 })
+        let read = 0
+        function* naturals() {
+          for (let i = 0; ; i++) {
+            read++
+            yield i
+          }
+        }
+        // An endless input, of which the consumer takes a few results and then stops pulling.
+        const pulled = yield* pullAtLeast(pool.mapStream(Square, naturals(), { chunkSize: 4 }), 10)
+        let last = -1
+        for (let i = 0; i < 200 && read !== last; i++) {
+          last = read
+          yield* pool.run(Square, i)
+        }
+        assert.strictEqual(read, last, "the input stood still")
+        // Four chunks per worker in flight, plus the stream's own buffers: a structural bound.
+        assert.isAtMost(read, pulled.length + 4 * 2 * 4 * 4)
+      })
+    )
+  )
+
   it.live("the consumer gets every item in order, whatever the buffer size", () =>
     Effect.scoped(
       Effect.gen(function* () {
