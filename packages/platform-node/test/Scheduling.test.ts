@@ -3,7 +3,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { WorkerPool } from "@strand/platform-node"
 import { Effect, Exit, Metric, Stream } from "effect"
-import { Add, Beacon, Churn, Crash, Produce, Sleep, Spin, Square, Tally, ThreadId } from "./fixtures/tasks.ts"
+import { Add, Beacon, ByteSum, Churn, Crash, Produce, Sleep, Spin, Square, Tally, ThreadId } from "./fixtures/tasks.ts"
 
 const module = new URL("./fixtures/worker.ts", import.meta.url)
 
@@ -164,6 +164,29 @@ describe("scheduling", () => {
         )
         assert.deepStrictEqual(Array.from(new Int32Array(runs)), [1, 1, 1], "each ran exactly once")
         assert.strictEqual((yield* pool.stats).crashed, 1)
+      })
+    )
+  )
+
+  it.live("a task whose buffers were moved to a worker that crashes is not sent again: WorkerCrashed says why", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const pool = yield* WorkerPool.make({ module, size: 1, concurrentTasksPerWorker: 4 })
+        const bytes = new Uint8Array([1, 2, 3, 4])
+        const [, moved, copied] = yield* Effect.all(
+          [
+            Effect.exit(pool.run(Crash, "exit")),
+            Effect.exit(pool.run(ByteSum, bytes, { transfer: [bytes.buffer] })),
+            Effect.exit(pool.run(ByteSum, new Uint8Array([5, 5])))
+          ],
+          { concurrency: "unbounded" }
+        )
+        // Sending it again would send a detached buffer: it failed as a PayloadError that blamed the caller.
+        const error = Exit.isFailure(moved) ? Exit.findErrorOption(moved) : undefined
+        assert.strictEqual(error?._tag === "Some" && error.value._tag, "WorkerCrashed")
+        assert.include(error?._tag === "Some" ? (error.value as { reason: string }).reason : "", "transfer option")
+        // A copied payload never ran either, so it runs on the replacement.
+        assert.deepStrictEqual(copied, Exit.succeed(10))
       })
     )
   )

@@ -73,19 +73,22 @@ export abstract class Dispatcher {
   /**
    * Takes back every job in flight on `slot` that its worker has not started,
    * and puts them at the head of the queue (see `putBack`). Returns the jobs
-   * that had started and are not being cancelled: the caller decides their
-   * fate.
+   * that had started, and those that had not but whose buffers were moved to
+   * the worker (they cannot be sent again); the caller decides their fate.
    */
-  protected takeBackAll(slot: Slot): Array<Job> {
+  protected takeBackAll(slot: Slot): { readonly started: Array<Job>; readonly stranded: Array<Job> } {
     const started: Array<Job> = []
+    const stranded: Array<Job> = []
     const back: Array<Job> = []
     for (const job of slot.inflight.values()) {
       if (job.state !== State.Running) continue // being cancelled: settled when the thread is gone
-      if (takeBack(slot.cells, job.cell, job.id)) back.push(job)
-      else started.push(job)
+      if (!takeBack(slot.cells, job.cell, job.id)) started.push(job)
+      // Its buffers went to the lost worker: sending it again would send them empty.
+      else if (job.moved) stranded.push(job)
+      else back.push(job)
     }
     this.putBack(slot, back)
-    return started
+    return { started, stranded }
   }
 
   /** Moves jobs taken back from `slot` to the head of the queue, oldest first, so that nothing overtakes them. */
@@ -118,7 +121,8 @@ export abstract class Dispatcher {
       if (!slot.ready || slot.dead || slot.inflight.size < 2) continue
       const back: Array<Job> = []
       for (const job of slot.inflight.values()) {
-        if (job.state !== State.Running || !isWaiting(slot.cells, job.cell, job.id)) continue
+        // A job whose buffers were moved to this worker stays with it.
+        if (job.state !== State.Running || job.moved || !isWaiting(slot.cells, job.cell, job.id)) continue
         if (job.startedAt > cutoff) young = true
         else if (takeBack(slot.cells, job.cell, job.id)) back.push(job)
       }

@@ -18,6 +18,11 @@ import { startThread, type Thread } from "./thread.ts"
 export { POOL_ERROR } from "./dispatch.ts"
 export { Job, type PoolConfig, type PoolObserver, Slot } from "./slot.ts"
 
+/** Why a task that never ran is not sent again after its worker was lost. */
+const STRANDED =
+  "this task had not started, but its payload's buffers were moved to that worker (the transfer option), " +
+  "so it cannot be sent again: retry it with fresh buffers"
+
 /** How long a worker that is being stopped may take to hand over its buffered stdout and stderr. */
 const DRAIN_BOUND_MILLIS = 1000
 
@@ -145,12 +150,13 @@ export class Pool extends Dispatcher {
     // starting a new thread (milliseconds of work) waits until they have been told.
     this.promoteSpare(this.config.minSize)
     // The tasks it had not started go back to the queue: they never ran. Those it had started fail.
-    const started = this.takeBackAll(slot)
-    for (const job of started) {
+    const { started, stranded } = this.takeBackAll(slot)
+    for (const job of [...started, ...stranded]) {
+      const reason = stranded.includes(job) ? `${crash.reason}; ${STRANDED}` : crash.reason
       this.settle(
         job,
         POOL_ERROR,
-        new WorkerCrashed({ task: job.task.name, workerId: slot.id, reason: crash.reason, ...exitCodeOf(crash) })
+        new WorkerCrashed({ task: job.task.name, workerId: slot.id, reason, ...exitCodeOf(crash) })
       )
     }
     this.replenish()
@@ -210,11 +216,14 @@ export class Pool extends Dispatcher {
   terminate(slot: Slot, culprit: Job): void {
     if (slot.dead) return
     this.remove(slot)
-    const started = this.takeBackAll(slot)
-    const reason =
-      `its worker was stopped to end task "${culprit.task.name}", which ignored its interruption; ` +
-      "this task had started, so it is not run again"
+    const { started, stranded } = this.takeBackAll(slot)
+    const stopped = `its worker was stopped to end task "${culprit.task.name}", which ignored its interruption`
     for (const job of started) {
+      const reason = `${stopped}; this task had started, so it is not run again`
+      this.settle(job, POOL_ERROR, new WorkerCrashed({ task: job.task.name, workerId: slot.id, reason }))
+    }
+    for (const job of stranded) {
+      const reason = `${stopped}; ${STRANDED}`
       this.settle(job, POOL_ERROR, new WorkerCrashed({ task: job.task.name, workerId: slot.id, reason }))
     }
     void slot.worker.terminate()

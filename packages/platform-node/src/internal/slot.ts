@@ -56,6 +56,8 @@ export class Job {
   readonly payload: unknown
   readonly timeout: number
   readonly transfer: ReadonlyArray<TransferListItem> | undefined
+  /** Its payload's buffers were moved to the worker with it: once sent, it cannot be sent again. */
+  readonly moved: boolean
   readonly window: number
   readonly onResult: (code: number, value: unknown) => void
 
@@ -67,6 +69,7 @@ export class Job {
     this.payload = options.payload
     this.timeout = options.timeout
     this.transfer = options.transfer
+    this.moved = (options.transfer?.length ?? 0) > 0
     this.window = options.window ?? 0
     this.onResult = options.onResult
   }
