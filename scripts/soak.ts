@@ -14,7 +14,7 @@ import { readFileSync } from "node:fs"
 import { setFlagsFromString } from "node:v8"
 import { runInNewContext } from "node:vm"
 import { Task, WorkerPool, WorkerRunner } from "@strand/platform-node"
-import { Cause, Effect, Exit, Fiber, Schema, Scope, Stream } from "effect"
+import { Cause, Effect, Exit, Fiber, Random, Schema, Scope, Stream } from "effect"
 
 // ------------------------------------------------------------------ the tasks
 
@@ -104,23 +104,6 @@ const PHASE_MILLIS = quick ? 4_000 : 10_000
 const INFLIGHT = 48
 const MAX_TASKS = 4_000_000
 
-/** mulberry32: a small seeded generator, so that a run's choices can be replayed. */
-const random = (() => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-})()
-const pick = <A>(weighted: ReadonlyArray<readonly [A, number]>): A => {
-  let r = random() * weighted.reduce((sum, [, w]) => sum + w, 0)
-  for (const [value, weight] of weighted) if ((r -= weight) < 0) return value
-  return weighted[0]![0]
-}
-
 type Op = Kind | "stream"
 /** The mix: mostly normal work, with every fault a few times a phase. */
 const MIX: ReadonlyArray<readonly [Op, number]> = [
@@ -168,19 +151,50 @@ const heap = () => {
   return process.memoryUsage().heapUsed
 }
 
+/** What one task will be: every random choice, drawn in the driver so that a seed replays them in order. */
+interface Choice {
+  readonly op: Op
+  readonly ms: number
+  readonly interruptAfter: number | undefined
+  readonly items: number
+  readonly taken: number
+  readonly tickMs: number
+}
+
+/** Draws one task from Effect's seeded `Random` (see `Random.withSeed` in `main`). */
+const draw = Effect.gen(function* () {
+  const total = MIX.reduce((sum, [, w]) => sum + w, 0)
+  let r = (yield* Random.next) * total
+  let op: Op = MIX[0]![0]
+  for (const [value, weight] of MIX) {
+    if ((r -= weight) < 0) {
+      op = value
+      break
+    }
+  }
+  const choice: Choice = {
+    op,
+    ms: op === "cpu" ? 1 + (yield* Random.next) * 4 : op === "async" ? (yield* Random.next) * 20 : 0,
+    interruptAfter: (yield* Random.next) < 0.08 ? yield* Random.nextIntBetween(0, 14) : undefined,
+    items: yield* Random.nextIntBetween(1, 20),
+    taken: yield* Random.nextIntBetween(1, 25),
+    tickMs: (yield* Random.next) * 3
+  }
+  return choice
+})
+
 /** One task: submitted, maybe interrupted at a random moment, its ending recorded. */
-const oneTask = (pool: WorkerPool.Service, op: Op): Effect.Effect<void> => {
+const oneTask = (
+  pool: WorkerPool.Service,
+  { op, ms, interruptAfter, items, taken, tickMs }: Choice
+): Effect.Effect<void> => {
   const id = nextId++
   bump(submitted, op)
-  const ms = op === "cpu" ? 1 + random() * 4 : op === "async" ? random() * 20 : 0
   const timeout = op === "hang" ? "300 millis" : op === "cpu" || op === "async" ? "10 seconds" : undefined
-  const interruptAfter = random() < 0.08 ? Math.floor(random() * 15) : undefined
   const work: Effect.Effect<unknown, unknown> =
     op === "stream"
       ? Stream.runDrain(
-          pool
-            .stream(Ticks, { id, count: 1 + Math.floor(random() * 20), ms: random() * 3 }, { bufferSize: 4 })
-            .pipe(Stream.take(1 + Math.floor(random() * 25)))
+          pool.stream(Ticks, { id, count: items, ms: tickMs }, { bufferSize: 4 }).pipe(Stream.take(taken))
         )
       : pool.run(Work, { id, kind: op, ms }, timeout === undefined ? undefined : { timeout })
   return Effect.gen(function* () {
@@ -242,7 +256,7 @@ const phase = (deadline: number) =>
         yield* Fiber.await(fibers.values().next().value!)
         continue
       }
-      const fiber = yield* Effect.forkChild(oneTask(pool, pick(MIX)))
+      const fiber = yield* Effect.forkChild(oneTask(pool, yield* draw))
       fibers.add(fiber)
       fiber.addObserver(() => fibers.delete(fiber))
       if (fibers.size % 8 === 0) yield* Effect.yieldNow
@@ -309,7 +323,7 @@ const main = Effect.gen(function* () {
 })
 
 if (!WorkerRunner.isWorker) {
-  Effect.runPromise(main).then(
+  Effect.runPromise(main.pipe(Random.withSeed(seed))).then(
     (broken) => process.exit(broken === 0 ? 0 : 1),
     (error) => {
       console.error("soak: the driver itself failed:", error)
