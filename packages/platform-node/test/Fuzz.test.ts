@@ -96,8 +96,7 @@ describe("worker modules that do not serve what the caller expects", () => {
       Effect.gen(function* () {
         const empty = yield* WorkerPool.make({
           module: new URL("./fixtures/no-handlers-worker.ts", import.meta.url),
-          size: 1,
-          spareWorkers: 0
+          size: 1
         })
         for (let i = 0; i < 3; i++) {
           assert.strictEqual(typedTag(yield* Effect.exit(empty.run(Square, i))), "TaskNotServed")

@@ -2,7 +2,7 @@
 // worker, no task stuck behind a long one, refusals and time-outs counted. Real worker threads.
 import { assert, describe, it } from "@effect/vitest"
 import { WorkerPool } from "@strand/platform-node"
-import { Effect, Exit, Metric, Stream } from "effect"
+import { Effect, Exit, Metric, Scope, Stream } from "effect"
 import { Add, Beacon, ByteSum, Churn, Crash, Produce, Sleep, Spin, Square, Tally, ThreadId } from "./fixtures/tasks.ts"
 
 const module = new URL("./fixtures/worker.ts", import.meta.url)
@@ -25,7 +25,10 @@ describe("scheduling", () => {
         const made = () => Atomics.load(new Int32Array(counter), 0)
         const bufferSize = 64
         // A million items, of which the consumer takes a few and then stops pulling.
-        const pulled = yield* pullAtLeast(pool.stream(Produce, { counter, count: 1_000_000 }, { bufferSize }), 10)
+        const consumer = yield* Scope.make()
+        const pulled = yield* pullAtLeast(pool.stream(Produce, { counter, count: 1_000_000 }, { bufferSize }), 10).pipe(
+          Scope.provide(consumer)
+        )
         // Tasks on the same worker let its stream run as far as it may; wait until it stands still.
         let last = -1
         for (let i = 0; i < 200 && made() !== last; i++) {
@@ -36,6 +39,14 @@ describe("scheduling", () => {
         // Room for bufferSize items, plus one per item pulled, plus the one it made before it waited.
         assert.isAtMost(made(), bufferSize + pulled.length + 1)
         assert.isAtLeast(made(), pulled.length)
+        // Closing the consumer interrupts the producer where it waits for room: the task ends
+        // cancelled, nothing stays in flight, and the worker serves the next task.
+        const cancelled = (yield* pool.stats).cancelled
+        yield* Scope.close(consumer, Exit.void)
+        const after = yield* pool.stats
+        assert.strictEqual(after.inflight, 0)
+        assert.strictEqual(after.cancelled, cancelled + 1)
+        assert.strictEqual(yield* pool.run(Square, 5), 25)
       })
     )
   )

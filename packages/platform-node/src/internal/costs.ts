@@ -22,6 +22,8 @@ export class CostModel {
   /** Estimated milliseconds per run, by task name. */
   readonly costs = new Map<string, number>()
   readonly pipelining: number | "auto"
+  /** Streams in flight on all workers: while there are none, no worker's event loop is sampled. */
+  liveStreams = 0
 
   constructor(pipelining: number | "auto") {
     this.pipelining = pipelining
@@ -54,15 +56,20 @@ export class CostModel {
 
   started(slot: Slot, job: Job, now: number): void {
     if (job.task._tag === "StreamTask") {
-      if (slot.streams++ === 0) slot.sampleLoop(now, true)
+      this.liveStreams++
+      if (slot.streams++ === 0) slot.sampleLoop(now)
     } else {
       slot.pendingCost += charge(job)
     }
   }
 
-  /** Frees the job's share of the budget and learns from a successful run (not from a stream's life). */
+  /**
+   * Frees the job's share of the budget and learns from a successful run (not
+   * from a stream's life, nor from a job taken back before it started).
+   */
   finished(slot: Slot, job: Job, succeeded: boolean, now: number): void {
     if (job.task._tag === "StreamTask") {
+      this.liveStreams--
       slot.streams--
       return
     }
@@ -72,12 +79,6 @@ export class CostModel {
     const cost = (now - job.startedAt) / job.inflightAtStart
     const known = this.costs.get(job.task.name)
     this.costs.set(job.task.name, known === undefined || cost > known ? cost : known * 0.8 + cost * 0.2)
-  }
-
-  /** Frees the share of a job that was taken back before it started; nothing is learned. */
-  takenBack(slot: Slot, job: Job): void {
-    if (job.task._tag === "StreamTask") slot.streams--
-    else slot.pendingCost = slot.inflight.size === slot.streams ? 0 : slot.pendingCost - charge(job)
   }
 }
 

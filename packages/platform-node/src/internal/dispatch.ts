@@ -95,7 +95,7 @@ export abstract class Dispatcher {
   protected putBack(slot: Slot, jobs: Array<Job>): void {
     for (const job of jobs) {
       slot.inflight.delete(job.id)
-      this.costs.takenBack(slot, job)
+      this.costs.finished(slot, job, false, performance.now())
       slot.releaseCell(job)
       clearTimeout(job.backstop)
       job.state = State.Queued
@@ -240,7 +240,7 @@ export abstract class Dispatcher {
       this.start(best, job, now)
     }
     // A worker held only by busy streams may be free again soon: look again, since no reply may come.
-    if (this.queued > 0 && this.slots.some((slot) => slot.streams > 0)) this.lookAgain(LOOP_SAMPLE_MILLIS)
+    if (this.queued > 0 && this.costs.liveStreams > 0) this.lookAgain(LOOP_SAMPLE_MILLIS)
     this.observer.queueDepth(this.queued)
     this.admit()
   }

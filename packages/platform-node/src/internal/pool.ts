@@ -150,16 +150,21 @@ export class Pool extends Dispatcher {
     // starting a new thread (milliseconds of work) waits until they have been told.
     this.promoteSpare(this.config.minSize)
     // The tasks it had not started go back to the queue: they never ran. Those it had started fail.
-    const { started, stranded } = this.takeBackAll(slot)
-    for (const job of [...started, ...stranded]) {
-      const reason = stranded.includes(job) ? `${crash.reason}; ${STRANDED}` : crash.reason
-      this.settle(
-        job,
-        POOL_ERROR,
-        new WorkerCrashed({ task: job.task.name, workerId: slot.id, reason, ...exitCodeOf(crash) })
-      )
-    }
+    this.failTaken(slot, crash.reason, undefined, exitCodeOf(crash))
     this.replenish()
+  }
+
+  /**
+   * A worker is lost: the tasks it had not started go back to the queue (see
+   * `takeBackAll`); those it had started, and those whose buffers it holds,
+   * fail with `WorkerCrashed` and `reason`.
+   */
+  private failTaken(slot: Slot, reason: string, startedNote: string | undefined, exit: { exitCode?: number }): void {
+    const { started, stranded } = this.takeBackAll(slot)
+    const fail = (job: Job, why: string) =>
+      this.settle(job, POOL_ERROR, new WorkerCrashed({ task: job.task.name, workerId: slot.id, reason: why, ...exit }))
+    for (const job of started) fail(job, startedNote === undefined ? reason : `${reason}; ${startedNote}`)
+    for (const job of stranded) fail(job, `${reason}; ${STRANDED}`)
   }
 
   /** Moves a ready spare into the pool while it has fewer than `below` live workers. */
@@ -216,16 +221,12 @@ export class Pool extends Dispatcher {
   terminate(slot: Slot, culprit: Job): void {
     if (slot.dead) return
     this.remove(slot)
-    const { started, stranded } = this.takeBackAll(slot)
-    const stopped = `its worker was stopped to end task "${culprit.task.name}", which ignored its interruption`
-    for (const job of started) {
-      const reason = `${stopped}; this task had started, so it is not run again`
-      this.settle(job, POOL_ERROR, new WorkerCrashed({ task: job.task.name, workerId: slot.id, reason }))
-    }
-    for (const job of stranded) {
-      const reason = `${stopped}; ${STRANDED}`
-      this.settle(job, POOL_ERROR, new WorkerCrashed({ task: job.task.name, workerId: slot.id, reason }))
-    }
+    this.failTaken(
+      slot,
+      `its worker was stopped to end task "${culprit.task.name}", which ignored its interruption`,
+      "this task had started, so it is not run again",
+      {}
+    )
     void slot.worker.terminate()
     this.replenish()
   }

@@ -175,7 +175,6 @@ export class Slot {
    * streams are in flight, so it costs nothing on the path of other tasks.
    */
   loopIsBusy(now: number): boolean {
-    if (this.loopSample === undefined) this.sampleLoop(now, true)
     if (now - this.loopSampledAt < LOOP_SAMPLE_MILLIS) return this.loopBusy
     const sample = this.worker.performance.eventLoopUtilization()
     this.loopBusy = this.worker.performance.eventLoopUtilization(sample, this.loopSample).utilization > 0.5
@@ -186,13 +185,13 @@ export class Slot {
 
   /**
    * Starts a fresh sample of the event loop, when a first stream starts: until
-   * the sample is \`LOOP_SAMPLE_MILLIS\` old, the new stream counts as busy, as a
+   * the sample is `LOOP_SAMPLE_MILLIS` old, the new stream counts as busy, as a
    * task of unknown cost does.
    */
-  sampleLoop(now: number, busy: boolean): void {
+  sampleLoop(now: number): void {
     this.loopSample = this.worker.performance.eventLoopUtilization()
     this.loopSampledAt = now
-    this.loopBusy = busy
+    this.loopBusy = true
   }
 
   /** Asks the worker to flush its stdout and stderr; resolves when it has, or after `bound` ms. */
