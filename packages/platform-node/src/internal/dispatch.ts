@@ -212,7 +212,8 @@ export abstract class Dispatcher {
 
   /** Sends queued jobs, in FIFO order, to the least-loaded workers that admit them. */
   dispatch(): void {
-    const now = performance.now()
+    // The clock is read only when there is work to place (an idle pool settles without it).
+    const now = this.queued > 0 ? performance.now() : 0
     // While no worker can take more work (the usual state of a saturated pool), leave the queue alone.
     while (
       this.queued > 0 &&
