@@ -100,7 +100,9 @@ import * as Errors from "./internal/errors.ts"
 import { validate } from "./internal/options.ts"
 import { Pool, type Slot } from "./internal/pool.ts"
 import { Reply } from "./internal/protocol.ts"
+import type { Job } from "./internal/slot.ts"
 import type * as Task from "./Task.ts"
+import type * as Timeline from "./Timeline.ts"
 
 export {
   /**
@@ -262,6 +264,8 @@ export interface RunOptions {
    * Interrupting the calling fiber stops it as well, without a reason.
    */
   readonly signal?: AbortSignal | undefined
+  /** `false` opens no span for this call, even where the pool traces (see `Options.tracing`). */
+  readonly tracing?: boolean | undefined
 }
 
 /**
@@ -307,6 +311,8 @@ export interface MapOptions {
   readonly timeout?: Duration.Input | undefined
   /** Stops every chunk still queued or running when the signal aborts, failing with `TaskAborted`. */
   readonly signal?: AbortSignal | undefined
+  /** `false` opens no span for this call's chunks, even where the pool traces (see `Options.tracing`). */
+  readonly tracing?: boolean | undefined
 }
 
 /**
@@ -479,6 +485,18 @@ export interface Options {
   readonly env?: Readonly<Record<string, string>> | undefined
   /** Typed configuration for the workers' Layers and handlers: `[Settings.value({ ... })]` (see `Task.config`). */
   readonly config?: ReadonlyArray<Task.ConfigValue> | undefined
+  /**
+   * Spans across the thread boundary (default `true`). Where the caller has a
+   * tracer installed (anything but Effect's built-in one, which exports
+   * nothing), each `run`, `stream`, and each chunk of `map` and `mapStream`,
+   * opens a client span named after the task; its worker runs the handler
+   * under a server span that is the client span's child, and the spans the
+   * handler opens nest under that. The worker's spans end up in the caller's
+   * tracer. `false` opens none. Logs cross either way.
+   */
+  readonly tracing?: boolean | undefined
+  /** Records when each task was queued, started and ended on which worker (see `Timeline`). */
+  readonly timeline?: Timeline.Timeline | undefined
 }
 
 const boundaries = Metric.exponentialBoundaries({ start: 0.01, factor: 4, count: 12 })
@@ -497,9 +515,44 @@ export const metrics = {
   refused: Metric.counter("strand_pool_tasks_refused", { description: "Tasks refused because the queue was full" }),
   timedOut: Metric.counter("strand_pool_tasks_timed_out", { description: "Tasks that ran past their timeout" }),
   queueDepth: Metric.gauge("strand_pool_queue_depth", { description: "Tasks waiting for a worker" }),
+  /** Recorded with the attribute `task`: the task's name. */
   waitTime: Metric.histogram("strand_pool_wait_time_ms", { description: "Time queued, in ms", boundaries }),
+  /** Recorded with the attribute `task`: the task's name. */
   runTime: Metric.histogram("strand_pool_run_time_ms", { description: "Time on a worker, in ms", boundaries }),
   utilization: Metric.gauge("strand_pool_worker_utilization", { description: "Busy fraction of a worker's life" })
+}
+
+/** Records how `job` ran on `slot` (see `Timeline`). */
+const recordTimeline = (
+  timeline: Timeline.Timeline,
+  job: Job,
+  slot: Slot,
+  code: number,
+  value: unknown,
+  now: number
+): void => {
+  const origin = performance.timeOrigin
+  const outcome: Timeline.Outcome =
+    code === Reply.Success || code === Reply.End
+      ? "success"
+      : code === Reply.Defect || (code === Reply.Partial && (value as ReadonlyArray<unknown>)[1] === Reply.Defect)
+        ? "defect"
+        : code === Reply.Interrupted || value instanceof Errors.TaskAborted
+          ? "interrupted"
+          : code === Reply.Timeout || value instanceof Errors.TaskTimeout
+            ? "timeout"
+            : value instanceof Errors.WorkerCrashed
+              ? "crashed"
+              : "failure"
+  timeline.record({
+    task: job.task.name,
+    worker: slot.id,
+    threadId: slot.threadId,
+    queuedAt: origin + job.enqueuedAt,
+    startedAt: job.ran?.[0] ?? origin + job.startedAt,
+    endedAt: job.ran?.[1] ?? origin + now,
+    outcome
+  })
 }
 
 /**
@@ -542,13 +595,28 @@ export const make = (options: Options): Effect.Effect<Service, InvalidPoolOption
     const messages = yield* PubSub.sliding<WorkerMessage>(1024)
     const log = Effect.runForkWith(context)
     const gauges = new WeakMap<Slot, Metric.Gauge<number>>()
+    const perTask = new Map<
+      string,
+      { readonly wait: Metric.Histogram<number>; readonly run: Metric.Histogram<number> }
+    >()
+    const histograms = (task: string) => {
+      let found = perTask.get(task)
+      if (found === undefined) {
+        found = {
+          wait: Metric.withAttributes(metrics.waitTime, { task }),
+          run: Metric.withAttributes(metrics.runTime, { task })
+        }
+        perTask.set(task, found)
+      }
+      return found
+    }
     const pool = new Pool(config, {
-      started: (wait) => {
+      started: (job, wait) => {
         metrics.started.updateUnsafe(1, context)
-        metrics.waitTime.updateUnsafe(wait, context)
+        histograms(job.task.name).wait.updateUnsafe(wait, context)
       },
-      finished: (code, run) => {
-        metrics.runTime.updateUnsafe(run, context)
+      finished: (job, slot, code, value, now) => {
+        histograms(job.task.name).run.updateUnsafe(now - job.startedAt, context)
         const counter =
           code === Reply.Success || code === Reply.End
             ? metrics.succeeded
@@ -556,6 +624,7 @@ export const make = (options: Options): Effect.Effect<Service, InvalidPoolOption
               ? metrics.cancelled
               : metrics.failed
         counter.updateUnsafe(1, context)
+        if (config.timeline !== undefined) recordTimeline(config.timeline, job, slot, code, value, now)
       },
       queueDepth: (depth) => metrics.queueDepth.updateUnsafe(depth, context),
       refused: () => metrics.refused.updateUnsafe(1, context),
@@ -570,7 +639,7 @@ export const make = (options: Options): Effect.Effect<Service, InvalidPoolOption
       },
       warn: (message) => void log(Effect.logWarning(`WorkerPool: ${message}`)),
       message: (slot, message) =>
-        void Effect.runSync(PubSub.publish(messages, { workerId: slot.id, threadId: slot.worker.threadId, message }))
+        void Effect.runSync(PubSub.publish(messages, { workerId: slot.id, threadId: slot.threadId, message }))
     })
     yield* Effect.addFinalizer(() => Effect.promise(() => pool.close()))
     pool.open()

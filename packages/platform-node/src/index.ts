@@ -12,6 +12,8 @@
 export * as NodeDiagnostics from "./NodeDiagnostics.ts"
 /** @since 0.1.0 */
 export * as Task from "./Task.ts"
+/** @since 0.4.0 */
+export * as Timeline from "./Timeline.ts"
 /** @since 0.1.0 */
 export * as WorkerPool from "./WorkerPool.ts"
 /** @since 0.1.0 */

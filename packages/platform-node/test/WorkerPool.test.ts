@@ -301,7 +301,13 @@ describe("WorkerPool", () => {
       const after = yield* Metric.value(WorkerPool.metrics.succeeded)
       assert.strictEqual(after.count - before.count, 3)
       assert.isAtLeast((yield* Metric.value(WorkerPool.metrics.failed)).count, 1)
-      assert.isAtLeast((yield* Metric.value(WorkerPool.metrics.runTime)).count, 4)
+      // Queue-wait and run-time histograms are kept per task, under the attribute `task`.
+      const byTask = (metric: typeof WorkerPool.metrics.runTime, task: string) =>
+        Metric.value(Metric.withAttributes(metric, { task }))
+      assert.isAtLeast((yield* byTask(WorkerPool.metrics.runTime, "Square")).count, 3)
+      assert.isAtLeast((yield* byTask(WorkerPool.metrics.runTime, "EvenOnly")).count, 1)
+      assert.isAtLeast((yield* byTask(WorkerPool.metrics.waitTime, "Square")).count, 3)
+      assert.strictEqual((yield* byTask(WorkerPool.metrics.waitTime, "NoSuchTask")).count, 0)
       const stats = yield* pool.stats
       assert.isAtLeast(stats.succeeded, 3)
       assert.strictEqual(stats.workers.length, 2)

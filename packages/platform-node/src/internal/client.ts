@@ -8,9 +8,11 @@
 import type * as Arr from "effect/Array"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Queue from "effect/Queue"
 import type * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import type * as Tracer from "effect/Tracer"
 import type * as Task from "../Task.ts"
 import type { MapOptions, RunOptions, Service, Stats, StreamOptions } from "../WorkerPool.ts"
 import { InvalidPoolOptions, PayloadError, ResultError, TaskAborted, TaskNotServed, TaskTimeout } from "./errors.ts"
@@ -18,6 +20,7 @@ import * as Mapping from "./map.ts"
 import { durationMillis, show } from "./options.ts"
 import { Job, POOL_ERROR, type Pool, type PoolConfig } from "./pool.ts"
 import { type Codec, Command, codec, describeThrown, deserializeDefect, Reply, schemaIssue } from "./protocol.ts"
+import { carriedBy, isTraced, type Traced } from "./replay.ts"
 
 type SingleTask = Task.Task<string, Task.AnySchema, Task.AnySchema, Task.AnySchema>
 
@@ -154,42 +157,105 @@ const watchSignal = (
   return () => signal.removeEventListener("abort", onAbort)
 }
 
-/** Runs one job: a task's payload, or a chunk of payloads with `Command.RunChunk`. */
+/** What a job needs for its worker's spans and logs: the calling fiber and its client span, if any. */
+const tracedBy = (pool: Pool, fiber: Fiber.Fiber<unknown, unknown>, span: Tracer.Span | undefined): Traced => ({
+  caller: fiber,
+  span,
+  carried: carriedBy(fiber, span, pool.config.timeline !== undefined)
+})
+
+const clientSpan = (task: Task.Any, attributes: Record<string, unknown>) =>
+  ({ kind: "client", attributes: { "strand.task": task.name, ...attributes } }) as const
+
+/** A streaming task's items; its client span, where the call is traced, lasts as long as the stream. */
+const stream = (pool: Pool, task: Task.Any, payload: unknown, options: StreamOptions | undefined) =>
+  Stream.unwrap(
+    Effect.withFiber((fiber) =>
+      Effect.succeed(
+        isTraced(fiber, pool.config.tracing, options?.tracing)
+          ? Stream.withSpan(
+              Stream.unwrap(
+                Effect.withFiber((inner) =>
+                  streamItems(pool, task, payload, options, tracedBy(pool, inner, inner.cache.span as Tracer.Span))
+                )
+              ),
+              task.name,
+              clientSpan(task, {})
+            )
+          : Stream.unwrap(streamItems(pool, task, payload, options, tracedBy(pool, fiber, undefined)))
+      )
+    )
+  )
+
+/**
+ * Runs one job: a task's payload, or a chunk of payloads with `Command.RunChunk`.
+ * Where the call is traced (see `isTraced`), the job runs inside a client span
+ * named after the task; otherwise nothing is added to the call's path.
+ */
 const submit = (
   pool: Pool,
   task: Task.Any,
   command: number,
   payload: unknown,
-  options: RunOptions | undefined
+  options: RunOptions | MapOptions | undefined
 ): Effect.Effect<any, any> =>
-  Effect.callback((resume) => {
-    const timeout = timeoutOf(options)
-    if (typeof timeout !== "number") return resume(Exit.fail(timeout))
-    if (options?.signal?.aborted) return resume(Exit.fail(abortedBy(task, options.signal)))
-    const taskCodec = codec(task)
-    const encoded = encode(task, taskCodec, command, payload)
-    if (Exit.isFailure(encoded)) return resume(encoded)
-    const job = new Job({
-      id: pool.nextJob(),
-      task,
-      codec: taskCodec,
-      command,
-      payload: encoded.value,
-      timeout,
-      transfer: options?.transfer,
-      onResult: (code, value) => {
-        unwatch()
-        resume(
-          command === Command.RunChunk
-            ? Exit.succeed(chunkOutcome(task, taskCodec, code, value))
-            : toExit(task, taskCodec, code, value)
-        )
-      }
-    })
-    const unwatch = watchSignal(pool, options?.signal, job, (exit) => resume(exit))
-    pool.submit(job)
-    return Effect.andThen(Effect.sync(unwatch), cancel(pool, job))
+  Effect.callback<any, any>((resume) => {
+    const fiber = Fiber.getCurrent()!
+    if (!isTraced(fiber, pool.config.tracing, options?.tracing)) {
+      return startJob(pool, task, command, payload, options, tracedBy(pool, fiber, undefined), resume)
+    }
+    const attributes = command === Command.RunChunk ? { "strand.chunk.size": (payload as Array<unknown>).length } : {}
+    resume(
+      Effect.withSpan(
+        Effect.callback<any, any>((resume) => {
+          const inner = Fiber.getCurrent()!
+          const traced = tracedBy(pool, inner, inner.cache.span as Tracer.Span)
+          return startJob(pool, task, command, payload, options, traced, resume)
+        }),
+        task.name,
+        clientSpan(task, attributes)
+      )
+    )
   })
+
+/** Submits a job and resumes the caller with its result; returns what cancels it. */
+const startJob = (
+  pool: Pool,
+  task: Task.Any,
+  command: number,
+  payload: unknown,
+  options: RunOptions | MapOptions | undefined,
+  traced: Traced,
+  resume: (effect: Effect.Effect<any, any>) => void
+): Effect.Effect<void> | undefined => {
+  const timeout = timeoutOf(options)
+  if (typeof timeout !== "number") return void resume(Exit.fail(timeout))
+  if (options?.signal?.aborted) return void resume(Exit.fail(abortedBy(task, options.signal)))
+  const taskCodec = codec(task)
+  const encoded = encode(task, taskCodec, command, payload)
+  if (Exit.isFailure(encoded)) return void resume(encoded)
+  const job = new Job({
+    id: pool.nextJob(),
+    task,
+    codec: taskCodec,
+    command,
+    payload: encoded.value,
+    timeout,
+    transfer: (options as RunOptions | undefined)?.transfer,
+    traced,
+    onResult: (code, value) => {
+      unwatch()
+      resume(
+        command === Command.RunChunk
+          ? Exit.succeed(chunkOutcome(task, taskCodec, code, value))
+          : toExit(task, taskCodec, code, value)
+      )
+    }
+  })
+  const unwatch = watchSignal(pool, options?.signal, job, (exit) => resume(exit))
+  pool.submit(job)
+  return Effect.andThen(Effect.sync(unwatch), cancel(pool, job))
+}
 
 /**
  * A streaming task's items, under credit: the worker may send `bufferSize`
@@ -202,7 +268,8 @@ const streamItems = Effect.fnUntraced(function* (
   pool: Pool,
   task: Task.Any,
   payload: unknown,
-  options: StreamOptions | undefined
+  options: StreamOptions | undefined,
+  traced: Traced
 ) {
   const timeout = timeoutOf(options)
   if (typeof timeout !== "number") return yield* timeout
@@ -221,6 +288,7 @@ const streamItems = Effect.fnUntraced(function* (
     payload: encoded.value,
     timeout,
     transfer: options?.transfer,
+    traced,
     window,
     onResult: (code, value) => {
       if (code === Reply.End) return void Queue.endUnsafe(queue)
@@ -265,7 +333,7 @@ const statsOf = (pool: Pool): Stats => {
     ...pool.totals,
     workers: pool.slots.map((slot) => ({
       id: slot.id,
-      threadId: slot.worker.threadId,
+      threadId: slot.threadId,
       ready: slot.ready,
       inflight: slot.inflight.size,
       completed: slot.completed,
@@ -277,8 +345,7 @@ const statsOf = (pool: Pool): Stats => {
 /** Builds the service's operations over a running pool engine. @internal */
 export const makeClient = (pool: Pool, config: PoolConfig): Omit<Service, "messages"> => ({
   run: (task, payload, options) => submit(pool, task, Command.Run, payload, options),
-  stream: (task, payload, options) =>
-    Stream.unwrap(streamItems(pool, task, payload, options)) as Stream.Stream<any, any>,
+  stream: (task, payload, options) => stream(pool, task, payload, options) as Stream.Stream<any, any>,
   map: (task, inputs, options) =>
     Mapping.map(inputs, options, config.maxSize, runChunk(pool, task, options)) as Effect.Effect<any, any>,
   mapStream: (task, inputs, options) =>

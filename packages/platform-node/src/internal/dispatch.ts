@@ -258,7 +258,13 @@ export abstract class Dispatcher {
     job.inflightAtStart = slot.inflight.size
     this.costs.started(slot, job, now)
     this.totals.started++
-    this.observer.started(now - job.enqueuedAt)
+    this.observer.started(job, now - job.enqueuedAt)
+    const span = job.traced.span
+    if (span !== undefined) {
+      span.attribute("strand.worker.id", slot.id)
+      span.attribute("strand.thread.id", slot.threadId)
+      span.attribute("strand.queued_ms", now - job.enqueuedAt)
+    }
     slot.sendJob(job)
     if (job.timeout > 0) {
       // The worker enforces the timeout; this backstop stops a handler that never yields.
@@ -294,7 +300,7 @@ export abstract class Dispatcher {
       slot.behind = false
       this.costs.finished(slot, job, code === Reply.Success, now)
       slot.completed++
-      this.observer.finished(code, now - job.startedAt)
+      this.observer.finished(job, slot, code, value, now)
       if (slot.inflight.size === 0) {
         slot.busyMillis += now - slot.busySince
         this.observer.utilization(slot)
@@ -309,6 +315,7 @@ export abstract class Dispatcher {
         this.observer.timedOut()
       }
     }
+    job.replay?.finish()
     job.onResult(code, value)
     job.onSettled?.()
     if (slot !== undefined && !slot.dead) {

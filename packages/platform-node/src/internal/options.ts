@@ -16,6 +16,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Schema from "effect/Schema"
 import type * as Task from "../Task.ts"
+import * as Timeline from "../Timeline.ts"
 import type { Options } from "../WorkerPool.ts"
 import { InvalidPoolOptions } from "./errors.ts"
 import { schemaIssue } from "./protocol.ts"
@@ -44,7 +45,9 @@ const known = new Set([
   "execArgv",
   "argv",
   "env",
-  "config"
+  "config",
+  "tracing",
+  "timeline"
 ])
 
 /** Shows a value as the user wrote it: strings quoted, anything else without throwing. */
@@ -265,6 +268,11 @@ const decode = (options: Options): PoolConfig => {
       check(Strings, "argv", v, "an array of strings (the workers' process.argv after the script)")
     ),
     env: optional(o.env, env),
-    workerConfig: optional(o.config, workerConfig) ?? {}
+    workerConfig: optional(o.config, workerConfig) ?? {},
+    tracing: optional(o.tracing, (v) => check(Schema.Boolean, "tracing", v, "true or false")) ?? true,
+    timeline: optional(o.timeline, (v) => {
+      if (!Timeline.isTimeline(v)) throw new Invalid("timeline", v, "a timeline made by Timeline.make()")
+      return v
+    })
   }
 }

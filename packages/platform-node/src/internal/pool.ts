@@ -12,6 +12,7 @@
 import { Dispatcher, POOL_ERROR } from "./dispatch.ts"
 import { PayloadError, WorkerCrashed, WorkerPoolClosed, WorkerSpawnError } from "./errors.ts"
 import { isControl, isReply, isReplyBatch, RESULT_STRIDE, Reply } from "./protocol.ts"
+import { Replay } from "./replay.ts"
 import { type Job, Slot } from "./slot.ts"
 import { startThread, type Thread } from "./thread.ts"
 
@@ -92,6 +93,8 @@ export class Pool extends Dispatcher {
         if (job === undefined) continue
         const code = message[i] as number
         if (code === Reply.Item) job.onResult(code, message[i + 2])
+        else if (code === Reply.Timing) job.ran = message[i + 2] as [number, number]
+        else if (code >= Reply.SpanStart) this.replay(slot, job).receive(code, message[i + 2])
         else this.settle(job, code, message[i + 2])
       }
       return
@@ -119,6 +122,15 @@ export class Pool extends Dispatcher {
     }
   }
 
+  /** Where a job's spans and logs go: its caller's tracer and loggers, with annotations naming the task and worker. */
+  private replay(slot: Slot, job: Job): Replay {
+    return (job.replay ??= new Replay(job.traced, {
+      "strand.task": job.task.name,
+      "strand.worker": slot.id,
+      "strand.thread": slot.threadId
+    }))
+  }
+
   private malformed(slot: Slot): void {
     this.totals.malformed++
     this.observer.warn(`worker #${slot.id} sent a malformed message on the pool's channel; it was ignored`)
@@ -144,7 +156,7 @@ export class Pool extends Dispatcher {
     this.totals.crashed++
     if (slot.inflight.size === 0) {
       // Nobody is waiting on this worker, so nobody would hear why it went: log it.
-      this.observer.warn(`worker #${slot.id} (thread ${slot.worker.threadId}) crashed between tasks: ${crash.reason}`)
+      this.observer.warn(`worker #${slot.id} (thread ${slot.threadId}) crashed between tasks: ${crash.reason}`)
     }
     // A ready spare takes the worker's place before its callers resume, so they see a full pool;
     // starting a new thread (milliseconds of work) waits until they have been told.

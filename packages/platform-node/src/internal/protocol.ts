@@ -8,10 +8,10 @@
  *
  * Messages travel in batches: every command or result produced in one tick
  * goes out in a single `postMessage`, as a flat array, which is what makes
- * pipelined throughput cheap. Commands to a worker have a stride of 6
- * (`code, id, cell, task name, payload, timeout`); replies from a worker a
- * stride of 3 (`code, id, value`). Control messages (ready, a failed start,
- * drain) are small tagged objects.
+ * pipelined throughput cheap. Commands to a worker have a stride of 7
+ * (`code, id, cell, task name, payload, timeout, carried`); replies from a
+ * worker a stride of 3 (`code, id, value`). Control messages (ready, a failed
+ * start, drain) are small tagged objects.
  *
  * @internal
  */
@@ -45,14 +45,22 @@ export const Reply = {
   NotServed: 8,
   Unsendable: 9,
   /** A chunk that stopped at a failing input: `[results before it, Failure or Defect, its value]`. */
-  Partial: 10
+  Partial: 10,
+  /** A span opened in the worker: a `SpanStart`. */
+  SpanStart: 11,
+  /** A span the worker ended: a `SpanEnd`. */
+  SpanEnd: 12,
+  /** A log line of the task's: a `LogRecord`. */
+  Log: 13,
+  /** When the task really ran on its worker: `[start, end]`, in epoch milliseconds. */
+  Timing: 14
 } as const
 
 /** The highest reply code; anything else on the channel is malformed. */
-const LAST_REPLY = Reply.Partial
+const LAST_REPLY = Reply.Timing
 
 /** @internal */
-export const COMMAND_STRIDE = 6
+export const COMMAND_STRIDE = 7
 /** @internal */
 export const RESULT_STRIDE = 3
 
@@ -103,6 +111,65 @@ export const isWaiting = (cells: Int32Array, cell: number, id: number): boolean 
 export const takeBack = (cells: Int32Array, cell: number, id: number): boolean => {
   const tag = tagOf(id)
   return Atomics.compareExchange(cells, cell, tag, 0) === tag
+}
+
+/**
+ * What a command carries besides its task, only when there is something to
+ * carry: on the untraced hot path the slot holds `undefined`, so it costs
+ * nothing.
+ */
+export interface Carried {
+  /** The caller's span, when it is sampled: the worker's server span is its child. */
+  readonly traceId?: string
+  readonly spanId?: string
+  /** The caller's minimum log level, when it is not the default `Info`. */
+  readonly logLevel?: string
+  /** Report when the task really started and ended (`Reply.Timing`), for a `Timeline`. */
+  readonly timing?: true
+}
+
+/** A span opened in a worker: `[its number, its parent's number (0: the caller's span), name, kind, start]`. */
+export type SpanStart = readonly [local: number, parent: number, name: string, kind: string, startTime: bigint]
+
+/**
+ * A span a worker ended: `[its number, end, exit, attributes, events]`. The
+ * exit is `[Reply.Success]`, `[Reply.Failure | Reply.Defect, the error]` or
+ * `[Reply.Interrupted]`.
+ */
+export type SpanEnd = readonly [
+  local: number,
+  endTime: bigint,
+  exit: readonly [code: number, error?: SerializedDefect],
+  attributes: ReadonlyArray<readonly [string, unknown]>,
+  events: ReadonlyArray<readonly [name: string, time: bigint, attributes: Record<string, unknown>]>
+]
+
+/**
+ * A log line written in a task:
+ * `[level, epoch millis, message parts, annotations, span number (0: none), fiber id, cause]`.
+ */
+export type LogRecord = readonly [
+  level: string,
+  date: number,
+  message: ReadonlyArray<unknown>,
+  annotations: Record<string, unknown>,
+  span: number,
+  fiberId: number,
+  cause: SerializedDefect | undefined
+]
+
+/**
+ * A value made safe for structured clone: primitives and plain data cross as
+ * they are; an error crosses as a `SerializedDefect`'s fields; anything else
+ * (a function, a class instance with methods) as its description.
+ */
+export const cloneable = (value: unknown): unknown => {
+  if (value === null || typeof value !== "object") {
+    return typeof value === "function" || typeof value === "symbol" ? describe(value) : value
+  }
+  if (isErrorLike(value)) return `${String(value.name ?? "Error")}: ${value.message}`
+  if (findUncloneable(value, "") !== undefined) return describe(value)
+  return value
 }
 
 /** Control messages, worker to pool. */

@@ -20,7 +20,9 @@ import * as Latch from "effect/Latch"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type * as Task from "../Task.ts"
+import { Forwarder } from "./forward.ts"
 import {
+  type Carried,
   COMMAND_STRIDE,
   type Codec,
   Command,
@@ -83,11 +85,14 @@ export class Runner {
   private readonly served = new Map<string, Served>()
   private readonly fibers = new Map<number, Fiber.Fiber<unknown, unknown>>()
   private readonly credits = new Map<number, Credit>()
+  /** When each task that must report its timing (`Carried.timing`) started, in epoch milliseconds. */
+  private readonly startedAt = new Map<number, number>()
   private readonly runFork: <A, E>(effect: Effect.Effect<A, E, unknown>) => Fiber.Fiber<A, E>
   private readonly outbox: Outbox
   private readonly port: MessagePort
 
   private readonly cells: Int32Array
+  private readonly forwarder: Forwarder
 
   constructor(
     port: MessagePort,
@@ -104,7 +109,8 @@ export class Runner {
       // A stream whose item cannot be sent has failed: stop producing more.
       this.fibers.get(id as number)?.interruptUnsafe()
     })
-    this.runFork = Effect.runForkWith(context) as typeof this.runFork
+    this.forwarder = new Forwarder((code, id, value) => this.emit(code, id, value), context as Context.Context<never>)
+    this.runFork = Effect.runForkWith(this.forwarder.install(context as Context.Context<never>)) as typeof this.runFork
     for (const handler of handlers) this.served.set(handler.task.name, { handler, codec: codec(handler.task) })
     port.on("message", (message: unknown) => {
       if (Array.isArray(message)) this.receive(message)
@@ -120,7 +126,7 @@ export class Runner {
       const id = batch[i + 1] as number
       if (code === Command.Interrupt) this.fibers.get(id)?.interruptUnsafe()
       else if (code === Command.Credit) this.credits.get(id)?.grant(batch[i + 4] as number)
-      else this.start(code, id, batch[i + 2], batch[i + 3], batch[i + 4], batch[i + 5])
+      else this.start(code, id, batch[i + 2], batch[i + 3], batch[i + 4], batch[i + 5], batch[i + 6])
     }
   }
 
@@ -145,6 +151,11 @@ export class Runner {
     return (exit: Exit.Exit<unknown, unknown>): void => {
       this.fibers.delete(id)
       if (kind === "stream") this.credits.delete(id)
+      const startedAt = this.startedAt.get(id)
+      if (startedAt !== undefined) {
+        this.startedAt.delete(id)
+        this.emit(Reply.Timing, id, [startedAt, performance.timeOrigin + performance.now()])
+      }
       if (Exit.isSuccess(exit)) {
         if (exit.value === Answered) return
         if (timeout > 0 && Option.isNone(exit.value as Option.Option<unknown>)) {
@@ -187,7 +198,15 @@ export class Runner {
 
   // ------------------------------------------------------------------- tasks
 
-  private start(code: number, id: number, cell: number, name: string, payload: unknown, timeout: number): void {
+  private start(
+    code: number,
+    id: number,
+    cell: number,
+    name: string,
+    payload: unknown,
+    timeout: number,
+    carried: Carried | undefined
+  ): void {
     const entry = this.served.get(name)
     if (entry === undefined) {
       if (claim(this.cells, cell, id)) this.emit(Reply.NotServed, id, name)
@@ -201,6 +220,7 @@ export class Runner {
       Effect.suspend(() => {
         // Nothing of the task runs before its claim: a task the pool took back runs elsewhere.
         if (!claim(this.cells, cell, id)) return Effect.succeed(Answered)
+        if (carried?.timing) this.startedAt.set(id, performance.timeOrigin + performance.now())
         let effect: Effect.Effect<unknown, unknown, unknown> | undefined
         try {
           effect = this.build(entry, kind, id, payload, credit)
@@ -210,6 +230,7 @@ export class Runner {
           return Effect.succeed(Answered)
         }
         if (effect === undefined) return Effect.succeed(Answered)
+        effect = this.forwarder.wrap(effect, id, name, carried)
         return timeout > 0 ? Effect.timeoutOption(effect, timeout) : effect
       })
     )

@@ -7,7 +7,9 @@
 import type { EventLoopUtilization } from "node:perf_hooks"
 import type { MessagePort, ResourceLimits, TransferListItem, Worker } from "node:worker_threads"
 import type * as Task from "../Task.ts"
+import type { Timeline } from "../Timeline.ts"
 import { COMMAND_STRIDE, type Codec, Command, DRAIN, Outbox, offer, uncloneableIssue } from "./protocol.ts"
+import type { Replay, Traced } from "./replay.ts"
 
 /** How often, at most, the event loop of a worker with streams in flight is sampled. */
 export const LOOP_SAMPLE_MILLIS = 10
@@ -31,6 +33,8 @@ export interface JobOptions {
   readonly window?: number
   /** Receives every result; for a stream, items first and then one final code. */
   readonly onResult: (code: number, value: unknown) => void
+  /** Its caller, client span and what its command carries, for the worker's spans and logs. */
+  readonly traced: Traced
 }
 
 /** One submitted task (or chunk of tasks) and its way back to the caller. */
@@ -49,6 +53,10 @@ export class Job {
   onSettled: (() => void) | undefined = undefined
   /** How a job being stopped by terminating its worker ends, once the thread is gone. */
   outcome: { readonly code: number; readonly value: unknown } | undefined = undefined
+  /** Its worker's spans and logs, replayed to the caller; made on the first one. */
+  replay: Replay | undefined = undefined
+  /** When it really ran on its worker, in epoch milliseconds, when asked (`Carried.timing`). */
+  ran: readonly [start: number, end: number] | undefined = undefined
   readonly id: number
   readonly task: Task.Any
   readonly codec: Codec
@@ -60,6 +68,7 @@ export class Job {
   readonly moved: boolean
   readonly window: number
   readonly onResult: (code: number, value: unknown) => void
+  readonly traced: Traced
 
   constructor(options: JobOptions) {
     this.id = options.id
@@ -72,6 +81,7 @@ export class Job {
     this.moved = (options.transfer?.length ?? 0) > 0
     this.window = options.window ?? 0
     this.onResult = options.onResult
+    this.traced = options.traced
   }
 }
 
@@ -107,6 +117,8 @@ export class Slot {
   readonly exited: Promise<void>
   readonly id: number
   readonly worker: Worker
+  /** Its thread's id, kept: `worker.threadId` reads -1 once the thread has exited. */
+  readonly threadId: number
   /** The pool's end of the private channel. */
   readonly port: MessagePort
   /** The worker's claim cells (see `claim`), and those no task in flight holds. */
@@ -127,6 +139,7 @@ export class Slot {
   ) {
     this.id = id
     this.worker = worker
+    this.threadId = worker.threadId
     this.port = port
     this.cells = cells
     this.freeCells = Array.from({ length: cells.length }, (_, i) => cells.length - 1 - i)
@@ -149,7 +162,9 @@ export class Slot {
   sendJob(job: Job): void {
     job.cell = this.freeCells.pop()!
     offer(this.cells, job.cell, job.id)
-    this.outbox.next(job.transfer).push(job.command, job.id, job.cell, job.task.name, job.payload, job.timeout)
+    this.outbox
+      .next(job.transfer)
+      .push(job.command, job.id, job.cell, job.task.name, job.payload, job.timeout, job.traced.carried)
     this.outbox.pushed()
     if (job.window > 0) this.control(Command.Credit, job.id, job.window)
   }
@@ -157,7 +172,7 @@ export class Slot {
   /** Sends an interrupt (`Command.Interrupt`) or more room for a stream's items (`Command.Credit`). */
   control(code: number, id: number, credit = 0): void {
     if (this.dead) return
-    this.outbox.next(undefined).push(code, id, -1, undefined, credit, 0)
+    this.outbox.next(undefined).push(code, id, -1, undefined, credit, 0, undefined)
     this.outbox.pushed()
   }
 
@@ -240,12 +255,16 @@ export interface PoolConfig {
   readonly env: Readonly<Record<string, string>> | undefined
   /** Encoded configuration values, by name. */
   readonly workerConfig: Readonly<Record<string, unknown>>
+  /** Whether calls open spans where a tracer is installed. */
+  readonly tracing: boolean
+  readonly timeline: Timeline | undefined
 }
 
 /** Hooks for metrics, called on the pool's hot path. */
 export interface PoolObserver {
-  readonly started: (waitMillis: number) => void
-  readonly finished: (code: number, runMillis: number) => void
+  readonly started: (job: Job, waitMillis: number) => void
+  /** `job` ended on `slot` with `code` and `value`, at `now`. */
+  readonly finished: (job: Job, slot: Slot, code: number, value: unknown, now: number) => void
   readonly queueDepth: (depth: number) => void
   /** A task refused because the queue was full (`onQueueFull: "fail"`). */
   readonly refused: () => void

@@ -1,0 +1,164 @@
+/**
+ * The worker's half of seeing across the thread boundary: a `Tracer` and a
+ * `Logger` that send what a task's code records to the caller, over the
+ * batched reply channel, where `replay.ts` hands it to the caller's own
+ * tracer and loggers. Nothing has to be configured inside the worker.
+ *
+ * @internal
+ */
+import { threadId } from "node:worker_threads"
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Logger from "effect/Logger"
+import * as Option from "effect/Option"
+import * as References from "effect/References"
+import * as Tracer from "effect/Tracer"
+import {
+  type Carried,
+  cloneable,
+  type LogRecord,
+  Reply,
+  type SpanEnd,
+  type SpanStart,
+  serializeCause,
+  serializeDefect
+} from "./protocol.ts"
+
+/** The task a fiber works for, by its job id (0: none); inherited by the fibers it forks. */
+const CurrentJob = Context.Reference<number>("@strand/platform-node/CurrentJob", { defaultValue: () => 0 })
+
+type Emit = (code: number, id: number, value: unknown) => void
+
+/** A sampled span of a task's, mirrored to the caller as it starts and ends. */
+class ForwardedSpan extends Tracer.NativeSpan {
+  readonly job: number
+  readonly local: number
+  private readonly emit: Emit
+
+  constructor(options: ConstructorParameters<typeof Tracer.NativeSpan>[0], job: number, local: number, emit: Emit) {
+    super(options)
+    this.job = job
+    this.local = local
+    this.emit = emit
+    const parent = Option.getOrUndefined(options.parent)
+    const start: SpanStart = [
+      local,
+      parent instanceof ForwardedSpan ? parent.local : 0,
+      options.name,
+      options.kind,
+      options.startTime
+    ]
+    emit(Reply.SpanStart, job, start)
+  }
+
+  override end(endTime: bigint, exit: Exit.Exit<unknown, unknown>): void {
+    if (this.status._tag === "Ended") return
+    super.end(endTime, exit)
+    const attributes = Array.from(this.attributes, ([key, value]) => [key, cloneable(value)] as const)
+    const events = this.events.map(([name, time, attributes]) => [name, time, cloneable(attributes)] as const)
+    const ended: SpanEnd = [this.local, endTime, exitOf(exit), attributes, events as SpanEnd[4]]
+    this.emit(Reply.SpanEnd, this.job, ended)
+  }
+}
+
+const exitOf = (exit: Exit.Exit<unknown, unknown>): SpanEnd[2] => {
+  if (Exit.isSuccess(exit)) return [Reply.Success]
+  if (Cause.hasInterruptsOnly(exit.cause)) return [Reply.Interrupted]
+  const error = Cause.findErrorOption(exit.cause)
+  return Option.isSome(error)
+    ? [Reply.Failure, serializeDefect(error.value)]
+    : [Reply.Defect, serializeCause(exit.cause)]
+}
+
+/**
+ * Forwards a worker's spans and logs. One per worker; `wrap` puts a task's
+ * effect under it.
+ */
+export class Forwarder {
+  private nextSpan = 1
+  /** The caller's span of each traced task, as the parent of its server span. */
+  private readonly callers = new WeakMap<Tracer.AnySpan, number>()
+  private readonly emit: Emit
+  /** Loggers for code that runs outside any task (a Layer, a background fiber): the worker's own. */
+  private readonly others: ReadonlySet<Logger.Logger<unknown, unknown>>
+
+  constructor(emit: Emit, context: Context.Context<never>) {
+    this.emit = emit
+    this.others = Context.get(context, References.CurrentLoggers)
+  }
+
+  /**
+   * The context every task runs in: this forwarding tracer, unless the
+   * worker's Layer installed a tracer of its own, and the forwarding logger
+   * in place of Effect's default one.
+   */
+  install(context: Context.Context<never>): Context.Context<never> {
+    const loggers = new Set<Logger.Logger<unknown, unknown>>([this.logger])
+    for (const logger of this.others) {
+      if (logger !== Logger.defaultLogger && logger !== Logger.tracerLogger) loggers.add(logger)
+    }
+    const withLoggers = Context.add(context, References.CurrentLoggers, loggers)
+    return Context.get(context, Tracer.Tracer) === Tracer.nativeTracer
+      ? Context.add(withLoggers, Tracer.Tracer, this.tracer)
+      : withLoggers
+  }
+
+  /** Runs a task's effect as job `id`, under a server span when its caller's span is sampled. */
+  wrap<A, E, R>(
+    effect: Effect.Effect<A, E, R>,
+    id: number,
+    name: string,
+    carried: Carried | undefined
+  ): Effect.Effect<A, E, R> {
+    let wrapped = Effect.provideService(effect, CurrentJob, id)
+    if (carried === undefined) return wrapped
+    if (carried.logLevel !== undefined) {
+      wrapped = Effect.provideService(wrapped, References.MinimumLogLevel, carried.logLevel as never)
+    }
+    if (carried.traceId === undefined || carried.spanId === undefined) return wrapped
+    const caller = Tracer.externalSpan({ traceId: carried.traceId, spanId: carried.spanId, sampled: true })
+    this.callers.set(caller, id)
+    return Effect.withSpan(wrapped, name, {
+      kind: "server",
+      parent: caller,
+      attributes: { "strand.task": name, "strand.thread.id": threadId }
+    })
+  }
+
+  private readonly tracer = Tracer.make({
+    span: (options) => {
+      const parent = Option.getOrUndefined(options.parent)
+      const job =
+        parent === undefined ? undefined : parent instanceof ForwardedSpan ? parent.job : this.callers.get(parent)
+      // A span outside any traced task, or one not sampled, stays in the worker.
+      if (job === undefined || !options.sampled) return new Tracer.NativeSpan(options)
+      return new ForwardedSpan(options, job, this.nextSpan++, this.emit)
+    }
+  })
+
+  private readonly logger = Logger.make<unknown, void>((options) => {
+    const job = options.fiber.getRef(CurrentJob)
+    if (job === 0) {
+      for (const logger of this.others) logger.log(options)
+      return
+    }
+    const span = options.fiber.cache.span
+    const message = Array.isArray(options.message) ? options.message : [options.message]
+    const annotations: Record<string, unknown> = {}
+    for (const [key, value] of Object.entries(options.fiber.getRef(References.CurrentLogAnnotations))) {
+      annotations[key] = cloneable(value)
+    }
+    const record: LogRecord = [
+      options.logLevel,
+      options.date.getTime(),
+      message.map(cloneable),
+      annotations,
+      span instanceof ForwardedSpan ? span.local : 0,
+      options.fiber.id,
+      options.cause.reasons.length > 0 ? serializeCause(options.cause) : undefined
+    ]
+    this.emit(Reply.Log, job, record)
+  })
+}
