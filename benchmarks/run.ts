@@ -114,6 +114,12 @@ const scenarios: ReadonlyArray<Scenario> = [
       )
     ),
     run: Scenarios.httpService
+  },
+  {
+    name: "12. Tracing",
+    subjects: ["tracing: false", "no tracer", "in-memory tracer"],
+    units: { pipelinedPerSecond: "tasks/s, pipelined" },
+    run: Scenarios.tracing
   }
 ]
 
@@ -173,6 +179,7 @@ const bestPeer = Math.max(...peers.map(pipelined))
 const memoryFor100k = (get("7.", "strand Lock", "bytesPerWaiter") * 100_000) / 2 ** 20
 const ratio = (x: number) => `${x.toFixed(2)}x`
 
+const tracingRate = (subject: string) => get("12.", subject, "pipelinedPerSecond")
 const httpLoads = ["trivial10", "trivial100", "spin10", "spin100"]
 const http = (subject: string, load: string, metric: string) => get("11.", subject, `${load}${metric}`)
 
@@ -237,6 +244,11 @@ const targets: ReadonlyArray<Target> = [
     pass: httpLoads.every((load) => http("strand", load, "P99") <= http("piscina", load, "P99"))
   },
   {
+    target: "Tracing on, no tracer installed: pipelined >= 0.95x tracing off",
+    figure: ratio(tracingRate("no tracer") / tracingRate("tracing: false")),
+    pass: tracingRate("no tracer") >= 0.95 * tracingRate("tracing: false")
+  },
+  {
     target: "100,000 fibers waiting on one Lock fit in < 100 MB of heap",
     figure: `${memoryFor100k.toFixed(1)} MB`,
     pass: memoryFor100k < 100
@@ -251,6 +263,7 @@ const notes = [
   ...hung.map((subject) => `Hung (no answer within the bound, left out of the figures): ${subject}.`),
   `mapStream over ${get("9.", "strand", "inputs").toLocaleString("en")} generated inputs (chunks of 1,000): heap growth ${get("9.", "strand", "peakGrowthMegabytes").toFixed(1)} MB at its peak, ${get("9.", "strand", "endGrowthMegabytes").toFixed(1)} MB at the end.`,
   `A worker's stream of ${get("10.", "strand", "slowItems").toLocaleString("en")} items read by a slow consumer: heap growth ${get("10.", "strand", "peakGrowthMegabytes").toFixed(1)} MB at its peak, ${get("10.", "strand", "endGrowthMegabytes").toFixed(1)} MB at the end; a fast consumer reads ${Math.round(get("10.", "strand", "fastPerSecond")).toLocaleString("en")} items/s.`,
+  `With a tracer installed, every task opens two spans and sends one back: ${Math.round(tracingRate("in-memory tracer")).toLocaleString("en")} tasks/s pipelined, ${ratio(tracingRate("in-memory tracer") / tracingRate("tracing: false"))} tracing off.`,
   `Moving a ${quick ? 8 : 64} MB result with WorkerRunner.transfer: ${ratio(moved)} faster than copying it.`,
   `Diagnostics overhead on a Lock: ${overhead("uncontended")} uncontended, ${overhead("contended")} contended. ` +
     "It is why diagnostics stay off unless Diagnostics.layer is provided."

@@ -7,7 +7,7 @@ import { BoundedSemaphore, Condition, Diagnostics, Lock, PriorityQueue } from "@
 import { WorkerPool } from "@strand/platform-node"
 import { Mutex } from "async-mutex"
 import autocannon from "autocannon"
-import { Effect, Exit, Fiber, Order, Scope, Semaphore, Stream } from "effect"
+import { Effect, Exit, Fiber, Order, Scope, Semaphore, Stream, Tracer } from "effect"
 import pLimit from "p-limit"
 import { Piscina } from "piscina"
 import { all, interruptAfter, type Pool, type PoolFactory } from "./pools.ts"
@@ -512,5 +512,44 @@ export const httpService = async ({ quick, cores }: Sizes, subject: string): Pro
     return samples
   } finally {
     await server.stop()
+  }
+}
+
+/** A tracer that opens Effect's in-memory spans and keeps none: the cost of spans, with no exporter's. */
+const discardingTracer = Tracer.make({ span: (options) => new Tracer.NativeSpan(options) })
+
+/**
+ * 12. Tracing: pipelined trivial tasks on a pool with `tracing: false`, with tracing on and no
+ * tracer installed (Effect's built-in one, the usual case), and with a tracer installed, so that
+ * every task opens a client span, its worker a server span, and both cross back. Each sample is
+ * the median of 5 bursts, after a warm-up burst.
+ */
+export const tracing = async ({ quick, cores }: Sizes, subject: string): Promise<Samples> => {
+  const burst = quick ? 2_000 : 20_000
+  const bursts = quick ? 1 : 5
+  const scope = Effect.runSync(Scope.make())
+  try {
+    const pool = await Effect.runPromise(
+      WorkerPool.make({
+        module: new URL("./workers/strand.ts", import.meta.url),
+        size: cores,
+        tracing: subject !== "tracing: false"
+      }).pipe(Scope.provide(scope))
+    )
+    const run = Effect.forEach(Array.from({ length: burst }), (_, i) => pool.run(Trivial, i), {
+      concurrency: 512,
+      discard: true
+    })
+    const traced = subject === "in-memory tracer" ? Effect.withTracer(run, discardingTracer) : run
+    await Effect.runPromise(traced)
+    const rates: Array<number> = []
+    for (let i = 0; i < bursts; i++) {
+      const millis = await time(() => Effect.runPromise(traced))
+      rates.push((burst / millis) * 1000)
+    }
+    rates.sort((a, b) => a - b)
+    return { pipelinedPerSecond: rates[rates.length >> 1]! }
+  } finally {
+    await Effect.runPromise(Scope.close(scope, Exit.void))
   }
 }

@@ -15,9 +15,11 @@
  * so the best speedup there is 5/3, about 1.67x.
  */
 
+import { mkdirSync, writeFileSync } from "node:fs"
 import { availableParallelism } from "node:os"
+import { fileURLToPath } from "node:url"
 import { threadId } from "node:worker_threads"
-import { Task, WorkerPool, WorkerRunner } from "@strand/platform-node"
+import { Task, Timeline, WorkerPool, WorkerRunner } from "@strand/platform-node"
 import { Console, Effect, Schema } from "effect"
 
 const quick = process.argv.includes("--quick")
@@ -51,7 +53,9 @@ if (WorkerRunner.isWorker) {
   const cores = availableParallelism()
   const program = Effect.gen(function* () {
     const one = yield* WorkerPool.make({ module: import.meta.url, size: 1 })
-    const all = yield* WorkerPool.make({ module: import.meta.url, size: cores })
+    // The parallel pool records what its workers did, to look at afterwards.
+    const timeline = Timeline.make()
+    const all = yield* WorkerPool.make({ module: import.meta.url, size: cores, timeline })
     // Warm up the workers' JIT before timing.
     yield* one.map(SumOfSquares, [10 ** 6])
     yield* all.map(
@@ -78,6 +82,16 @@ if (WorkerRunner.isWorker) {
     yield* Console.log(`  on a WorkerPool of ${cores}: ${parMillis.toFixed(0)} ms`)
     yield* Console.log(`speedup: ${(seqMillis / parMillis).toFixed(2)}x on ${cores} cores`)
     yield* Console.log(`in parallel: tasks ran at the same time on ${overlapping.size} threads`)
+
+    const out = fileURLToPath(new URL("./output/", import.meta.url))
+    mkdirSync(out, { recursive: true })
+    writeFileSync(`${out}cpu-bound-timeline.json`, JSON.stringify(Timeline.toTraceEvents(timeline)))
+    writeFileSync(
+      `${out}cpu-bound-timeline.html`,
+      Timeline.toHtml(timeline, { title: "cpu-bound: the pool's workers" })
+    )
+    yield* Console.log(`timeline: ${out}cpu-bound-timeline.html (a picture: open it in a browser)`)
+    yield* Console.log(`          ${out}cpu-bound-timeline.json (Chrome trace events: open it in ui.perfetto.dev)`)
   })
   Effect.runPromise(Effect.scoped(program))
 }

@@ -25,7 +25,8 @@ describe("pnpm bench --quick", () => {
       "8. Moving results",
       "9. Long mapStream",
       "10. Stream back-pressure",
-      "11. HTTP service"
+      "11. HTTP service",
+      "12. Tracing"
     ]) {
       assert.include(stdout, `| ${scenario} |`)
     }

@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process"
+import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
 import { assert, describe, it } from "@effect/vitest"
@@ -63,6 +64,18 @@ describe("examples", () => {
     const threads = out.match(/in parallel: tasks ran at the same time on (\d+) threads/)
     assert.isNotNull(threads)
     if (Number(cores![1]) >= 2) assert.isAtLeast(Number(threads![1]), 2)
+    // It writes the parallel pool's timeline: its warm-up tasks and the 5 sums, each once, on
+    // the track of a thread that is named, as Chrome trace events and as a picture.
+    const json = out.match(/timeline: (\S+)\.html[\s\S]*?(\S+\.json)/)
+    assert.isNotNull(json, out)
+    const trace = JSON.parse(readFileSync(json![2]!, "utf8")) as { traceEvents: Array<Record<string, unknown>> }
+    const tasks = trace.traceEvents.filter((event) => event.ph === "X")
+    const tracks = new Set(trace.traceEvents.filter((event) => event.ph === "M").map((event) => event.tid))
+    assert.strictEqual(tasks.length, Number(cores![1]) + 5)
+    assert.deepStrictEqual(tasks.filter((event) => event.name === "TracedSum").length, 5)
+    for (const task of tasks) assert.isTrue(tracks.has(task.tid), "every task is on a named track")
+    const html = readFileSync(`${json![1]}.html`, "utf8")
+    assert.strictEqual(html.match(/<rect class="task"/g)?.length, Number(cores![1]) + 5)
   })
 
   it("ipc-queue receives the worker's message", async () => {

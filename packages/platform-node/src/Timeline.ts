@@ -210,7 +210,7 @@ const tickStep = (range: number, count: number): number => {
 /**
  * The timeline as a self-contained HTML page (no script, no network): an SVG
  * picture with one lane per worker, one bar per task coloured by its outcome
- * (see `colors`), a time axis in milliseconds from the first task queued, and
+ * (see `colors`) and led by a thin line for the time it was queued, a time axis in milliseconds from the first task queued, and
  * a legend. Hovering a bar shows the task, its times and its outcome.
  *
  * @example
@@ -254,6 +254,13 @@ export const toHtml = (timeline: Timeline, options?: { readonly title?: string |
     const tip =
       `${entry.task}: ${entry.outcome}, ran ${(entry.endedAt - entry.startedAt).toFixed(2)} ms ` +
       `from ${(entry.startedAt - origin).toFixed(2)} ms, queued ${(entry.startedAt - entry.queuedAt).toFixed(2)} ms`
+    // The time it waited in the queue, as a thin line leading to its bar.
+    if (entry.startedAt - entry.queuedAt > 0) {
+      const wy = y + laneHeight - 11
+      parts.push(
+        `<line class="wait" x1="${x(entry.queuedAt).toFixed(2)}" y1="${wy}" x2="${x0.toFixed(2)}" y2="${wy}" stroke="#9aa0a8" stroke-width="1.5"/>`
+      )
+    }
     parts.push(
       `<rect class="task" data-outcome="${entry.outcome}" x="${x0.toFixed(2)}" y="${y}" width="${w.toFixed(2)}" ` +
         `height="${laneHeight - 10}" fill="${colors[entry.outcome]}" stroke="#ffffff" stroke-width="0.5">` +
@@ -282,7 +289,7 @@ export const toHtml = (timeline: Timeline, options?: { readonly title?: string |
 <style>body{font:14px system-ui,sans-serif;margin:20px;color:#222}svg text{font-size:12px;fill:#333}
 .legend span{margin-right:14px}.legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-1px}</style>
 </head><body><h1>${escapeHtml(title)}</h1>
-<p>${entries.length} tasks on ${lanes.length} workers over ${range.toFixed(1)} ms. Time runs from the first task queued.</p>
+<p>${entries.length} tasks on ${lanes.length} workers over ${range.toFixed(1)} ms. Time runs from the first task queued; a thin grey line before a bar is the time its task waited in the queue.</p>
 <p class="legend">${legend}</p>${dropped}
 <svg xmlns="http://www.w3.org/2000/svg" width="${left + width + 30}" height="${height}" role="img" aria-label="${escapeHtml(title)}">
 ${parts.join("\n")}

@@ -77,6 +77,7 @@ import type { ResourceLimits, TransferListItem } from "node:worker_threads"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as PubSub from "effect/PubSub"
@@ -100,6 +101,7 @@ import * as Errors from "./internal/errors.ts"
 import { validate } from "./internal/options.ts"
 import { Pool, type Slot } from "./internal/pool.ts"
 import { Reply } from "./internal/protocol.ts"
+import { Replay } from "./internal/replay.ts"
 import type { Job } from "./internal/slot.ts"
 import type * as Task from "./Task.ts"
 import type * as Timeline from "./Timeline.ts"
@@ -594,6 +596,8 @@ export const make = (options: Options): Effect.Effect<Service, InvalidPoolOption
     const context = yield* Effect.context<never>()
     const messages = yield* PubSub.sliding<WorkerMessage>(1024)
     const log = Effect.runForkWith(context)
+    // Logs of tasks that have ended go to the loggers of the fiber that made the pool.
+    const maker = Fiber.getCurrent()!
     const gauges = new WeakMap<Slot, Metric.Gauge<number>>()
     const perTask = new Map<
       string,
@@ -638,6 +642,14 @@ export const make = (options: Options): Effect.Effect<Service, InvalidPoolOption
         gauge.updateUnsafe(slot.utilization(performance.now()), context)
       },
       warn: (message) => void log(Effect.logWarning(`WorkerPool: ${message}`)),
+      strayLog: (slot, record) =>
+        new Replay(
+          { caller: maker, span: undefined, carried: undefined },
+          {
+            "strand.worker": slot.id,
+            "strand.thread": slot.threadId
+          }
+        ).receive(Reply.Log, record),
       message: (slot, message) =>
         void Effect.runSync(PubSub.publish(messages, { workerId: slot.id, threadId: slot.threadId, message }))
     })

@@ -3,7 +3,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { type WorkerPool as Pool, Timeline, WorkerPool } from "@strand/platform-node"
 import { Effect, Exit, Logger, type LogLevel, Option, References, Stream, Tracer } from "effect"
-import { ThreadId, Traced, TracedCrash, TracedTicks } from "./fixtures/tasks.ts"
+import { PrometheusMetrics } from "effect/observability"
+import { ThreadId, Traced, TracedCrash, TracedLater, TracedTicks } from "./fixtures/tasks.ts"
 
 const module = new URL("./fixtures/traced-worker.ts", import.meta.url)
 
@@ -271,6 +272,24 @@ describe("logs across the thread boundary", () => {
     }).pipe(Effect.provide(logs.layer))
   })
 
+  it.live("a line logged after its task ended reaches the loggers of the fiber that made the pool", () => {
+    const logs = capturing()
+    return Effect.gen(function* () {
+      yield* withPool((pool) =>
+        Effect.gen(function* () {
+          yield* pool.run(TracedLater, undefined)
+          // Polls until the line arrives (a real thread, so real time; generous for a busy machine).
+          for (let i = 0; i < 1000 && logs.seen.length === 0; i++) yield* Effect.sleep(10)
+        })
+      )
+      assert.deepStrictEqual(
+        logs.seen.map((seen) => seen.message),
+        [["after the task"]]
+      )
+      assert.isNumber(logs.seen[0]!.annotations["strand.worker"])
+    }).pipe(Effect.provide(logs.layer))
+  })
+
   it.live("a JSON logger on the main thread prints the workers' lines as JSON", () => {
     const lines: Array<string> = []
     const json = Logger.map(Logger.formatJson, (line) => {
@@ -371,6 +390,18 @@ describe("timeline", () => {
       assert.isTrue(Exit.isFailure(exit))
       const tracing = yield* Effect.exit(WorkerPool.checkOptions({ module, tracing: "yes" as never }))
       assert.isTrue(Exit.isFailure(tracing))
+    })
+  )
+})
+
+describe("metrics", () => {
+  it.live("queue-wait and run-time histograms per task name export to Prometheus' text format", () =>
+    Effect.gen(function* () {
+      yield* withPool((pool) => pool.map(Traced, [1, 2, 3]))
+      const text = yield* PrometheusMetrics.format()
+      assert.match(text, /strand_pool_run_time_ms_count\{task="Traced"\} [1-9]/)
+      assert.match(text, /strand_pool_wait_time_ms_count\{task="Traced"\} [1-9]/)
+      assert.match(text, /strand_pool_tasks_succeeded(_total)? [1-9]/)
     })
   )
 })

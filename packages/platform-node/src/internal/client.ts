@@ -164,8 +164,12 @@ const tracedBy = (pool: Pool, fiber: Fiber.Fiber<unknown, unknown>, span: Tracer
   carried: carriedBy(fiber, span, pool.config.timeline !== undefined)
 })
 
+/**
+ * A client span's options. Its stack trace would point into the pool, not at
+ * the caller, and capturing it costs more than the rest of the span: it is off.
+ */
 const clientSpan = (task: Task.Any, attributes: Record<string, unknown>) =>
-  ({ kind: "client", attributes: { "strand.task": task.name, ...attributes } }) as const
+  ({ kind: "client", attributes: { "strand.task": task.name, ...attributes }, captureStackTrace: false }) as const
 
 /** A streaming task's items; its client span, where the call is traced, lasts as long as the stream. */
 const stream = (pool: Pool, task: Task.Any, payload: unknown, options: StreamOptions | undefined) =>

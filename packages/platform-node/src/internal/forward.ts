@@ -123,6 +123,8 @@ export class Forwarder {
     return Effect.withSpan(wrapped, name, {
       kind: "server",
       parent: caller,
+      // Its stack trace would point into the runner, not at the handler.
+      captureStackTrace: false,
       attributes: { "strand.task": name, "strand.thread.id": threadId }
     })
   }

@@ -90,8 +90,12 @@ export class Pool extends Dispatcher {
           continue
         }
         const job = slot.inflight.get(message[i + 1] as number)
-        if (job === undefined) continue
         const code = message[i] as number
+        if (job === undefined) {
+          // A line logged after its task ended (a fiber the handler left running): not lost.
+          if (code === Reply.Log) this.observer.strayLog(slot, message[i + 2])
+          continue
+        }
         if (code === Reply.Item) job.onResult(code, message[i + 2])
         else if (code === Reply.Timing) job.ran = message[i + 2] as [number, number]
         else if (code >= Reply.SpanStart) this.replay(slot, job).receive(code, message[i + 2])

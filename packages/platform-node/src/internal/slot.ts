@@ -273,6 +273,8 @@ export interface PoolObserver {
   readonly utilization: (slot: Slot) => void
   /** Something went wrong that no caller will hear of: say it in the logs. */
   readonly warn: (message: string) => void
+  /** A log line (`Reply.Log`) of a task that has already ended. */
+  readonly strayLog: (slot: Slot, record: unknown) => void
   /** A message the worker module's own code posted on `parentPort`. */
   readonly message: (slot: Slot, message: unknown) => void
 }
