@@ -79,7 +79,6 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
-import * as Metric from "effect/Metric"
 import * as PubSub from "effect/PubSub"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -98,11 +97,9 @@ import type {
   WorkerSpawnError
 } from "./internal/errors.ts"
 import * as Errors from "./internal/errors.ts"
+import * as Observer from "./internal/observer.ts"
 import { validate } from "./internal/options.ts"
-import { Pool, type Slot } from "./internal/pool.ts"
-import { Reply } from "./internal/protocol.ts"
-import { Replay } from "./internal/replay.ts"
-import type { Job } from "./internal/slot.ts"
+import { Pool } from "./internal/pool.ts"
 import type * as Task from "./Task.ts"
 import type * as Timeline from "./Timeline.ts"
 
@@ -501,61 +498,25 @@ export interface Options {
   readonly timeline?: Timeline.Timeline | undefined
 }
 
-const boundaries = Metric.exponentialBoundaries({ start: 0.01, factor: 4, count: 12 })
-
 /**
- * The pool's metrics, recorded through Effect's `Metric`.
+ * The pool's metrics, recorded through Effect's `Metric`: counters of tasks
+ * started, succeeded, failed, cancelled, refused and timed out; the queue
+ * depth; each worker's utilization (attribute `worker`); and histograms of
+ * queue wait and run time in ms, per task (attribute `task`).
+ *
+ * @example
+ * ```ts
+ * import { Effect, Metric } from "effect"
+ * import { WorkerPool } from "@strand/platform-node"
+ *
+ * // How long "Square" tasks ran, across every pool of the program.
+ * const runTimes = Metric.value(Metric.withAttributes(WorkerPool.metrics.runTime, { task: "Square" }))
+ * ```
  *
  * @category metrics
  * @since 0.1.0
  */
-export const metrics = {
-  started: Metric.counter("strand_pool_tasks_started", { description: "Tasks sent to a worker" }),
-  succeeded: Metric.counter("strand_pool_tasks_succeeded", { description: "Tasks that succeeded" }),
-  failed: Metric.counter("strand_pool_tasks_failed", { description: "Tasks that failed, died or crashed" }),
-  cancelled: Metric.counter("strand_pool_tasks_cancelled", { description: "Tasks interrupted by their caller" }),
-  refused: Metric.counter("strand_pool_tasks_refused", { description: "Tasks refused because the queue was full" }),
-  timedOut: Metric.counter("strand_pool_tasks_timed_out", { description: "Tasks that ran past their timeout" }),
-  queueDepth: Metric.gauge("strand_pool_queue_depth", { description: "Tasks waiting for a worker" }),
-  /** Recorded with the attribute `task`: the task's name. */
-  waitTime: Metric.histogram("strand_pool_wait_time_ms", { description: "Time queued, in ms", boundaries }),
-  /** Recorded with the attribute `task`: the task's name. */
-  runTime: Metric.histogram("strand_pool_run_time_ms", { description: "Time on a worker, in ms", boundaries }),
-  utilization: Metric.gauge("strand_pool_worker_utilization", { description: "Busy fraction of a worker's life" })
-}
-
-/** Records how `job` ran on `slot` (see `Timeline`). */
-const recordTimeline = (
-  timeline: Timeline.Timeline,
-  job: Job,
-  slot: Slot,
-  code: number,
-  value: unknown,
-  now: number
-): void => {
-  const origin = performance.timeOrigin
-  const outcome: Timeline.Outcome =
-    code === Reply.Success || code === Reply.End
-      ? "success"
-      : code === Reply.Defect || (code === Reply.Partial && (value as ReadonlyArray<unknown>)[1] === Reply.Defect)
-        ? "defect"
-        : code === Reply.Interrupted || value instanceof Errors.TaskAborted
-          ? "interrupted"
-          : code === Reply.Timeout || value instanceof Errors.TaskTimeout
-            ? "timeout"
-            : value instanceof Errors.WorkerCrashed
-              ? "crashed"
-              : "failure"
-  timeline.record({
-    task: job.task.name,
-    worker: slot.id,
-    threadId: slot.threadId,
-    queuedAt: origin + job.enqueuedAt,
-    startedAt: job.ran?.[0] ?? origin + job.startedAt,
-    endedAt: job.ran?.[1] ?? origin + now,
-    outcome
-  })
-}
+export const metrics = Observer.metrics
 
 /**
  * Creates a pool in the current scope, waiting until its first workers are ready.
@@ -595,64 +556,14 @@ export const make = (options: Options): Effect.Effect<Service, InvalidPoolOption
     const config = yield* validate(options)
     const context = yield* Effect.context<never>()
     const messages = yield* PubSub.sliding<WorkerMessage>(1024)
-    const log = Effect.runForkWith(context)
     // Logs of tasks that have ended go to the loggers of the fiber that made the pool.
     const maker = Fiber.getCurrent()!
-    const gauges = new WeakMap<Slot, Metric.Gauge<number>>()
-    const perTask = new Map<
-      string,
-      { readonly wait: Metric.Histogram<number>; readonly run: Metric.Histogram<number> }
-    >()
-    const histograms = (task: string) => {
-      let found = perTask.get(task)
-      if (found === undefined) {
-        found = {
-          wait: Metric.withAttributes(metrics.waitTime, { task }),
-          run: Metric.withAttributes(metrics.runTime, { task })
-        }
-        perTask.set(task, found)
-      }
-      return found
-    }
-    const pool = new Pool(config, {
-      started: (job, wait) => {
-        metrics.started.updateUnsafe(1, context)
-        histograms(job.task.name).wait.updateUnsafe(wait, context)
-      },
-      finished: (job, slot, code, value, now) => {
-        histograms(job.task.name).run.updateUnsafe(now - job.startedAt, context)
-        const counter =
-          code === Reply.Success || code === Reply.End
-            ? metrics.succeeded
-            : code === Reply.Interrupted
-              ? metrics.cancelled
-              : metrics.failed
-        counter.updateUnsafe(1, context)
-        if (config.timeline !== undefined) recordTimeline(config.timeline, job, slot, code, value, now)
-      },
-      queueDepth: (depth) => metrics.queueDepth.updateUnsafe(depth, context),
-      refused: () => metrics.refused.updateUnsafe(1, context),
-      timedOut: () => metrics.timedOut.updateUnsafe(1, context),
-      utilization: (slot) => {
-        let gauge = gauges.get(slot)
-        if (gauge === undefined) {
-          gauge = Metric.withAttributes(metrics.utilization, { worker: String(slot.id) })
-          gauges.set(slot, gauge)
-        }
-        gauge.updateUnsafe(slot.utilization(performance.now()), context)
-      },
-      warn: (message) => void log(Effect.logWarning(`WorkerPool: ${message}`)),
-      strayLog: (slot, record) =>
-        new Replay(
-          { caller: maker, span: undefined, carried: undefined },
-          {
-            "strand.worker": slot.id,
-            "strand.thread": slot.threadId
-          }
-        ).receive(Reply.Log, record),
-      message: (slot, message) =>
-        void Effect.runSync(PubSub.publish(messages, { workerId: slot.id, threadId: slot.threadId, message }))
-    })
+    const pool = new Pool(
+      config,
+      Observer.make(config, context, maker, (slot, message) =>
+        Effect.runSync(PubSub.publish(messages, { workerId: slot.id, threadId: slot.threadId, message }))
+      )
+    )
     yield* Effect.addFinalizer(() => Effect.promise(() => pool.close()))
     pool.open()
     const spawnError = yield* Effect.promise(() => pool.awaitReady())
