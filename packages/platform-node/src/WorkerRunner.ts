@@ -32,6 +32,12 @@
  *   the handlers.
  * - A worker module may be TypeScript: it runs under `tsx` (the workers
  *   inherit its loader) and under Node's own type stripping (Node >= 22.18).
+ * - A handler's `Effect.log*` lines go to the caller's loggers, and the
+ *   spans it opens to the caller's tracer, under the task's server span (see
+ *   `WorkerPool.Options.tracing`); nothing is configured here. Logs from
+ *   outside any task (the Layer, fibers it starts) keep the worker's own
+ *   loggers, and a tracer this module's Layer installs is kept, in which case
+ *   spans stay in the worker.
  *
  * @example
  * ```ts
