@@ -15,6 +15,8 @@ const here = fileURLToPath(new URL(".", import.meta.url))
 
 interface Scenario {
   readonly name: string
+  /** Repetitions of a full run, when not the default 3. */
+  readonly repetitions?: number
   readonly subjects: ReadonlyArray<string>
   readonly units: Record<string, string>
   readonly run: (sizes: Scenarios.Sizes, subject: string) => Promise<Scenarios.Samples>
@@ -120,6 +122,18 @@ const scenarios: ReadonlyArray<Scenario> = [
     subjects: ["tracing: false", "no tracer", "in-memory tracer"],
     units: { pipelinedPerSecond: "tasks/s, pipelined" },
     run: Scenarios.tracing
+  },
+  {
+    name: "13. Cold start",
+    subjects: ["strand", "strand bundled", "piscina", "tinypool", "poolifier"],
+    repetitions: 5,
+    units: Object.fromEntries(
+      Scenarios.coldStartConfigs(quick).flatMap(({ mode, size }) => [
+        [`${mode}${size}Millis`, `ms until a first batch of ${4 * size} tasks, ${size} workers, ${mode}`],
+        [`${mode}${size}Rss`, `MB RSS per worker, ${size} workers, ${mode}`]
+      ])
+    ),
+    run: Scenarios.coldStart
   }
 ]
 
@@ -143,11 +157,12 @@ const summaries: Array<Summary> = []
 const started = performance.now()
 for (const scenario of scenarios) {
   const samples = new Map<string, Map<string, Array<number>>>()
-  for (let rep = 0; rep < repetitions; rep++) {
+  const reps = quick ? 1 : (scenario.repetitions ?? repetitions)
+  for (let rep = 0; rep < reps; rep++) {
     // Interleave the subjects, rotating who goes first, so drift in the machine hits all alike.
     const order = scenario.subjects.map((_, i) => scenario.subjects[(i + rep) % scenario.subjects.length]!)
     for (const subject of order) {
-      process.stdout.write(`${scenario.name}: ${subject} (${rep + 1}/${repetitions})\n`)
+      process.stdout.write(`${scenario.name}: ${subject} (${rep + 1}/${reps})\n`)
       const result = await bounded(scenario, subject)
       if (result === undefined) {
         hung.push(`${scenario.name}: ${subject}`)
@@ -178,6 +193,20 @@ const peers = ["piscina", "tinypool", "poolifier", "workerpool", "effect-rpc"]
 const bestPeer = Math.max(...peers.map(pipelined))
 const memoryFor100k = (get("7.", "strand Lock", "bytesPerWaiter") * 100_000) / 2 ** 20
 const ratio = (x: number) => `${x.toFixed(2)}x`
+
+/** Cold start and RSS per worker of "strand bundled" within 1.5x piscina's with plain Node, 2x under tsx. */
+const coldStartTargets = (): Array<Target> =>
+  Scenarios.coldStartConfigs(quick).map(({ mode, size }) => {
+    const bound = mode === "tsx" ? 2 : 1.5
+    const of = (subject: string, metric: string) => get("13.", subject, `${mode}${size}${metric}`)
+    const time = of("strand bundled", "Millis") / of("piscina", "Millis")
+    const rss = of("strand bundled", "Rss") / of("piscina", "Rss")
+    return {
+      target: `Cold start and RSS per worker, bundled, ${size} workers, ${mode}: <= ${bound}x piscina`,
+      figure: `${ratio(time)} time, ${ratio(rss)} RSS (unbundled: ${ratio(of("strand", "Millis") / of("piscina", "Millis"))}, ${ratio(of("strand", "Rss") / of("piscina", "Rss"))})`,
+      pass: time <= bound && rss <= bound
+    }
+  })
 
 const tracingRate = (subject: string) => get("12.", subject, "pipelinedPerSecond")
 const httpLoads = ["trivial10", "trivial100", "spin10", "spin100"]
@@ -248,6 +277,7 @@ const targets: ReadonlyArray<Target> = [
     figure: ratio(tracingRate("no tracer") / tracingRate("tracing: false")),
     pass: tracingRate("no tracer") >= 0.95 * tracingRate("tracing: false")
   },
+  ...coldStartTargets(),
   {
     target: "100,000 fibers waiting on one Lock fit in < 100 MB of heap",
     figure: `${memoryFor100k.toFixed(1)} MB`,

@@ -553,3 +553,58 @@ export const tracing = async ({ quick, cores }: Sizes, subject: string): Promise
     await Effect.runPromise(Scope.close(scope, Exit.void))
   }
 }
+
+/** The start-up configurations of scenario 13: plain Node (type stripping, no loader) and tsx, 2 and 8 workers. */
+export const coldStartConfigs = (
+  quick: boolean
+): ReadonlyArray<{ readonly mode: "node" | "tsx"; readonly size: number }> =>
+  quick
+    ? [{ mode: "node", size: 2 }]
+    : [
+        { mode: "node", size: 2 },
+        { mode: "node", size: 8 },
+        { mode: "tsx", size: 2 },
+        { mode: "tsx", size: 8 }
+      ]
+
+const repoRoot = new URL("..", import.meta.url)
+const coldStartScript = new URL("./cold-start.ts", import.meta.url)
+
+/** Runs cold-start.ts in a process of its own and reads the JSON line it prints. */
+const coldStartOnce = (mode: "node" | "tsx", subject: string, size: number) =>
+  new Promise<{ millis: number; rssPerWorkerMegabytes: number }>((resolve, reject) => {
+    const loader = mode === "tsx" ? ["--import", "tsx"] : []
+    const child = spawn(process.execPath, [...loader, coldStartScript.pathname, subject, String(size)], {
+      cwd: repoRoot.pathname,
+      stdio: ["ignore", "pipe", "inherit"]
+    })
+    let out = ""
+    child.stdout.on("data", (chunk) => {
+      out += chunk
+    })
+    child.on("close", (code) => {
+      const line = out.trim().split("\n").pop() ?? ""
+      try {
+        resolve(JSON.parse(line))
+      } catch {
+        reject(new Error(`cold start of ${subject} (${mode}, ${size}) exited ${code}: ${out}`))
+      }
+    })
+  })
+
+/**
+ * 13. Cold start: from creating a pool of `size` threads, all started up front (Strand without a
+ * spare), until a first batch of 4 x size trivial tasks has returned, in a fresh process each time;
+ * and the process's RSS added per worker. "strand bundled" uses `bundle: true` with its bundle
+ * already in the cache (one unmeasured run builds it first).
+ */
+export const coldStart = async ({ quick }: Sizes, subject: string): Promise<Samples> => {
+  const samples: Samples = {}
+  if (subject === "strand bundled") await coldStartOnce("node", subject, 1)
+  for (const { mode, size } of coldStartConfigs(quick)) {
+    const result = await coldStartOnce(mode, subject, size)
+    samples[`${mode}${size}Millis`] = result.millis
+    samples[`${mode}${size}Rss`] = result.rssPerWorkerMegabytes
+  }
+  return samples
+}

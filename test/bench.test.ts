@@ -26,7 +26,8 @@ describe("pnpm bench --quick", () => {
       "9. Long mapStream",
       "10. Stream back-pressure",
       "11. HTTP service",
-      "12. Tracing"
+      "12. Tracing",
+      "13. Cold start"
     ]) {
       assert.include(stdout, `| ${scenario} |`)
     }

@@ -65,8 +65,9 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
-import { type Control, schemaIssue, WORKER_MARK, type WorkerData } from "./internal/protocol.ts"
+import { type Control, schemaIssue, stackMapper, WORKER_MARK, type WorkerData } from "./internal/protocol.ts"
 import { type Handler as AnyHandler, markTransfer, Runner } from "./internal/runner.ts"
+import { stackMapperFor } from "./internal/sourcemap.ts"
 import type * as Task from "./Task.ts"
 
 /**
@@ -290,6 +291,8 @@ export const serve = <const H extends ReadonlyArray<Handler<any>>, L, const C ex
       if (!isWorker || data === undefined) {
         return yield* Effect.die(new Error("WorkerRunner.serve must run in a worker thread started by a WorkerPool"))
       }
+      // A bundle's defects report the user's files: see sourcemap.ts.
+      if (data.bundle !== undefined) stackMapper.map = stackMapperFor(data.bundle)
       const config = yield* readConfig(options?.config ?? [], data.config)
       const context =
         options?.layer === undefined

@@ -47,7 +47,8 @@ const known = new Set([
   "env",
   "config",
   "tracing",
-  "timeline"
+  "timeline",
+  "bundle"
 ])
 
 /** Shows a value as the user wrote it: strings quoted, anything else without throwing. */
@@ -270,6 +271,7 @@ const decode = (options: Options): PoolConfig => {
     env: optional(o.env, env),
     workerConfig: optional(o.config, workerConfig) ?? {},
     tracing: optional(o.tracing, (v) => check(Schema.Boolean, "tracing", v, "true or false")) ?? true,
+    bundle: optional(o.bundle, (v) => check(Schema.Boolean, "bundle", v, "true or false")) ?? false,
     timeline: optional(o.timeline, (v) => {
       if (!Timeline.isTimeline(v)) throw new Invalid("timeline", v, "a timeline made by Timeline.make()")
       return v

@@ -76,6 +76,8 @@ export interface WorkerData {
   readonly config: Readonly<Record<string, unknown>>
   /** Claim cells, on shared memory: see `claim`. */
   readonly cells: Int32Array
+  /** When the worker runs a bundle (`bundle: true`): the bundle's file URL, whose source map maps its stacks. */
+  readonly bundle?: string | undefined
 }
 
 /*
@@ -245,11 +247,14 @@ const describe = (u: unknown): string => {
 export const describeThrown = (u: unknown): string =>
   isErrorLike(u) ? `${u.name ?? "Error"}: ${u.message}` : describe(u)
 
+/** Rewrites a stack's frames in a bundle to the files they came from; set by a worker that runs one. */
+export const stackMapper: { map: (stack: string) => string } = { map: (stack) => stack }
+
 /** @internal */
 export const serializeDefect = (defect: unknown, depth = 0): SerializedDefect => {
   if (!isErrorLike(defect)) return { name: "Error", message: describe(defect), stack: undefined }
   const name = typeof defect.name === "string" ? defect.name : "Error"
-  const stack = typeof defect.stack === "string" ? defect.stack : undefined
+  const stack = typeof defect.stack === "string" ? stackMapper.map(defect.stack) : undefined
   const cause = defect.cause !== undefined && depth < 8 ? serializeDefect(defect.cause, depth + 1) : undefined
   return cause === undefined
     ? { name, message: defect.message, stack }

@@ -258,6 +258,8 @@ export interface PoolConfig {
   /** Whether calls open spans where a tracer is installed. */
   readonly tracing: boolean
   readonly timeline: Timeline | undefined
+  /** Bundle the module (the option); once `make` has bundled it, whether `module` is the bundle (see `bundle.ts`). */
+  readonly bundle: boolean
 }
 
 /** Hooks for metrics, called on the pool's hot path. */

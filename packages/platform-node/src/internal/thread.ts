@@ -39,7 +39,13 @@ export const startThread = (config: PoolConfig, isReady: () => boolean, events: 
   const inflight = config.pipelining === "auto" ? MAX_INFLIGHT : config.pipelining
   // One claim cell for each task that may be in flight on the worker at once.
   const cells = new Int32Array(new SharedArrayBuffer(4 * inflight))
-  const data: WorkerData = { [WORKER_MARK]: 1, port: channel.port2, config: config.workerConfig, cells }
+  const data: WorkerData = {
+    [WORKER_MARK]: 1,
+    port: channel.port2,
+    config: config.workerConfig,
+    cells,
+    ...(config.bundle ? { bundle: config.module.href } : {})
+  }
   let worker: Worker
   try {
     worker = new Worker(config.module, {
