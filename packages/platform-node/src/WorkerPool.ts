@@ -596,8 +596,12 @@ const bundled = (config: PoolConfig) =>
     const warnings: Array<string> = []
     const result = yield* Effect.promise(() => bundle(config.module, (message) => warnings.push(message)))
     for (const message of warnings) yield* Effect.logWarning(`WorkerPool: ${message}`)
-    if (!result.bundled) return { ...config, bundle: false }
-    return { ...config, module: result.module, execArgv: bundleExecArgv(config.execArgv ?? process.execArgv) }
+    if (result.bundle === undefined) return config
+    return {
+      ...config,
+      bundled: { start: result.module, bundle: result.bundle },
+      execArgv: bundleExecArgv(config.execArgv ?? process.execArgv)
+    }
   })
 
 /**

@@ -29,7 +29,8 @@ const withCache = <A, E, R>(body: (dir: string) => Effect.Effect<A, E, R>) =>
       })
   )
 
-const bundles = (dir: string) => readdirSync(dir).filter((file) => file.endsWith(".mjs"))
+/** The bundles in the cache (each has a bootstrap, `.boot.mjs`, beside it). */
+const bundles = (dir: string) => readdirSync(dir).filter((file) => file.endsWith(".mjs") && !file.endsWith(".boot.mjs"))
 
 /** Logger lines, to see the pool's warnings. */
 const warnings = () => {
@@ -65,6 +66,8 @@ describe("bundle: true", () => {
           })
         )
         assert.strictEqual(first.length, 1, "one bundle in the cache")
+        // The workers keep their compiled code beside it, for the next worker to read.
+        assert.include(readdirSync(dir), "compile-cache")
         const built = statSync(join(dir, first[0]!)).mtimeMs
         yield* Effect.scoped(
           Effect.gen(function* () {

@@ -258,8 +258,13 @@ export interface PoolConfig {
   /** Whether calls open spans where a tracer is installed. */
   readonly tracing: boolean
   readonly timeline: Timeline | undefined
-  /** Bundle the module (the option); once `make` has bundled it, whether `module` is the bundle (see `bundle.ts`). */
+  /** Bundle the module (the option; see `bundle.ts`). */
   readonly bundle: boolean
+  /**
+   * Once `make` has built or found the bundle: the bootstrap the workers start
+   * from, and the bundle. `module` stays the user's, for messages.
+   */
+  readonly bundled?: { readonly start: URL; readonly bundle: URL } | undefined
 }
 
 /** Hooks for metrics, called on the pool's hot path. */

@@ -44,11 +44,11 @@ export const startThread = (config: PoolConfig, isReady: () => boolean, events: 
     port: channel.port2,
     config: config.workerConfig,
     cells,
-    ...(config.bundle ? { bundle: config.module.href } : {})
+    ...(config.bundled === undefined ? {} : { bundle: config.bundled.bundle.href })
   }
   let worker: Worker
   try {
-    worker = new Worker(config.module, {
+    worker = new Worker(config.bundled?.start ?? config.module, {
       workerData: data,
       transferList: [channel.port2],
       ...(config.resourceLimits === undefined ? {} : { resourceLimits: config.resourceLimits }),
