@@ -60,5 +60,11 @@ const measured = () => {
     rssPerWorkerMegabytes: (process.memoryUsage.rss() - rssBefore) / size / 2 ** 20
   }
 }
+// A pool that never answers would leave nothing to wait for, and Node would exit 13 without a word.
+const bound = setTimeout(() => {
+  console.error(`cold-start: ${subject} gave no answer in 60 s`)
+  process.exit(1)
+}, 60_000)
 await cold()
+clearTimeout(bound)
 console.log(JSON.stringify(result))

@@ -570,9 +570,12 @@ export const coldStartConfigs = (
 const repoRoot = new URL("..", import.meta.url)
 const coldStartScript = new URL("./cold-start.ts", import.meta.url)
 
-/** Runs cold-start.ts in a process of its own and reads the JSON line it prints. */
+/**
+ * Runs cold-start.ts in a process of its own and reads the JSON line it prints; undefined (and a
+ * line saying so) if it gives none, as when a peer's pool never answers its first batch.
+ */
 const coldStartOnce = (mode: "node" | "tsx", subject: string, size: number) =>
-  new Promise<{ millis: number; rssPerWorkerMegabytes: number }>((resolve, reject) => {
+  new Promise<{ millis: number; rssPerWorkerMegabytes: number } | undefined>((resolve) => {
     const loader = mode === "tsx" ? ["--import", "tsx"] : []
     const child = spawn(process.execPath, [...loader, coldStartScript.pathname, subject, String(size)], {
       cwd: repoRoot.pathname,
@@ -583,11 +586,11 @@ const coldStartOnce = (mode: "node" | "tsx", subject: string, size: number) =>
       out += chunk
     })
     child.on("close", (code) => {
-      const line = out.trim().split("\n").pop() ?? ""
       try {
-        resolve(JSON.parse(line))
+        resolve(JSON.parse(out.trim().split("\n").pop() ?? ""))
       } catch {
-        reject(new Error(`cold start of ${subject} (${mode}, ${size}) exited ${code}: ${out}`))
+        console.log(`cold start of ${subject} (${mode}, ${size} workers) gave no figure: exit code ${code}`)
+        resolve(undefined)
       }
     })
   })
@@ -603,6 +606,7 @@ export const coldStart = async ({ quick }: Sizes, subject: string): Promise<Samp
   if (subject === "strand bundled") await coldStartOnce("node", subject, 1)
   for (const { mode, size } of coldStartConfigs(quick)) {
     const result = await coldStartOnce(mode, subject, size)
+    if (result === undefined) continue
     samples[`${mode}${size}Millis`] = result.millis
     samples[`${mode}${size}Rss`] = result.rssPerWorkerMegabytes
   }
