@@ -414,6 +414,24 @@ export const longMapStream = async ({ quick, cores }: Sizes, _subject: string): 
   }
 }
 
+/** Runs `f` with a Strand pool on the bench's worker module, closed afterwards. */
+const withStrandPool = async <A>(
+  options: Omit<WorkerPool.Options, "module">,
+  f: (pool: WorkerPool.Service) => Promise<A>
+): Promise<A> => {
+  const scope = Effect.runSync(Scope.make())
+  try {
+    const pool = await Effect.runPromise(
+      WorkerPool.make({ module: new URL("./workers/strand.ts", import.meta.url), ...options }).pipe(
+        Scope.provide(scope)
+      )
+    )
+    return await f(pool)
+  } finally {
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+  }
+}
+
 /**
  * 10. Stream back-pressure: a worker's stream of small numbers read by a fast consumer (items per
  * second), then by a slow one that pauses 1 ms every 1,000 items, with the caller's heap sampled
@@ -422,13 +440,7 @@ export const longMapStream = async ({ quick, cores }: Sizes, _subject: string): 
 export const streamBackPressure = async ({ quick, cores }: Sizes, _subject: string): Promise<Samples> => {
   const fast = quick ? 200_000 : 2_000_000
   const slow = quick ? 200_000 : 10_000_000
-  const scope = Effect.runSync(Scope.make())
-  try {
-    const pool = await Effect.runPromise(
-      WorkerPool.make({ module: new URL("./workers/strand.ts", import.meta.url), size: cores }).pipe(
-        Scope.provide(scope)
-      )
-    )
+  return withStrandPool({ size: cores }, async (pool) => {
     let seen = 0
     const fastMillis = await time(() =>
       Effect.runPromise(Stream.runForEach(pool.stream(Count, fast), () => Effect.sync(() => void seen++)))
@@ -452,9 +464,7 @@ export const streamBackPressure = async ({ quick, cores }: Sizes, _subject: stri
       peakGrowthMegabytes: peak / 2 ** 20,
       endGrowthMegabytes: last / 2 ** 20
     }
-  } finally {
-    await Effect.runPromise(Scope.close(scope, Exit.void))
-  }
+  })
 }
 
 /** Starts benchmarks/http-server.ts with `subject` behind it; resolves with its port and a way to stop it. */
@@ -527,15 +537,7 @@ const discardingTracer = Tracer.make({ span: (options) => new Tracer.NativeSpan(
 export const tracing = async ({ quick, cores }: Sizes, subject: string): Promise<Samples> => {
   const burst = quick ? 2_000 : 20_000
   const bursts = quick ? 1 : 5
-  const scope = Effect.runSync(Scope.make())
-  try {
-    const pool = await Effect.runPromise(
-      WorkerPool.make({
-        module: new URL("./workers/strand.ts", import.meta.url),
-        size: cores,
-        tracing: subject !== "tracing: false"
-      }).pipe(Scope.provide(scope))
-    )
+  return withStrandPool({ size: cores, tracing: subject !== "tracing: false" }, async (pool) => {
     const run = Effect.forEach(Array.from({ length: burst }), (_, i) => pool.run(Trivial, i), {
       concurrency: 512,
       discard: true
@@ -549,9 +551,7 @@ export const tracing = async ({ quick, cores }: Sizes, subject: string): Promise
     }
     rates.sort((a, b) => a - b)
     return { pipelinedPerSecond: rates[rates.length >> 1]! }
-  } finally {
-    await Effect.runPromise(Scope.close(scope, Exit.void))
-  }
+  })
 }
 
 /** The start-up configurations of scenario 13: plain Node (type stripping, no loader) and tsx, 2 and 8 workers. */

@@ -200,8 +200,9 @@ const isLoaderFlag = (flag: string, value: string | undefined): boolean =>
  * The Node flags for the workers of a bundle: the given ones (or the main
  * thread's), without a TypeScript loader. Source maps are not turned on with
  * `--enable-source-maps`, which parses the whole map in every worker (about
- * 20 MB and most of a second each, measured): the runner maps a defect's
- * stack itself, when there is one (see `mapStack`).
+ * 20 MB more per worker, and twice the time to start 8 workers, measured):
+ * the runner maps a defect's stack itself, when there is one (see
+ * `sourcemap.ts`).
  */
 export const bundleExecArgv = (execArgv: ReadonlyArray<string>): Array<string> => {
   const out: Array<string> = []
