@@ -23,7 +23,9 @@ import { createRequire } from "node:module"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
+import * as Effect from "effect/Effect"
 import { describeThrown } from "./protocol.ts"
+import type { PoolConfig } from "./slot.ts"
 
 /** Bumped when the bundle's shape changes, so that old bundles are not reused. */
 const FORMAT = 2
@@ -204,7 +206,7 @@ const isLoaderFlag = (flag: string, value: string | undefined): boolean =>
  * the runner maps a defect's stack itself, when there is one (see
  * `sourcemap.ts`).
  */
-export const bundleExecArgv = (execArgv: ReadonlyArray<string>): Array<string> => {
+const bundleExecArgv = (execArgv: ReadonlyArray<string>): Array<string> => {
   const out: Array<string> = []
   for (let i = 0; i < execArgv.length; i++) {
     const flag = execArgv[i]!
@@ -218,3 +220,21 @@ export const bundleExecArgv = (execArgv: ReadonlyArray<string>): Array<string> =
   }
   return out
 }
+
+/**
+ * `config` with the bundle of its module to start the workers from
+ * (`bundle: true`), or as it is if the module cannot be bundled; the reason
+ * is logged as a warning.
+ */
+export const withBundle = (config: PoolConfig): Effect.Effect<PoolConfig> =>
+  Effect.gen(function* () {
+    const warnings: Array<string> = []
+    const result = yield* Effect.promise(() => bundle(config.module, (message) => warnings.push(message)))
+    for (const message of warnings) yield* Effect.logWarning(`WorkerPool: ${message}`)
+    if (result.bundle === undefined) return config
+    return {
+      ...config,
+      bundled: { start: result.module, bundle: result.bundle },
+      execArgv: bundleExecArgv(config.execArgv ?? process.execArgv)
+    }
+  })

@@ -20,7 +20,7 @@ import * as Mapping from "./map.ts"
 import { durationMillis, show } from "./options.ts"
 import { Job, POOL_ERROR, type Pool, type PoolConfig } from "./pool.ts"
 import { type Codec, Command, codec, describeThrown, deserializeDefect, Reply, schemaIssue } from "./protocol.ts"
-import { carriedBy, isTraced, type Traced } from "./replay.ts"
+import { carriedBy, isTraced } from "./replay.ts"
 
 type SingleTask = Task.Task<string, Task.AnySchema, Task.AnySchema, Task.AnySchema>
 
@@ -157,13 +157,6 @@ const watchSignal = (
   return () => signal.removeEventListener("abort", onAbort)
 }
 
-/** What a job needs for its worker's spans and logs: the calling fiber and its client span, if any. */
-const tracedBy = (pool: Pool, fiber: Fiber.Fiber<unknown, unknown>, span: Tracer.Span | undefined): Traced => ({
-  caller: fiber,
-  span,
-  carried: carriedBy(fiber, span, pool.config.timeline !== undefined)
-})
-
 /**
  * A client span's options. Its stack trace would point into the pool, not at
  * the caller, and capturing it costs more than the rest of the span: it is off.
@@ -180,13 +173,13 @@ const stream = (pool: Pool, task: Task.Any, payload: unknown, options: StreamOpt
           ? Stream.withSpan(
               Stream.unwrap(
                 Effect.withFiber((inner) =>
-                  streamItems(pool, task, payload, options, tracedBy(pool, inner, inner.cache.span as Tracer.Span))
+                  streamItems(pool, task, payload, options, inner, inner.cache.span as Tracer.Span)
                 )
               ),
               task.name,
               clientSpan(task, {})
             )
-          : Stream.unwrap(streamItems(pool, task, payload, options, tracedBy(pool, fiber, undefined)))
+          : Stream.unwrap(streamItems(pool, task, payload, options, fiber, undefined))
       )
     )
   )
@@ -206,15 +199,14 @@ const submit = (
   Effect.callback<any, any>((resume) => {
     const fiber = Fiber.getCurrent()!
     if (!isTraced(fiber, pool.config.tracing, options?.tracing)) {
-      return startJob(pool, task, command, payload, options, tracedBy(pool, fiber, undefined), resume)
+      return startJob(pool, task, command, payload, options, fiber, undefined, resume)
     }
     const attributes = command === Command.RunChunk ? { "strand.chunk.size": (payload as Array<unknown>).length } : {}
     resume(
       Effect.withSpan(
         Effect.callback<any, any>((resume) => {
           const inner = Fiber.getCurrent()!
-          const traced = tracedBy(pool, inner, inner.cache.span as Tracer.Span)
-          return startJob(pool, task, command, payload, options, traced, resume)
+          return startJob(pool, task, command, payload, options, inner, inner.cache.span as Tracer.Span, resume)
         }),
         task.name,
         clientSpan(task, attributes)
@@ -229,7 +221,8 @@ const startJob = (
   command: number,
   payload: unknown,
   options: RunOptions | MapOptions | undefined,
-  traced: Traced,
+  caller: Fiber.Fiber<unknown, unknown>,
+  span: Tracer.Span | undefined,
   resume: (effect: Effect.Effect<any, any>) => void
 ): Effect.Effect<void> | undefined => {
   const timeout = timeoutOf(options)
@@ -246,7 +239,9 @@ const startJob = (
     payload: encoded.value,
     timeout,
     transfer: (options as RunOptions | undefined)?.transfer,
-    traced,
+    caller,
+    span,
+    carried: carriedBy(caller, span, pool.config.timeline !== undefined),
     onResult: (code, value) => {
       unwatch()
       resume(
@@ -273,7 +268,8 @@ const streamItems = Effect.fnUntraced(function* (
   task: Task.Any,
   payload: unknown,
   options: StreamOptions | undefined,
-  traced: Traced
+  caller: Fiber.Fiber<unknown, unknown>,
+  span: Tracer.Span | undefined
 ) {
   const timeout = timeoutOf(options)
   if (typeof timeout !== "number") return yield* timeout
@@ -292,7 +288,9 @@ const streamItems = Effect.fnUntraced(function* (
     payload: encoded.value,
     timeout,
     transfer: options?.transfer,
-    traced,
+    caller,
+    span,
+    carried: carriedBy(caller, span, pool.config.timeline !== undefined),
     window,
     onResult: (code, value) => {
       if (code === Reply.End) return void Queue.endUnsafe(queue)

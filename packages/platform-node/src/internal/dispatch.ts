@@ -259,7 +259,7 @@ export abstract class Dispatcher {
     this.costs.started(slot, job, now)
     this.totals.started++
     this.observer.started(job, now - job.enqueuedAt)
-    const span = job.traced.span
+    const span = job.span
     if (span !== undefined) {
       span.attribute("strand.worker.id", slot.id)
       span.attribute("strand.thread.id", slot.threadId)

@@ -115,10 +115,10 @@ export const make = (
     },
     warn: (text) => void log(Effect.logWarning(`WorkerPool: ${text}`)),
     strayLog: (slot, record) =>
-      new Replay(
-        { caller: maker, span: undefined, carried: undefined },
-        { "strand.worker": slot.id, "strand.thread": slot.threadId }
-      ).receive(Reply.Log, record),
+      new Replay(maker, undefined, { "strand.worker": slot.id, "strand.thread": slot.threadId }).receive(
+        Reply.Log,
+        record
+      ),
     message
   }
 }

@@ -162,17 +162,11 @@ export type LogRecord = readonly [
 
 /**
  * A value made safe for structured clone: primitives and plain data cross as
- * they are; an error crosses as a `SerializedDefect`'s fields; anything else
- * (a function, a class instance with methods) as its description.
+ * they are; an error, or anything structured clone refuses (a function, a
+ * symbol, a WeakMap inside), crosses as its description (`describeThrown`).
  */
-export const cloneable = (value: unknown): unknown => {
-  if (value === null || typeof value !== "object") {
-    return typeof value === "function" || typeof value === "symbol" ? describe(value) : value
-  }
-  if (isErrorLike(value)) return `${String(value.name ?? "Error")}: ${value.message}`
-  if (findUncloneable(value, "") !== undefined) return describe(value)
-  return value
-}
+export const cloneable = (value: unknown): unknown =>
+  isErrorLike(value) || findUncloneable(value, "") !== undefined ? describeThrown(value) : value
 
 /** Control messages, worker to pool. */
 export type Control =

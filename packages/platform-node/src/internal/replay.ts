@@ -19,15 +19,6 @@ import * as Tracer from "effect/Tracer"
 import type { Carried, LogRecord, SpanEnd, SpanStart } from "./protocol.ts"
 import { deserializeDefect, Reply } from "./protocol.ts"
 
-/** What a job needs to replay its worker's spans and logs. */
-export interface Traced {
-  /** The fiber that called the pool: its loggers, annotations and tracer receive the worker's. */
-  readonly caller: Fiber.Fiber<unknown, unknown>
-  /** The job's client span, when it is traced. */
-  readonly span: Tracer.Span | undefined
-  readonly carried: Carried | undefined
-}
-
 /**
  * Whether a call opens spans: tracing is on for the pool and the call, the
  * fiber's tracer is enabled, and a tracer other than Effect's built-in one
@@ -61,11 +52,19 @@ export const carriedBy = (
 /** The worker's spans of one job, replayed on the caller's tracer, by their number in the worker. */
 export class Replay {
   private readonly spans = new Map<number, Tracer.Span>()
-  private readonly traced: Traced
+  /** The fiber that called the pool: its loggers, annotations and tracer receive the worker's. */
+  private readonly caller: Fiber.Fiber<unknown, unknown>
+  /** The job's client span, when it is traced: the parent of the worker's spans. */
+  private readonly client: Tracer.Span | undefined
   private readonly annotations: Record<string, unknown>
 
-  constructor(traced: Traced, annotations: Record<string, unknown>) {
-    this.traced = traced
+  constructor(
+    caller: Fiber.Fiber<unknown, unknown>,
+    client: Tracer.Span | undefined,
+    annotations: Record<string, unknown>
+  ) {
+    this.caller = caller
+    this.client = client
     this.annotations = annotations
   }
 
@@ -84,9 +83,9 @@ export class Replay {
   }
 
   private start([local, parent, name, kind, startTime]: SpanStart): void {
-    const client = this.traced.span
+    const client = this.client
     if (client === undefined) return
-    const tracer = this.traced.caller.getRef(Tracer.Tracer)
+    const tracer = this.caller.getRef(Tracer.Tracer)
     const span = tracer.span({
       name,
       parent: Option.some(this.spans.get(parent) ?? client),
@@ -123,9 +122,9 @@ export class Replay {
    * annotations naming the task, the worker and the worker's fiber.
    */
   private log([level, date, message, annotations, span, fiberId, cause]: LogRecord): void {
-    const caller = this.traced.caller
+    const caller = this.caller
     if (LogLevel.isGreaterThan(caller.cache.minimumLogLevel, level as LogLevel.LogLevel)) return
-    const parent = this.spans.get(span) ?? this.traced.span
+    const parent = this.spans.get(span) ?? this.client
     let effect = Effect.withFiber((fiber) => {
       const options = {
         message,

@@ -6,10 +6,13 @@
  */
 import type { EventLoopUtilization } from "node:perf_hooks"
 import type { MessagePort, ResourceLimits, TransferListItem, Worker } from "node:worker_threads"
+import type * as Fiber from "effect/Fiber"
+import type * as Tracer from "effect/Tracer"
 import type * as Task from "../Task.ts"
 import type { Timeline } from "../Timeline.ts"
+import type { Carried } from "./protocol.ts"
 import { COMMAND_STRIDE, type Codec, Command, DRAIN, Outbox, offer, uncloneableIssue } from "./protocol.ts"
-import type { Replay, Traced } from "./replay.ts"
+import type { Replay } from "./replay.ts"
 
 /** How often, at most, the event loop of a worker with streams in flight is sampled. */
 export const LOOP_SAMPLE_MILLIS = 10
@@ -33,8 +36,12 @@ export interface JobOptions {
   readonly window?: number
   /** Receives every result; for a stream, items first and then one final code. */
   readonly onResult: (code: number, value: unknown) => void
-  /** Its caller, client span and what its command carries, for the worker's spans and logs. */
-  readonly traced: Traced
+  /** The fiber that called the pool: its loggers and tracer receive the worker's logs and spans. */
+  readonly caller: Fiber.Fiber<unknown, unknown>
+  /** Its client span, when the call is traced. */
+  readonly span: Tracer.Span | undefined
+  /** What its command carries besides the task (see `Carried`). */
+  readonly carried: Carried | undefined
 }
 
 /** One submitted task (or chunk of tasks) and its way back to the caller. */
@@ -68,7 +75,9 @@ export class Job {
   readonly moved: boolean
   readonly window: number
   readonly onResult: (code: number, value: unknown) => void
-  readonly traced: Traced
+  readonly caller: Fiber.Fiber<unknown, unknown>
+  readonly span: Tracer.Span | undefined
+  readonly carried: Carried | undefined
 
   constructor(options: JobOptions) {
     this.id = options.id
@@ -81,7 +90,9 @@ export class Job {
     this.moved = (options.transfer?.length ?? 0) > 0
     this.window = options.window ?? 0
     this.onResult = options.onResult
-    this.traced = options.traced
+    this.caller = options.caller
+    this.span = options.span
+    this.carried = options.carried
   }
 }
 
@@ -164,7 +175,7 @@ export class Slot {
     offer(this.cells, job.cell, job.id)
     this.outbox
       .next(job.transfer)
-      .push(job.command, job.id, job.cell, job.task.name, job.payload, job.timeout, job.traced.carried)
+      .push(job.command, job.id, job.cell, job.task.name, job.payload, job.timeout, job.carried)
     this.outbox.pushed()
     if (job.window > 0) this.control(Command.Credit, job.id, job.window)
   }
