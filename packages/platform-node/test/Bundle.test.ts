@@ -45,7 +45,7 @@ describe("bundle: true", () => {
       Effect.gen(function* () {
         const first = yield* Effect.scoped(
           Effect.gen(function* () {
-            const pool = yield* WorkerPool.make({ module: fixture, size: 2, spareWorkers: 0, bundle: true })
+            const pool = yield* WorkerPool.make({ module: fixture, size: 2, bundle: true })
             assert.strictEqual(yield* pool.run(Square, 7), 49)
             assert.deepStrictEqual(yield* pool.map(Square, [1, 2, 3], { chunkSize: 2 }), [1, 4, 9])
             assert.deepStrictEqual(Array.from(yield* Stream.runCollect(pool.stream(Count, 2))), ["item 1", "item 2"])
@@ -71,7 +71,7 @@ describe("bundle: true", () => {
         const built = statSync(join(dir, first[0]!)).mtimeMs
         yield* Effect.scoped(
           Effect.gen(function* () {
-            const pool = yield* WorkerPool.make({ module: fixture, size: 1, spareWorkers: 0, bundle: true })
+            const pool = yield* WorkerPool.make({ module: fixture, size: 1, bundle: true })
             assert.strictEqual(yield* pool.run(Square, 9), 81)
           })
         )
@@ -101,9 +101,8 @@ describe("bundle: true", () => {
             utimesSync(module, mtime, mtime)
           }
           const runOnce = Effect.scoped(
-            Effect.flatMap(
-              WorkerPool.make({ module: pathToFileURL(module), size: 1, spareWorkers: 0, bundle: true }),
-              (pool) => pool.run(Square, 10)
+            Effect.flatMap(WorkerPool.make({ module: pathToFileURL(module), size: 1, bundle: true }), (pool) =>
+              pool.run(Square, 10)
             )
           )
           write(2, 1_000_000)
@@ -126,9 +125,7 @@ describe("bundle: true", () => {
       try {
         for (let i = 0; i < 2; i++) {
           const result = yield* Effect.scoped(
-            Effect.flatMap(WorkerPool.make({ module: fixture, size: 1, spareWorkers: 0, bundle: true }), (pool) =>
-              pool.run(Square, 4)
-            )
+            Effect.flatMap(WorkerPool.make({ module: fixture, size: 1, bundle: true }), (pool) => pool.run(Square, 4))
           ).pipe(Effect.provide(layer))
           assert.strictEqual(result, 16)
         }

@@ -64,7 +64,7 @@ describe("OTLP export", () => {
         // The exporters flush when their Layer's scope closes, at the end of this program.
         yield* Effect.scoped(
           Effect.gen(function* () {
-            const pool = yield* WorkerPool.make({ module, size: 2, spareWorkers: 0 })
+            const pool = yield* WorkerPool.make({ module, size: 2 })
             const results = yield* pool.map(Traced, [1, 2, 3, 4, 5, 6], { chunkSize: 2 }).pipe(Effect.withSpan("batch"))
             assert.deepStrictEqual(results, [2, 4, 6, 8, 10, 12])
           })

@@ -52,7 +52,7 @@ const withPool = <A, E>(
   body: (pool: Pool.Service) => Effect.Effect<A, E>,
   options?: Partial<Pool.Options>
 ): Effect.Effect<A, E | Pool.WorkerSpawnError | Pool.InvalidPoolOptions> =>
-  Effect.scoped(Effect.flatMap(WorkerPool.make({ module, size: 2, spareWorkers: 0, ...options }), body))
+  Effect.scoped(Effect.flatMap(WorkerPool.make({ module, size: 2, ...options }), body))
 
 describe("spans across the thread boundary", () => {
   it.live("a run's worker span is a child of its client span, itself a child of the caller's span", () => {
