@@ -432,6 +432,33 @@ export interface Options {
    * directory rather than the file that wrote it.
    */
   readonly module: string | URL
+  /**
+   * Where the workers run (default `"thread"`): threads of this process, or
+   * child processes of their own (`"process"`, Python's
+   * `ProcessPoolExecutor`). A worker module runs in either without a change.
+   *
+   * A process costs more to start and each message costs more, but nothing it
+   * does reaches the caller: a native crash, a heap blow-up, `process.exit`,
+   * `process.chdir` or a library that is not thread-safe ends or changes only
+   * that worker, which fails its tasks with `WorkerCrashed` and is replaced.
+   * The differences:
+   * - A payload or result backed by a `SharedArrayBuffer`, and the `transfer`
+   *   option, cannot cross a process boundary: the task fails with a typed
+   *   `PayloadError` or `ResultError` that says so (they are never silently
+   *   copied). The shared-memory primitives are for threads only.
+   * - `resourceLimits` takes `maxOldGenerationSizeMb` and
+   *   `maxYoungGenerationSizeMb` only, as the child's Node flags.
+   * - A task sent to a busy worker process stays there: the pool cannot take
+   *   it back from another process to give it to an idle worker (no work
+   *   stealing). A task that had not started when its process died still runs
+   *   elsewhere.
+   * - What the module sends with `process.send` arrives on `messages`; its
+   *   stdout and stderr are piped to the caller's.
+   * - A worker process exits when its pool's process is gone, however that
+   *   ended (its IPC channel closes); it ignores `SIGINT`, which a terminal's
+   *   Ctrl-C sends to the whole process group, so that the caller drains it.
+   */
+  readonly isolation?: "thread" | "process" | undefined
   /** A fixed size (default `os.availableParallelism()`), or bounds with an idle time-to-live. */
   readonly size?:
     | number

@@ -57,7 +57,7 @@
  * @since 0.1.0
  */
 
-import { isMainThread, type MessagePort, parentPort, type TransferListItem, workerData } from "node:worker_threads"
+import type { MessagePort, TransferListItem } from "node:worker_threads"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -65,7 +65,8 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
-import { type Control, schemaIssue, stackMapper, WORKER_MARK, type WorkerData } from "./internal/protocol.ts"
+import * as Host from "./internal/host.ts"
+import { type Control, schemaIssue, stackMapper } from "./internal/protocol.ts"
 import { type Handler as AnyHandler, markTransfer, Runner } from "./internal/runner.ts"
 import { stackMapperFor } from "./internal/sourcemap.ts"
 import type * as Task from "./Task.ts"
@@ -100,8 +101,7 @@ export interface Handler<R> extends AnyHandler<R> {}
  * @category guards
  * @since 0.1.0
  */
-export const isWorker: boolean =
-  !isMainThread && parentPort !== null && typeof workerData === "object" && workerData?.[WORKER_MARK] === 1
+export const isWorker: boolean = Host.isWorker
 
 /**
  * Binds a task to the function that performs it in the worker.
@@ -287,13 +287,10 @@ export const serve = <const H extends ReadonlyArray<Handler<any>>, L, const C ex
 ): Effect.Effect<never, LayerError<L>, Unprovided<H, L, C>> =>
   Effect.scoped(
     Effect.gen(function* () {
-      const data = workerData as WorkerData | undefined
-      if (!isWorker || data === undefined) {
-        return yield* Effect.die(new Error("WorkerRunner.serve must run in a worker thread started by a WorkerPool"))
-      }
+      const host = yield* Host.connect
       // A bundle's defects report the user's files: see sourcemap.ts.
-      if (data.bundle !== undefined) stackMapper.map = stackMapperFor(data.bundle)
-      const config = yield* readConfig(options?.config ?? [], data.config)
+      if (host.bundle !== undefined) stackMapper.map = stackMapperFor(host.bundle)
+      const config = yield* readConfig(options?.config ?? [], host.config)
       const context =
         options?.layer === undefined
           ? config
@@ -304,9 +301,8 @@ export const serve = <const H extends ReadonlyArray<Handler<any>>, L, const C ex
                 config
               )
             )
-      const port = data.port
-      new Runner(port, data.cells, handlers as ReadonlyArray<AnyHandler<unknown>>, context as Context.Context<unknown>)
-      port.postMessage({ _: "ready" } satisfies Control)
+      new Runner(host, handlers as ReadonlyArray<AnyHandler<unknown>>, context as Context.Context<unknown>)
+      host.channel.postMessage({ _: "ready" } satisfies Control)
       return yield* Effect.never
     })
   ) as Effect.Effect<never, LayerError<L>, Unprovided<H, L, C>>
@@ -365,11 +361,8 @@ export const launch: {
   if (!isWorker) return
   Effect.runFork(serve(handlers, options) as unknown as Effect.Effect<never, unknown>).addObserver((exit) => {
     if (Exit.isFailure(exit) && !Cause.hasInterruptsOnly(exit.cause)) {
-      // Nothing to serve: tell the pool why, then end this thread.
-      const port = (workerData as WorkerData).port
-      port.postMessage({ _: "failed", reason: failureReason(exit.cause) } satisfies Control)
-      port.close()
-      process.exit(1)
+      // Nothing to serve: tell the pool why, then end this worker.
+      Host.failStart(failureReason(exit.cause))
     }
   })
 }

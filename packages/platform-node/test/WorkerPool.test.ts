@@ -21,7 +21,6 @@ import {
 } from "./fixtures/tasks.ts"
 
 const module = new URL("./fixtures/worker.ts", import.meta.url)
-const makePool = (options?: Partial<WorkerPool.Options>) => WorkerPool.make({ module, size: 2, ...options })
 
 /** Resolves "ok" once some thread bumps the counter, or "timed-out" if none does within `millis`. */
 const nextBeat = (beats: Int32Array, millis: number) =>
@@ -34,7 +33,14 @@ const nextBeat = (beats: Int32Array, millis: number) =>
 const errorOf = <A, E>(exit: Exit.Exit<A, E>): E | undefined =>
   Exit.isFailure(exit) ? Option.getOrUndefined(Cause.findErrorOption(exit.cause)) : undefined
 
-describe("WorkerPool", () => {
+// The pool's behaviour is the same whether its workers are threads or processes: every test
+// that does not depend on shared memory runs in both modes.
+describe.each(["thread", "process"] as const)("WorkerPool (%s)", (isolation) => {
+  const makePool = (options?: Partial<WorkerPool.Options>) =>
+    WorkerPool.make({ module, size: 2, isolation, ...options })
+  /** A test that needs shared memory or a transfer list, which only threads have. */
+  const threadsOnly = isolation === "thread" ? it.live : it.live.skip
+
   it.live("a typed round trip, a typed error and a defect with the worker's stack", () =>
     Effect.gen(function* () {
       const pool = yield* makePool()
@@ -118,7 +124,7 @@ describe("WorkerPool", () => {
     })
   )
 
-  it.live("a worker stopped for a stuck task fails the tasks that had started on it, never re-running them", () =>
+  threadsOnly("a worker stopped for a stuck task fails the tasks that had started on it, never re-running them", () =>
     Effect.gen(function* () {
       const pool = yield* makePool({ size: 1, concurrentTasksPerWorker: 4, cancelGracePeriod: "50 millis" })
       const runs = new Int32Array(new SharedArrayBuffer(8))
@@ -325,7 +331,7 @@ describe("WorkerPool", () => {
     })
   )
 
-  it.live("transferred buffers move to the worker without a copy", () =>
+  threadsOnly("transferred buffers move to the worker without a copy", () =>
     Effect.gen(function* () {
       const pool = yield* makePool()
       const bytes = new Uint8Array([1, 2, 3, 4])
@@ -334,7 +340,7 @@ describe("WorkerPool", () => {
     })
   )
 
-  it.live("no worker thread outlives the pool's scope", () =>
+  threadsOnly("no worker thread outlives the pool's scope", () =>
     Effect.gen(function* () {
       const scope = yield* Scope.make()
       const pool = yield* makePool().pipe(Scope.provide(scope))
@@ -359,17 +365,17 @@ describe("WorkerPool", () => {
   it.live("a module that is missing, throws or fails its setup fails make, typed, with the reason", () =>
     Effect.gen(function* () {
       const missing = yield* Effect.flip(
-        WorkerPool.make({ module: new URL("./fixtures/missing.ts", import.meta.url), size: 1 })
+        WorkerPool.make({ module: new URL("./fixtures/missing.ts", import.meta.url), size: 1, isolation })
       )
       assert.strictEqual(missing._tag, "InvalidPoolOptions")
       assert.include(missing.message, "there is no file at")
       const throwing = yield* Effect.flip(
-        WorkerPool.make({ module: new URL("./fixtures/throwing-worker.ts", import.meta.url), size: 1 })
+        WorkerPool.make({ module: new URL("./fixtures/throwing-worker.ts", import.meta.url), size: 1, isolation })
       )
       assert.strictEqual(throwing._tag, "WorkerSpawnError")
       assert.include(throwing.message, "this module failed while loading")
       const failingSetup = yield* Effect.flip(
-        WorkerPool.make({ module: new URL("./fixtures/failing-layer-worker.ts", import.meta.url), size: 1 })
+        WorkerPool.make({ module: new URL("./fixtures/failing-layer-worker.ts", import.meta.url), size: 1, isolation })
       )
       assert.strictEqual(failingSetup._tag, "WorkerSpawnError")
       assert.include(failingSetup.message, "the lookup table could not be loaded")

@@ -10,7 +10,7 @@
 import * as MutableList from "effect/MutableList"
 import { CostModel } from "./costs.ts"
 import { QueueFull, TaskTimeout, WorkerPoolClosed } from "./errors.ts"
-import { Command, isWaiting, Reply, takeBack } from "./protocol.ts"
+import { Command, Reply } from "./protocol.ts"
 import { type Job, LOOP_SAMPLE_MILLIS, type PoolConfig, type PoolObserver, type Slot, State } from "./slot.ts"
 
 /** A result code the pool itself produces; its value is a typed pool error. */
@@ -82,7 +82,7 @@ export abstract class Dispatcher {
     const back: Array<Job> = []
     for (const job of slot.inflight.values()) {
       if (job.state !== State.Running) continue // being cancelled: settled when the thread is gone
-      if (!takeBack(slot.cells, job.cell, job.id)) started.push(job)
+      if (!slot.claims.takeBack(job.cell, job.id)) started.push(job)
       // Its buffers went to the lost worker: sending it again would send them empty.
       else if (job.moved) stranded.push(job)
       else back.push(job)
@@ -122,9 +122,9 @@ export abstract class Dispatcher {
       const back: Array<Job> = []
       for (const job of slot.inflight.values()) {
         // A job whose buffers were moved to this worker stays with it.
-        if (job.state !== State.Running || job.moved || !isWaiting(slot.cells, job.cell, job.id)) continue
+        if (job.state !== State.Running || job.moved || !slot.claims.isWaiting(job.cell, job.id)) continue
         if (job.startedAt > cutoff) young = true
-        else if (takeBack(slot.cells, job.cell, job.id)) back.push(job)
+        else if (slot.claims.takeBack(job.cell, job.id)) back.push(job)
       }
       if (back.length === 0) continue
       slot.behind = true

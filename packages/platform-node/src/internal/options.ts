@@ -31,6 +31,7 @@ const Strings = Schema.Array(Schema.String)
 
 const known = new Set([
   "module",
+  "isolation",
   "size",
   "maxTasksPerWorker",
   "resourceLimits",
@@ -160,7 +161,10 @@ const ResourceLimit = Schema.Struct({
   stackSizeMb: Schema.optional(Positive)
 })
 
-const resourceLimits = (value: unknown) => {
+/** The limits that a worker process takes, as Node flags; the others apply to threads only. */
+const PROCESS_LIMITS = new Set(["maxOldGenerationSizeMb", "maxYoungGenerationSizeMb"])
+
+const resourceLimits = (value: unknown, isolation: "thread" | "process") => {
   if (typeof value !== "object" || value === null) {
     throw new Invalid("resourceLimits", value, "an object such as { maxOldGenerationSizeMb: 64 }")
   }
@@ -177,6 +181,14 @@ const resourceLimits = (value: unknown) => {
         ? `a number of megabytes of at least ${MIN_OLD_GENERATION_MB}, the least a worker needs to start`
         : "a positive number of megabytes"
     check(ResourceLimit.fields[key as keyof typeof ResourceLimit.fields], `resourceLimits.${key}`, limit, expected)
+    if (isolation === "process" && !PROCESS_LIMITS.has(key)) {
+      throw new Invalid(
+        `resourceLimits.${key}`,
+        limit,
+        'left out under isolation: "process": a worker process takes maxOldGenerationSizeMb and ' +
+          "maxYoungGenerationSizeMb (as --max-old-space-size and --max-semi-space-size); the others apply to threads"
+      )
+    }
   }
   return value as PoolConfig["resourceLimits"]
 }
@@ -236,13 +248,17 @@ const decode = (options: Options): PoolConfig => {
       )
   }
   const o = options as Record<keyof Options, unknown>
+  const isolation =
+    optional(o.isolation, (v) => check(Schema.Literals(["thread", "process"]), "isolation", v, '"thread" or "process"')) ??
+    "thread"
   return {
     module: moduleUrl(o.module),
+    isolation,
     ...sizes(o.size),
     maxTasksPerWorker: optional(o.maxTasksPerWorker, (v) =>
       check(Whole(1), "maxTasksPerWorker", v, "a whole number of at least 1")
     ),
-    resourceLimits: optional(o.resourceLimits, resourceLimits),
+    resourceLimits: optional(o.resourceLimits, (v) => resourceLimits(v, isolation)),
     maxQueue: optional(o.maxQueue, (v) => check(Whole(1), "maxQueue", v, "a whole number of at least 1")),
     onQueueFull:
       optional(o.onQueueFull, (v) => check(Schema.Literals(["wait", "fail"]), "onQueueFull", v, '"wait" or "fail"')) ??

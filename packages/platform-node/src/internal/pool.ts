@@ -13,8 +13,9 @@ import { Dispatcher, POOL_ERROR } from "./dispatch.ts"
 import { PayloadError, WorkerCrashed, WorkerPoolClosed, WorkerSpawnError } from "./errors.ts"
 import { isControl, isReply, isReplyBatch, RESULT_STRIDE, Reply } from "./protocol.ts"
 import { Replay } from "./replay.ts"
-import { type Job, Slot } from "./slot.ts"
-import { startThread, type Thread } from "./thread.ts"
+import { startProcess } from "./process.ts"
+import { type Job, Slot, type Transport } from "./slot.ts"
+import { startThread } from "./thread.ts"
 
 export { POOL_ERROR } from "./dispatch.ts"
 export { Job, type PoolConfig, type PoolObserver, Slot } from "./slot.ts"
@@ -23,6 +24,9 @@ export { Job, type PoolConfig, type PoolObserver, Slot } from "./slot.ts"
 const STRANDED =
   "this task had not started, but its payload's buffers were moved to that worker (the transfer option), " +
   "so it cannot be sent again: retry it with fresh buffers"
+
+/** Why a task whose worker was stopped under it is not run again. */
+const STARTED = "this task had started, so it is not run again"
 
 /** How long a worker that is being stopped may take to hand over its buffered stdout and stderr. */
 const DRAIN_BOUND_MILLIS = 1000
@@ -45,15 +49,16 @@ export class Pool extends Dispatcher {
   spawn(spare = false): Slot | undefined {
     const { config } = this
     let slot: Slot | undefined
-    let thread: Thread
+    let transport: Transport
+    const start = config.isolation === "process" ? startProcess : startThread
     try {
-      thread = startThread(config, () => slot!.ready, {
+      transport = start(config, () => slot!.ready, {
         protocol: (message) => this.onMessage(slot!, message),
         // The module's own messages on parentPort: never results, handed to the caller's `messages`.
         stray: (message) => this.observer.message(slot!, message),
         failed: (reason) => this.crashed(slot!, { reason }),
-        exited: (exitCode) => {
-          this.crashed(slot!, { reason: `the worker thread exited with code ${exitCode}`, exitCode })
+        exited: (exitCode, reason) => {
+          this.crashed(slot!, { reason, exitCode })
           this.exited(slot!)
         }
       })
@@ -62,9 +67,7 @@ export class Pool extends Dispatcher {
       this.startupFailed(error instanceof Error ? error.message : String(error))
       return undefined
     }
-    const started = new Slot(this.nextSlotId++, thread.worker, thread.port, thread.cells, (id, issue) =>
-      this.unsendable(started, id, issue)
-    )
+    const started = new Slot(this.nextSlotId++, transport, (id, issue) => this.unsendable(started, id, issue))
     slot = started
     started.spare = spare
     if (spare) this.spares.push(started)
@@ -76,7 +79,7 @@ export class Pool extends Dispatcher {
         `${config.module.pathname} call WorkerRunner.launch at its top level? A module that never calls it ` +
         "keeps the thread alive doing nothing"
       this.crashed(started, { reason: started.startFailure })
-      void started.worker.terminate()
+      started.transport.terminate()
     }, config.startupTimeout)
     started.startTimer.unref()
     return started
@@ -208,9 +211,10 @@ export class Pool extends Dispatcher {
     this.replenish()
   }
 
-  /** The thread is gone: jobs that were being cancelled on it are now settled. */
+  /** The worker is gone: jobs that were being cancelled on it are now settled. */
   private exited(slot: Slot): void {
     this.dying.delete(slot)
+    if (slot.stoppedFor !== undefined) this.failTaken(slot, slot.stoppedFor, STARTED, {})
     for (const job of Array.from(slot.inflight.values())) this.settle(job, Reply.Interrupted, undefined)
     slot.markExited()
     this.checkIdle()
@@ -237,13 +241,11 @@ export class Pool extends Dispatcher {
   terminate(slot: Slot, culprit: Job): void {
     if (slot.dead) return
     this.remove(slot)
-    this.failTaken(
-      slot,
-      `its worker was stopped to end task "${culprit.task.name}", which ignored its interruption`,
-      "this task had started, so it is not run again",
-      {}
-    )
-    void slot.worker.terminate()
+    const reason = `its worker was stopped to end task "${culprit.task.name}", which ignored its interruption`
+    // A process's claims can be read only once it is gone: its other jobs are sorted out then.
+    if (slot.transport.isolation === "process") slot.stoppedFor = reason
+    else this.failTaken(slot, reason, STARTED, {})
+    slot.transport.terminate()
     this.replenish()
   }
 
@@ -296,7 +298,7 @@ export class Pool extends Dispatcher {
     if (slot.dead) return
     const drained = slot.drain(DRAIN_BOUND_MILLIS)
     this.remove(slot)
-    void drained.then(() => slot.worker.terminate())
+    void drained.then(() => slot.transport.terminate())
   }
 
   protected scheduleIdle(slot: Slot): void {

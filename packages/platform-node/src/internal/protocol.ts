@@ -64,6 +64,11 @@ export const COMMAND_STRIDE = 7
 /** @internal */
 export const RESULT_STRIDE = 3
 
+/** One end of a worker's private channel: a `MessagePort` for a thread, the IPC channel for a process. */
+export interface Channel {
+  postMessage(message: unknown, transfer?: ReadonlyArray<TransferListItem>): void
+}
+
 /** `workerData` key that marks a thread as a Strand pool worker. */
 export const WORKER_MARK = "~@strand/worker"
 
@@ -74,45 +79,10 @@ export interface WorkerData {
   readonly port: MessagePort
   /** Encoded configuration values, by `Task.config` name. */
   readonly config: Readonly<Record<string, unknown>>
-  /** Claim cells, on shared memory: see `claim`. */
+  /** Claim cells, on shared memory: see `claims.ts`. */
   readonly cells: Int32Array
   /** When the worker runs a bundle (`bundle: true`): the bundle's file URL, whose source map maps its stacks. */
   readonly bundle?: string | undefined
-}
-
-/*
- * Claim cells: one shared Int32 for each task in flight on a worker, so that
- * the pool and the worker agree without a message on whether a task has
- * started. The pool writes the task's tag into a free cell when it sends the
- * task (`offer`). The worker claims the cell (tag to -tag) before it runs any
- * of the task's code (`claim`). Until then the pool may take the task back
- * (tag to 0, `takeBack`): to give it to an idle worker, or to run it
- * elsewhere when this worker is stopped. Both sides use compare-and-swap, so
- * exactly one of them wins, and a task never runs twice or not at all.
- */
-
-/** A task's tag: a positive Int32 that differs between any two tasks that could share a cell. */
-const tagOf = (id: number): number => (id % 0x3fffffff) + 1
-
-/** The pool sends task `id` in `cell`. */
-export const offer = (cells: Int32Array, cell: number, id: number): void => {
-  Atomics.store(cells, cell, tagOf(id))
-}
-
-/** The worker starts task `id`: false if the pool took it back first (then it must not run). */
-export const claim = (cells: Int32Array, cell: number, id: number): boolean => {
-  const tag = tagOf(id)
-  return Atomics.compareExchange(cells, cell, tag, -tag) === tag
-}
-
-/** Whether task `id` waits on its worker, sent but not started (a hint: the worker may start it at once). */
-export const isWaiting = (cells: Int32Array, cell: number, id: number): boolean =>
-  Atomics.load(cells, cell) === tagOf(id)
-
-/** The pool takes back task `id`: false if the worker has already started it. */
-export const takeBack = (cells: Int32Array, cell: number, id: number): boolean => {
-  const tag = tagOf(id)
-  return Atomics.compareExchange(cells, cell, tag, 0) === tag
 }
 
 /**
@@ -309,8 +279,61 @@ export const findUncloneable = (value: unknown, path: string, seen = new Set<unk
   return undefined
 }
 
+/** What cannot cross a process boundary, though it can cross a thread's: refused, never silently copied. */
+export class Uncrossable extends Error {}
+
+/** Why a value backed by shared memory at `path` cannot go to a worker process. */
+export const sharedIssue = (path: string): string =>
+  `${path} is backed by a SharedArrayBuffer, which cannot cross a process boundary (isolation: "process"): ` +
+  'copy it into a plain ArrayBuffer, or use isolation: "thread"'
+
+/**
+ * The path to the first part of `value` that is or views a
+ * `SharedArrayBuffer`, if any. It runs on every message to or from a worker
+ * process, so a value without objects costs a `typeof`.
+ */
+export const findShared = (value: unknown, path = "", seen?: Set<unknown>): string | undefined => {
+  if (typeof value !== "object" || value === null) return undefined
+  if (value instanceof SharedArrayBuffer) return path
+  if (ArrayBuffer.isView(value)) return value.buffer instanceof SharedArrayBuffer ? path : undefined
+  if (value instanceof ArrayBuffer || value instanceof Date || value instanceof RegExp) return undefined
+  if (seen?.has(value)) return undefined
+  const visited = seen ?? new Set<unknown>()
+  visited.add(value)
+  if (value instanceof Map) {
+    for (const [k, v] of value) {
+      const found = findShared(k, `${path}.<key>`, visited) ?? findShared(v, `${path}.get(${describe(k)})`, visited)
+      if (found !== undefined) return found
+    }
+    return undefined
+  }
+  if (value instanceof Set) {
+    for (const v of value) {
+      const found = findShared(v, `${path}.<item>`, visited)
+      if (found !== undefined) return found
+    }
+    return undefined
+  }
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = findShared(value[i], `${path}[${i}]`, visited)
+      if (found !== undefined) return found
+    }
+    return undefined
+  }
+  for (const key of Object.keys(value)) {
+    const found = findShared((value as Record<string, unknown>)[key], `${path}.${key}`, visited)
+    if (found !== undefined) return found
+  }
+  return undefined
+}
+
 /** Why `value` could not be posted: the path to its uncloneable part where one is found. */
 export const uncloneableIssue = (value: unknown, root: string, error: unknown): string => {
+  if (error instanceof Uncrossable) {
+    const shared = findShared(value, root)
+    return shared === undefined ? error.message : sharedIssue(shared)
+  }
   const path = findUncloneable(value, root)
   const reason = isErrorLike(error) ? error.message : describe(error)
   return path === undefined ? `structured clone refused it (${reason})` : `${path} cannot be cloned (${reason})`
@@ -390,10 +413,10 @@ export class Outbox {
   /** Entries pushed since the last post. */
   private pushes = 0
   private readonly stride: number
-  private readonly port: MessagePort
+  private readonly port: Channel
   private readonly refused: (entry: Array<unknown>, error: unknown) => void
 
-  constructor(stride: number, port: MessagePort, refused: (entry: Array<unknown>, error: unknown) => void) {
+  constructor(stride: number, port: Channel, refused: (entry: Array<unknown>, error: unknown) => void) {
     this.stride = stride
     this.port = port
     this.refused = refused

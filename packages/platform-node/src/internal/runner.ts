@@ -10,7 +10,7 @@
  *
  * @internal
  */
-import type { MessagePort, TransferListItem } from "node:worker_threads"
+import type { TransferListItem } from "node:worker_threads"
 import * as Cause from "effect/Cause"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -20,13 +20,15 @@ import * as Latch from "effect/Latch"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type * as Task from "../Task.ts"
+import type { Claim } from "./claims.ts"
 import { Forwarder } from "./forward.ts"
+import type { Host } from "./host.ts"
 import {
   type Carried,
+  type Channel,
   COMMAND_STRIDE,
   type Codec,
   Command,
-  claim,
   codec,
   DRAIN,
   Outbox,
@@ -80,7 +82,7 @@ class Credit {
 /** What a task's fiber ends with when there is nothing (more) to reply: taken back, or already answered. */
 const Answered: unique symbol = Symbol.for("@strand/platform-node/Answered")
 
-/** Serves handlers on one private port. */
+/** Serves handlers on one worker's private channel. */
 export class Runner {
   private readonly served = new Map<string, Served>()
   private readonly fibers = new Map<number, Fiber.Fiber<unknown, unknown>>()
@@ -89,19 +91,16 @@ export class Runner {
   private readonly startedAt = new Map<number, number>()
   private readonly runFork: <A, E>(effect: Effect.Effect<A, E, unknown>) => Fiber.Fiber<A, E>
   private readonly outbox: Outbox
-  private readonly port: MessagePort
-
-  private readonly cells: Int32Array
+  private readonly port: Channel
+  private readonly claim: Claim
+  private readonly host: Host
   private readonly forwarder: Forwarder
 
-  constructor(
-    port: MessagePort,
-    cells: Int32Array,
-    handlers: ReadonlyArray<Handler<unknown>>,
-    context: Context.Context<unknown>
-  ) {
+  constructor(host: Host, handlers: ReadonlyArray<Handler<unknown>>, context: Context.Context<unknown>) {
+    const port = host.channel
+    this.host = host
     this.port = port
-    this.cells = cells
+    this.claim = host.claim
     // A reply structured clone cannot copy fails its own task, as a typed error.
     this.outbox = new Outbox(RESULT_STRIDE, port, ([code, id, value], error) => {
       const root = code === Reply.Item ? "item" : code === Reply.Failure ? "error" : "result"
@@ -112,7 +111,7 @@ export class Runner {
     this.forwarder = new Forwarder((code, id, value) => this.emit(code, id, value), context as Context.Context<never>)
     this.runFork = Effect.runForkWith(this.forwarder.install(context as Context.Context<never>)) as typeof this.runFork
     for (const handler of handlers) this.served.set(handler.task.name, { handler, codec: codec(handler.task) })
-    port.on("message", (message: unknown) => {
+    host.listen((message: unknown) => {
       if (Array.isArray(message)) this.receive(message)
       else if (typeof message === "object" && message !== null && (message as { _?: unknown })._ === DRAIN._) {
         void drainStdio().then(() => this.port.postMessage({ _: "drained" }))
@@ -150,7 +149,7 @@ export class Runner {
   private report(id: number, codec: Codec, timeout: number, kind: Kind) {
     return (exit: Exit.Exit<unknown, unknown>): void => {
       this.fibers.delete(id)
-      if (kind === "stream") this.credits.delete(id)
+      if (kind === "stream" && this.credits.delete(id) && this.credits.size === 0) this.host.watchLoop(false)
       const startedAt = this.startedAt.get(id)
       if (startedAt !== undefined) {
         this.startedAt.delete(id)
@@ -209,17 +208,20 @@ export class Runner {
   ): void {
     const entry = this.served.get(name)
     if (entry === undefined) {
-      if (claim(this.cells, cell, id)) this.emit(Reply.NotServed, id, name)
+      if (this.claim(cell, id)) this.emit(Reply.NotServed, id, name)
       return
     }
     const kind: Kind =
       entry.handler.task._tag === "StreamTask" ? "stream" : code === Command.RunChunk ? "chunk" : "single"
     const credit = kind === "stream" ? new Credit() : undefined
-    if (credit !== undefined) this.credits.set(id, credit)
+    if (credit !== undefined) {
+      this.credits.set(id, credit)
+      if (this.credits.size === 1) this.host.watchLoop(true)
+    }
     const fiber = this.runFork(
       Effect.suspend(() => {
         // Nothing of the task runs before its claim: a task the pool took back runs elsewhere.
-        if (!claim(this.cells, cell, id)) return Effect.succeed(Answered)
+        if (!this.claim(cell, id)) return Effect.succeed(Answered)
         if (carried?.timing) this.startedAt.set(id, performance.timeOrigin + performance.now())
         let effect: Effect.Effect<unknown, unknown, unknown> | undefined
         try {

@@ -4,14 +4,14 @@
  *
  * @internal
  */
-import type { EventLoopUtilization } from "node:perf_hooks"
-import type { MessagePort, ResourceLimits, TransferListItem, Worker } from "node:worker_threads"
+import type { ResourceLimits, TransferListItem } from "node:worker_threads"
 import type * as Fiber from "effect/Fiber"
 import type * as Tracer from "effect/Tracer"
 import type * as Task from "../Task.ts"
 import type { Timeline } from "../Timeline.ts"
-import type { Carried } from "./protocol.ts"
-import { COMMAND_STRIDE, type Codec, Command, DRAIN, Outbox, offer, uncloneableIssue } from "./protocol.ts"
+import type { Claims } from "./claims.ts"
+import type { Carried, Channel } from "./protocol.ts"
+import { COMMAND_STRIDE, type Codec, Command, DRAIN, Outbox, uncloneableIssue } from "./protocol.ts"
 import type { Replay } from "./replay.ts"
 
 /** How often, at most, the event loop of a worker with streams in flight is sampled. */
@@ -96,14 +96,35 @@ export class Job {
   }
 }
 
-/** One worker thread and the jobs in flight on it. */
+/** A started worker, a thread or a process, as the pool drives it (see `thread.ts` and `process.ts`). */
+export interface Transport {
+  readonly isolation: Isolation
+  /** The pool's end of the private channel. */
+  readonly channel: Channel
+  readonly claims: Claims
+  /** The worker's thread id (0 for a process: its main thread). */
+  readonly threadId: number
+  /** The worker's process id: the pool's own for a thread. */
+  readonly pid: number
+  /** Stops the worker now: a thread is terminated, a process gets `SIGKILL`. */
+  terminate(): void
+  /** Whether the worker's event loop was mostly busy since the last sample. */
+  sampleLoop(): boolean
+  /** Starts a fresh sample of the worker's event loop. */
+  restartLoop(): void
+}
+
+/** Where workers run: threads of this process, or processes of their own. */
+export type Isolation = "thread" | "process"
+
+/** One worker (a thread or a process) and the jobs in flight on it. */
 export class Slot {
   ready = false
   /** A started worker held back to replace a lost one at once. */
   spare = false
   /** Takes no new jobs: it is being recycled, scaled down or stopped. */
   retiring = false
-  /** Its thread has been terminated or has crashed. */
+  /** Its worker has been terminated or has crashed. */
   dead = false
   dispatched = 0
   completed = 0
@@ -121,42 +142,34 @@ export class Slot {
   idleTimer: ReturnType<typeof setTimeout> | undefined = undefined
   startTimer: ReturnType<typeof setTimeout> | undefined = undefined
   crash: { reason: string; exitCode?: number } | undefined = undefined
+  /** Why the pool stopped this worker under its tasks, until it is gone (a process; see `Pool.terminate`). */
+  stoppedFor: string | undefined = undefined
   /** Why the worker could not start, as it said itself (a failing Layer, a bad config). */
   startFailure: string | undefined = undefined
   /** Resolves a pending drain request. */
   drained: (() => void) | undefined = undefined
   readonly exited: Promise<void>
   readonly id: number
-  readonly worker: Worker
-  /** Its thread's id, kept: `worker.threadId` reads -1 once the thread has exited. */
+  readonly transport: Transport
+  /** Its thread's id, kept: a thread's reads -1 once it has exited. */
   readonly threadId: number
-  /** The pool's end of the private channel. */
-  readonly port: MessagePort
-  /** The worker's claim cells (see `claim`), and those no task in flight holds. */
-  readonly cells: Int32Array
+  /** The worker's claim cells (see `claims.ts`), and those no task in flight holds. */
+  readonly claims: Claims
   private readonly freeCells: Array<number>
-  /** The last sample of the worker's event-loop utilization, when, and whether it was busy. */
-  private loopSample: EventLoopUtilization | undefined = undefined
+  /** When the worker's event loop was last sampled, and whether it was busy. */
   private loopSampledAt = 0
   private loopBusy = false
   private resolveExited!: () => void
 
-  constructor(
-    id: number,
-    worker: Worker,
-    port: MessagePort,
-    cells: Int32Array,
-    unsendable: (id: number, issue: string) => void
-  ) {
+  constructor(id: number, transport: Transport, unsendable: (id: number, issue: string) => void) {
     this.id = id
-    this.worker = worker
-    this.threadId = worker.threadId
-    this.port = port
-    this.cells = cells
-    this.freeCells = Array.from({ length: cells.length }, (_, i) => cells.length - 1 - i)
+    this.transport = transport
+    this.threadId = transport.threadId
+    this.claims = transport.claims
+    this.freeCells = Array.from({ length: this.claims.size }, (_, i) => this.claims.size - 1 - i)
     // A payload structured clone cannot copy fails its own task, with the path to what could not
     // be cloned; its batch-mates run.
-    this.outbox = new Outbox(COMMAND_STRIDE, port, ([, id, , , payload], error) =>
+    this.outbox = new Outbox(COMMAND_STRIDE, transport.channel, ([, id, , , payload], error) =>
       unsendable(id as number, uncloneableIssue(payload, "payload", error))
     )
     this.exited = new Promise((resolve) => {
@@ -172,7 +185,7 @@ export class Slot {
   /** Sends `job` in a free claim cell (see `offer`); every command of a tick goes out in one message. */
   sendJob(job: Job): void {
     job.cell = this.freeCells.pop()!
-    offer(this.cells, job.cell, job.id)
+    this.claims.offer(job.cell, job.id)
     this.outbox
       .next(job.transfer)
       .push(job.command, job.id, job.cell, job.task.name, job.payload, job.timeout, job.carried)
@@ -202,9 +215,7 @@ export class Slot {
    */
   loopIsBusy(now: number): boolean {
     if (now - this.loopSampledAt < LOOP_SAMPLE_MILLIS) return this.loopBusy
-    const sample = this.worker.performance.eventLoopUtilization()
-    this.loopBusy = this.worker.performance.eventLoopUtilization(sample, this.loopSample).utilization > 0.5
-    this.loopSample = sample
+    this.loopBusy = this.transport.sampleLoop()
     this.loopSampledAt = now
     return this.loopBusy
   }
@@ -215,7 +226,7 @@ export class Slot {
    * task of unknown cost does.
    */
   sampleLoop(now: number): void {
-    this.loopSample = this.worker.performance.eventLoopUtilization()
+    this.transport.restartLoop()
     this.loopSampledAt = now
     this.loopBusy = true
   }
@@ -230,7 +241,7 @@ export class Slot {
         resolve()
       }
       this.drained = done
-      this.port.postMessage(DRAIN)
+      this.transport.channel.postMessage(DRAIN)
     })
   }
 
@@ -247,6 +258,7 @@ export class Slot {
 /** @internal */
 export interface PoolConfig {
   readonly module: URL
+  readonly isolation: Isolation
   readonly minSize: number
   readonly maxSize: number
   readonly idleTimeToLive: number

@@ -5,40 +5,37 @@
  *
  * @internal
  */
-import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from "node:worker_threads"
+import type { EventLoopUtilization } from "node:perf_hooks"
+import { MessageChannel, receiveMessageOnPort, Worker } from "node:worker_threads"
+import { SharedClaims } from "./claims.ts"
 import { MAX_INFLIGHT } from "./costs.ts"
 import { describeThrown, WORKER_MARK, type WorkerData } from "./protocol.ts"
-import type { PoolConfig } from "./slot.ts"
+import type { PoolConfig, Transport } from "./slot.ts"
 
-/** What the pool hears from one thread. */
-export interface ThreadEvents {
+/** What the pool hears from one worker, a thread or a process. */
+export interface WorkerEvents {
   /** A message on the private channel. */
   readonly protocol: (message: unknown) => void
-  /** A message that the worker module's own code posted on `parentPort`. */
+  /** A message that the worker module's own code posted (on `parentPort`, or with `process.send`). */
   readonly stray: (message: unknown) => void
   /** The thread failed, with the reason as the pool reports it. */
   readonly failed: (reason: string) => void
-  /** The thread is gone, after every message it posted has been read. */
-  readonly exited: (exitCode: number) => void
+  /** The worker is gone, after every message it posted has been read; `reason` says how it ended. */
+  readonly exited: (exitCode: number, reason: string) => void
 }
 
-/** A started thread. */
-export interface Thread {
-  readonly worker: Worker
-  readonly port: MessagePort
-  readonly cells: Int32Array
-}
+/** How many tasks may be in flight on one worker at once: one claim cell each. */
+export const cellsFor = (config: PoolConfig): number =>
+  config.pipelining === "auto" ? MAX_INFLIGHT : config.pipelining
 
 /**
  * Starts a thread for `config.module`; throws if Node cannot even create it
  * (a module path it refuses). `isReady` tells whether the thread had
  * reported ready when it fails, for the message of an out-of-memory failure.
  */
-export const startThread = (config: PoolConfig, isReady: () => boolean, events: ThreadEvents): Thread => {
+export const startThread = (config: PoolConfig, isReady: () => boolean, events: WorkerEvents): Transport => {
   const channel = new MessageChannel()
-  const inflight = config.pipelining === "auto" ? MAX_INFLIGHT : config.pipelining
-  // One claim cell for each task that may be in flight on the worker at once.
-  const cells = new Int32Array(new SharedArrayBuffer(4 * inflight))
+  const cells = new Int32Array(new SharedArrayBuffer(4 * cellsFor(config)))
   const data: WorkerData = {
     [WORKER_MARK]: 1,
     port: channel.port2,
@@ -77,7 +74,24 @@ export const startThread = (config: PoolConfig, isReady: () => boolean, events: 
     // Read what the worker said before it went (a failed start posts its reason, then exits).
     for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) events.protocol(m.message)
     port.close()
-    events.exited(exitCode)
+    events.exited(exitCode, `the worker thread exited with code ${exitCode}`)
   })
-  return { worker, port, cells }
+  let loop: EventLoopUtilization | undefined
+  return {
+    isolation: "thread",
+    channel: port,
+    claims: new SharedClaims(cells),
+    threadId: worker.threadId,
+    pid: process.pid,
+    terminate: () => void worker.terminate(),
+    sampleLoop: () => {
+      const sample = worker.performance.eventLoopUtilization()
+      const busy = worker.performance.eventLoopUtilization(sample, loop).utilization > 0.5
+      loop = sample
+      return busy
+    },
+    restartLoop: () => {
+      loop = worker.performance.eventLoopUtilization()
+    }
+  }
 }
