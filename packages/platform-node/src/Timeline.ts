@@ -65,6 +65,8 @@ export interface Entry {
   /** The pool's number for the worker (`Stats.workers[].id`). */
   readonly worker: number
   readonly threadId: number
+  /** A worker process's id (`isolation: "process"`); absent for a thread. */
+  readonly pid?: number | undefined
   readonly queuedAt: number
   readonly startedAt: number
   readonly endedAt: number
@@ -128,12 +130,21 @@ export const isTimeline = (u: unknown): u is Timeline =>
   Array.isArray((u as Timeline).entries) &&
   typeof (u as Timeline).record === "function"
 
-/** The workers of a timeline, by pool number, with their thread ids. */
-const lanesOf = (entries: ReadonlyArray<Entry>): Array<{ readonly worker: number; readonly threadId: number }> => {
-  const lanes = new Map<number, number>()
-  for (const entry of entries) lanes.set(entry.worker, entry.threadId)
-  return Array.from(lanes, ([worker, threadId]) => ({ worker, threadId })).sort((a, b) => a.worker - b.worker)
+interface Lane {
+  readonly worker: number
+  readonly threadId: number
+  readonly pid: number | undefined
 }
+
+/** The workers of a timeline, by pool number, with their thread (or process) ids. */
+const lanesOf = (entries: ReadonlyArray<Entry>): Array<Lane> => {
+  const lanes = new Map<number, Lane>()
+  for (const entry of entries) lanes.set(entry.worker, { worker: entry.worker, threadId: entry.threadId, pid: entry.pid })
+  return Array.from(lanes.values()).sort((a, b) => a.worker - b.worker)
+}
+
+const laneName = (lane: Lane): string =>
+  `worker #${lane.worker} (${lane.pid === undefined ? `thread ${lane.threadId}` : `process ${lane.pid}`})`
 
 /**
  * The timeline as Chrome trace-event JSON (the "JSON object format"): one
@@ -160,12 +171,12 @@ export const toTraceEvents = (
   const entries = timeline.entries
   const origin = entries.reduce((min, entry) => Math.min(min, entry.queuedAt), Number.POSITIVE_INFINITY)
   const micros = (t: number) => Math.round((t - origin) * 1000)
-  const traceEvents: Array<Record<string, unknown>> = lanesOf(entries).map(({ worker, threadId }) => ({
+  const traceEvents: Array<Record<string, unknown>> = lanesOf(entries).map((lane) => ({
     name: "thread_name",
     ph: "M",
-    pid: 1,
-    tid: threadId,
-    args: { name: `worker #${worker} (thread ${threadId})` }
+    pid: lane.pid ?? 1,
+    tid: lane.threadId,
+    args: { name: laneName(lane) }
   }))
   for (const entry of entries) {
     traceEvents.push({
@@ -174,7 +185,7 @@ export const toTraceEvents = (
       ph: "X",
       ts: micros(entry.startedAt),
       dur: Math.max(0, micros(entry.endedAt) - micros(entry.startedAt)),
-      pid: 1,
+      pid: entry.pid ?? 1,
       tid: entry.threadId,
       args: { outcome: entry.outcome, worker: entry.worker, queuedMs: entry.startedAt - entry.queuedAt }
     })
@@ -240,11 +251,11 @@ export const toHtml = (timeline: Timeline, options?: { readonly title?: string |
   const x = (t: number) => left + ((t - origin) / range) * width
   const row = new Map(lanes.map((lane, i) => [lane.worker, i]))
   const parts: Array<string> = []
-  lanes.forEach(({ worker, threadId }, i) => {
+  lanes.forEach((lane, i) => {
     const y = top + i * laneHeight
     parts.push(
       `<rect x="${left}" y="${y}" width="${width}" height="${laneHeight - 4}" fill="${i % 2 === 0 ? "#f4f5f7" : "#eceef1"}"/>`,
-      `<text x="${left - 8}" y="${y + laneHeight / 2 + 2}" text-anchor="end">worker #${worker} (thread ${threadId})</text>`
+      `<text x="${left - 8}" y="${y + laneHeight / 2 + 2}" text-anchor="end">${laneName(lane)}</text>`
     )
   })
   for (const entry of entries) {

@@ -344,7 +344,10 @@ export interface Stats {
   readonly timedOut: number
   readonly workers: ReadonlyArray<{
     readonly id: number
+    /** Its thread's id; 0 for a worker process (its main thread). */
     readonly threadId: number
+    /** Its process id: the pool's own for a thread. */
+    readonly pid: number
     readonly ready: boolean
     readonly inflight: number
     readonly completed: number
@@ -391,15 +394,17 @@ export interface Service {
   /** A snapshot of the pool's state and counters. */
   readonly stats: Effect.Effect<Stats>
   /**
-   * Messages that the worker module's own code posts on `parentPort`
-   * (piscina's `'message'` event), from the moment of subscribing. A
+   * Messages that the worker module's own code posts on `parentPort` (or
+   * sends with `process.send` in a worker process; piscina's `'message'`
+   * event), from the moment of subscribing. A
    * subscriber that falls 1,024 messages behind loses the oldest.
    */
   readonly messages: Stream.Stream<WorkerMessage>
 }
 
 /**
- * A message that a worker module's own code posted on `parentPort`.
+ * A message that a worker module's own code posted on `parentPort`, or sent
+ * with `process.send` in a worker process.
  *
  * @category models
  * @since 0.2.0
@@ -407,6 +412,8 @@ export interface Service {
 export interface WorkerMessage {
   readonly workerId: number
   readonly threadId: number
+  /** The worker's process id: the pool's own for a thread. */
+  readonly pid: number
   readonly message: unknown
 }
 
@@ -606,7 +613,7 @@ export const make = (options: Options): Effect.Effect<Service, InvalidPoolOption
     const pool = new Pool(
       config,
       Observer.make(config, context, maker, (slot, message) =>
-        Effect.runSync(PubSub.publish(messages, { workerId: slot.id, threadId: slot.threadId, message }))
+        Effect.runSync(PubSub.publish(messages, { workerId: slot.id, threadId: slot.threadId, pid: slot.transport.pid, message }))
       )
     )
     yield* Effect.addFinalizer(() => Effect.promise(() => pool.close()))

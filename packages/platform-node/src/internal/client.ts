@@ -336,6 +336,7 @@ const statsOf = (pool: Pool): Stats => {
     workers: pool.slots.map((slot) => ({
       id: slot.id,
       threadId: slot.threadId,
+      pid: slot.transport.pid,
       ready: slot.ready,
       inflight: slot.inflight.size,
       completed: slot.completed,

@@ -263,6 +263,7 @@ export abstract class Dispatcher {
     if (span !== undefined) {
       span.attribute("strand.worker.id", slot.id)
       span.attribute("strand.thread.id", slot.threadId)
+      if (slot.transport.isolation === "process") span.attribute("strand.process.id", slot.transport.pid)
       span.attribute("strand.queued_ms", now - job.enqueuedAt)
     }
     slot.sendJob(job)

@@ -58,6 +58,7 @@ const recordTimeline = (
     task: job.task.name,
     worker: slot.id,
     threadId: slot.threadId,
+    ...(slot.transport.isolation === "process" ? { pid: slot.transport.pid } : {}),
     queuedAt: origin + job.enqueuedAt,
     startedAt: job.ran?.[0] ?? origin + job.startedAt,
     endedAt: job.ran?.[1] ?? origin + now,
@@ -115,10 +116,7 @@ export const make = (
     },
     warn: (text) => void log(Effect.logWarning(`WorkerPool: ${text}`)),
     strayLog: (slot, record) =>
-      new Replay(maker, undefined, { "strand.worker": slot.id, "strand.thread": slot.threadId }).receive(
-        Reply.Log,
-        record
-      ),
+      new Replay(maker, undefined, slot.annotations).receive(Reply.Log, record),
     message
   }
 }

@@ -131,11 +131,7 @@ export class Pool extends Dispatcher {
 
   /** Where a job's spans and logs go: its caller's tracer and loggers, with annotations naming the task and worker. */
   private replay(slot: Slot, job: Job): Replay {
-    return (job.replay ??= new Replay(job.caller, job.span, {
-      "strand.task": job.task.name,
-      "strand.worker": slot.id,
-      "strand.thread": slot.threadId
-    }))
+    return (job.replay ??= new Replay(job.caller, job.span, { "strand.task": job.task.name, ...slot.annotations }))
   }
 
   private malformed(slot: Slot): void {

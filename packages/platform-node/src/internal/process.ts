@@ -8,7 +8,7 @@
  *
  * @internal
  */
-import { type ChildProcess, fork } from "node:child_process"
+import { type ChildProcess, fork, spawnSync } from "node:child_process"
 import type { ResourceLimits } from "node:worker_threads"
 import { FileClaims } from "./claims.ts"
 import { ipcChannel, LOOP_REPORT_MILLIS, PROCESS_MARK, type ProcessInit } from "./ipc.ts"
@@ -21,6 +21,24 @@ const STDERR_TAIL_CHARS = 2000
 
 /** How long a child that exited before it was ready may take to finish its stderr. */
 const STDERR_WAIT_MILLIS = 200
+
+/**
+ * A worker process leaves when its IPC channel closes, but only once its
+ * event loop turns: one busy in synchronous code when the pool's process is
+ * killed would run on. On Linux, `setpriv --pdeathsig KILL` (util-linux)
+ * starts it with a parent-death signal, so the kernel kills it with the
+ * thread that started it. Probed once; without it, the channel is the only
+ * way out.
+ */
+const deathGuard = (): string | undefined => {
+  if (guard === null) {
+    const probe =
+      process.platform === "linux" ? spawnSync("setpriv", ["--pdeathsig", "KILL", "--", "true"]) : undefined
+    guard = probe?.status === 0 ? "setpriv" : undefined
+  }
+  return guard
+}
+let guard: string | undefined | null = null
 
 /** Node flags that put `resourceLimits` on a child process's heap. */
 const heapFlags = (limits: ResourceLimits | undefined): Array<string> => [
@@ -50,9 +68,13 @@ const describeExit = (code: number | null, signal: NodeJS.Signals | null, limits
 export const startProcess = (config: PoolConfig, isReady: () => boolean, events: WorkerEvents): Transport => {
   const claims = new FileClaims(cellsFor(config))
   let child: ChildProcess
+  const execArgv = [...(config.execArgv ?? process.execArgv), ...heapFlags(config.resourceLimits)]
+  const guard = deathGuard()
   try {
     child = fork(config.bundled?.start ?? config.module, config.argv === undefined ? [] : [...config.argv], {
-      execArgv: [...(config.execArgv ?? process.execArgv), ...heapFlags(config.resourceLimits)],
+      ...(guard === undefined
+        ? { execArgv }
+        : { execPath: guard, execArgv: ["--pdeathsig", "KILL", "--", process.execPath, ...execArgv] }),
       env: { ...process.env, ...config.env, [PROCESS_MARK]: "1" },
       serialization: "advanced",
       stdio: ["ignore", "pipe", "pipe", "ipc"]

@@ -177,6 +177,13 @@ export class Slot {
     })
   }
 
+  /** The annotations that name this worker on the logs and spans it sends. */
+  get annotations(): Record<string, number> {
+    return this.transport.isolation === "process"
+      ? { "strand.worker": this.id, "strand.thread": this.threadId, "strand.process": this.transport.pid }
+      : { "strand.worker": this.id, "strand.thread": this.threadId }
+  }
+
   /** Whether a claim cell is free for one more task. */
   hasCell(): boolean {
     return this.freeCells.length > 0
