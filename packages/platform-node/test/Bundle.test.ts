@@ -139,6 +139,25 @@ describe("bundle: true", () => {
     })
   )
 
+  it.live('worker processes start from the bundle too, with the same results and mapped stacks', () =>
+    withCache((dir) =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const pool = yield* WorkerPool.make({ module: fixture, size: 2, bundle: true, isolation: "process" })
+          assert.strictEqual(bundles(dir).length, 1)
+          assert.deepStrictEqual(yield* pool.map(Square, [1, 2, 3], { chunkSize: 2 }), [1, 4, 9])
+          const pids = (yield* pool.stats).workers.map((worker) => worker.pid)
+          assert.include(pids, yield* pool.run(ThreadId, undefined))
+          const exit = yield* Effect.exit(pool.run(Boom, "kaboom"))
+          const defect = Cause.squash((exit as Exit.Failure<unknown, unknown>).cause) as Error
+          assert.match(defect.stack ?? "", /fixtures\/worker\.ts:\d+:\d+/, defect.stack)
+          assert.isTrue(Exit.isFailure(yield* Effect.exit(pool.run(Crash, "exit"))))
+          assert.strictEqual(yield* pool.run(Square, 8), 64)
+        })
+      )
+    )
+  )
+
   it.live("a bad bundle option is refused before any worker starts", () =>
     Effect.gen(function* () {
       const exit = yield* Effect.exit(WorkerPool.checkOptions({ module: fixture, bundle: "yes" as never }))

@@ -190,6 +190,38 @@ describe("spans across the thread boundary", () => {
   )
 })
 
+describe("spans and logs across a process boundary", () => {
+  it.live('under isolation: "process", the same spans and lines arrive, naming the worker process', () => {
+    const { spans, tracer } = recording()
+    const logs = capturing({ mergeWithExisting: true })
+    return Effect.gen(function* () {
+      const pids = yield* withPool(
+        (pool) =>
+          Effect.andThen(
+            pool.run(Traced, 5).pipe(Effect.withSpan("request")),
+            pool.stats.pipe(Effect.map((s) => s.workers.map((w) => w.pid)))
+          ),
+        { isolation: "process" }
+      )
+      const [request] = named(spans, "request")
+      const [client] = named(spans, "Traced", "client")
+      const [server] = named(spans, "Traced", "server")
+      assert.strictEqual(parentOf(client!), request)
+      assert.strictEqual(parentOf(server!), client)
+      assert.strictEqual(parentOf(named(spans, "inner")[0]!), server)
+      assert.include(pids, client!.attributes.get("strand.process.id"))
+      const working = logs.seen.find((seen) => seen.message[0] === "working on")
+      assert.strictEqual(working!.span, server)
+      assert.include(pids, working!.annotations["strand.process"])
+      // A worker process that dies inside a span: its spans end, interrupted.
+      const exit = yield* Effect.exit(withPool((pool) => pool.run(TracedCrash, undefined), { isolation: "process" }))
+      assert.isTrue(Exit.isFailure(exit))
+      const [doomed] = named(spans, "doomed")
+      assert.isTrue(Exit.hasInterrupts((doomed!.status as { exit: Exit.Exit<unknown, unknown> }).exit))
+    }).pipe(Effect.withTracer(tracer), Effect.provide(logs.layer))
+  })
+})
+
 describe("logs across the thread boundary", () => {
   it.live("a handler's logs reach the caller's loggers with level, message, its annotations and the task's", () => {
     const logs = capturing()
