@@ -1,12 +1,14 @@
 // One cold start, in a process of its own: `node cold-start.ts <subject> <size>` (or under tsx).
-// Creates a pool of `size` threads, all started up front, runs a first batch of 4 x size trivial
-// tasks, and prints the time from creating the pool until the batch has returned and the RSS
-// added per worker, as one JSON line.
+// Creates a pool of `size` threads (or processes), all started up front, runs a first batch of
+// 4 x size trivial tasks, and prints the time from creating the pool until the batch has returned
+// and the RSS added per worker (for worker processes, their own RSS counts too), as one JSON line.
+import { readFileSync } from "node:fs"
 import { Task, WorkerPool } from "@strand/platform-node"
 import { Effect, Schema } from "effect"
 import { Piscina } from "piscina"
-import { FixedThreadPool } from "poolifier"
+import { FixedClusterPool, FixedThreadPool } from "poolifier"
 import Tinypool from "tinypool"
+import workerpool from "workerpool"
 
 const [subject = "strand", sizeText = "2"] = process.argv.slice(2)
 const size = Number(sizeText)
@@ -18,11 +20,14 @@ const cold = async (): Promise<void> => {
   switch (subject) {
     case "strand":
     case "strand bundled":
+    case "strand process":
+    case "strand process bundled":
       return Effect.runPromise(
         Effect.scoped(
           Effect.gen(function* () {
-            const bundle = subject === "strand bundled"
-            const pool = yield* WorkerPool.make({ module: worker("strand"), size, spareWorkers: 0, bundle })
+            const bundle = subject.endsWith("bundled")
+            const isolation = subject.startsWith("strand process") ? "process" : "thread"
+            const pool = yield* WorkerPool.make({ module: worker("strand"), size, spareWorkers: 0, bundle, isolation })
             yield* Effect.forEach(batch, (n) => pool.run(Trivial, n), { concurrency: "unbounded" })
             measured()
           })
@@ -46,6 +51,22 @@ const cold = async (): Promise<void> => {
       measured()
       return pool.destroy()
     }
+    case "poolifier cluster": {
+      const pool = new FixedClusterPool<{ kind: string; n: number }, number>(size, worker("poolifier-cluster").pathname)
+      await Promise.all(batch.map((n) => pool.execute({ kind: "trivial", n })))
+      measured()
+      return pool.destroy()
+    }
+    case "workerpool process": {
+      const pool = workerpool.pool(worker("workerpool").pathname, {
+        minWorkers: size,
+        maxWorkers: size,
+        workerType: "process"
+      })
+      await Promise.all(batch.map((n) => pool.exec("run", [{ kind: "trivial", n }])))
+      measured()
+      return void (await pool.terminate())
+    }
     default:
       throw new Error(`unknown subject ${subject}`)
   }
@@ -55,9 +76,23 @@ const rssBefore = process.memoryUsage.rss()
 const start = performance.now()
 let result: { millis: number; rssPerWorkerMegabytes: number } | undefined
 const measured = () => {
-  result = {
-    millis: performance.now() - start,
-    rssPerWorkerMegabytes: (process.memoryUsage.rss() - rssBefore) / size / 2 ** 20
+  const millis = performance.now() - start
+  const rss = process.memoryUsage.rss() - rssBefore + childrenRss()
+  result = { millis, rssPerWorkerMegabytes: rss / size / 2 ** 20 }
+}
+
+/** The RSS of this process's children (worker processes), in bytes; 0 where /proc cannot tell. */
+const childrenRss = (): number => {
+  try {
+    const children = readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, "utf8").trim().split(/\s+/)
+    return children
+      .filter((pid) => pid !== "")
+      .reduce((sum, pid) => {
+        const kilobytes = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]
+        return sum + Number(kilobytes ?? 0) * 1024
+      }, 0)
+  } catch {
+    return 0
   }
 }
 // A pool that never answers would leave nothing to wait for, and Node would exit 13 without a word.

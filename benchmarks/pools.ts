@@ -6,7 +6,7 @@ import { WorkerPool } from "@strand/platform-node"
 import { Effect, Exit, Fiber, Layer, Scope } from "effect"
 import { RpcClient } from "effect/rpc"
 import { Piscina } from "piscina"
-import { FixedThreadPool } from "poolifier"
+import { FixedClusterPool, FixedThreadPool } from "poolifier"
 import Tinypool from "tinypool"
 import workerpool from "workerpool"
 import type { Job } from "./tasks.ts"
@@ -69,19 +69,26 @@ const until = (condition: () => boolean) =>
     check()
   })
 
-/** Strand, driven from Effect as its users would. */
-export const strand: PoolFactory = async ({ size, oneAtATime }) => {
-  const scope = Effect.runSync(Scope.make())
-  const pool = await Effect.runPromise(
-    WorkerPool.make({
-      module: worker("strand"),
-      size,
-      ...(oneAtATime ? { concurrentTasksPerWorker: 1 } : {})
-    }).pipe(Scope.provide(scope))
-  )
+/** Strand, driven from Effect as its users would; its workers are threads, or processes. */
+const strandWith =
+  (isolation: "thread" | "process"): PoolFactory =>
+  async ({ size, oneAtATime }) => {
+    const scope = Effect.runSync(Scope.make())
+    const pool = await Effect.runPromise(
+      WorkerPool.make({
+        module: worker("strand"),
+        size,
+        isolation,
+        ...(oneAtATime ? { concurrentTasksPerWorker: 1 } : {})
+      }).pipe(Scope.provide(scope))
+    )
+    return strandPool(isolation === "thread" ? "strand" : "strand process", pool, scope)
+  }
+
+const strandPool = (name: string, pool: WorkerPool.Service, scope: Scope.Closeable): Pool => {
   const effectOf = (job: Job) => (job.kind === "spin" ? pool.run(Spin, job.n) : pool.run(Trivial, job.n))
   return {
-    name: "strand",
+    name,
     effectOf,
     // make waits for every worker (and spare) to report ready.
     ready: () => Promise.resolve(),
@@ -93,6 +100,9 @@ export const strand: PoolFactory = async ({ size, oneAtATime }) => {
     close: () => Effect.runPromise(Scope.close(scope, Exit.void))
   }
 }
+
+export const strand = strandWith("thread")
+export const strandProcess = strandWith("process")
 
 /** Effect's worker RPC (RpcClient.layerProtocolWorker), driven from Effect. */
 export const effectRpc: PoolFactory = async ({ size, oneAtATime }) => {
@@ -148,18 +158,32 @@ export const poolifier: PoolFactory = async ({ size }) => {
   )
 }
 
-export const workerpoolLib: PoolFactory = async ({ size }) => {
-  const pool = workerpool.pool(worker("workerpool").pathname, {
-    minWorkers: size,
-    maxWorkers: size,
-    workerType: "thread"
+export const poolifierCluster: PoolFactory = async ({ size }) => {
+  // Its cluster pool: worker processes over node:cluster's IPC.
+  const pool = new FixedClusterPool<Job, number>(size, worker("poolifier-cluster").pathname, {
+    enableTasksQueue: false
   })
   return fromPromises(
-    "workerpool",
-    (job) => Promise.resolve(pool.exec("run", [job]) as PromiseLike<number>),
-    () => Promise.resolve(pool.terminate() as PromiseLike<unknown>)
+    "poolifier cluster",
+    (job) => pool.execute(job),
+    () => pool.destroy(),
+    () => until(() => pool.info.ready)
   )
 }
+
+const workerpoolWith =
+  (workerType: "thread" | "process"): PoolFactory =>
+  async ({ size }) => {
+    const pool = workerpool.pool(worker("workerpool").pathname, { minWorkers: size, maxWorkers: size, workerType })
+    return fromPromises(
+      workerType === "thread" ? "workerpool" : "workerpool process",
+      (job) => Promise.resolve(pool.exec("run", [job]) as PromiseLike<number>),
+      () => Promise.resolve(pool.terminate() as PromiseLike<unknown>)
+    )
+  }
+
+export const workerpoolLib = workerpoolWith("thread")
+export const workerpoolProcess = workerpoolWith("process")
 
 /** The ceiling: raw postMessage, one message per task each way, round-robin over the workers. */
 export const raw: PoolFactory = async ({ size }) => {
@@ -186,7 +210,10 @@ export const all: Record<string, PoolFactory> = {
   tinypool,
   poolifier,
   workerpool: workerpoolLib,
-  "raw postMessage": raw
+  "raw postMessage": raw,
+  "strand process": strandProcess,
+  "workerpool process": workerpoolProcess,
+  "poolifier cluster": poolifierCluster
 }
 
 /** Interrupts an Effect-driven task after it has started; resolves once the interruption completed. */

@@ -134,6 +134,22 @@ const scenarios: ReadonlyArray<Scenario> = [
       ])
     ),
     run: Scenarios.coldStart
+  },
+  {
+    name: "14. Worker processes",
+    subjects: ["strand process", "workerpool process", "poolifier cluster", "strand"],
+    units: {
+      startMillis: `ms until a first batch of ${4 * cores} tasks, ${cores} workers`,
+      rssMegabytes: "MB RSS per worker",
+      startBundledMillis: "ms, the same with bundle: true",
+      rssBundledMegabytes: "MB RSS per worker with bundle: true",
+      speedup: "x the main thread alone",
+      sequentialPerSecond: "tasks/s",
+      pipelinedPerSecond: "tasks/s",
+      crashFailMillis: "ms until the crashed task failed",
+      crashRecoveredMillis: `ms until ${cores} tasks of 20 ms had run again`
+    },
+    run: Scenarios.processes
   }
 ]
 
@@ -193,6 +209,25 @@ const peers = ["piscina", "tinypool", "poolifier", "workerpool", "effect-rpc"]
 const bestPeer = Math.max(...peers.map(pipelined))
 const memoryFor100k = (get("7.", "strand Lock", "bytesPerWaiter") * 100_000) / 2 ** 20
 const ratio = (x: number) => `${x.toFixed(2)}x`
+
+/** Worker processes against the best process-based peer of scenario 14. */
+const processTargets = (): Array<Target> => {
+  const of = (subject: string, metric: string) => get("14.", subject, metric)
+  const peers = ["workerpool process", "poolifier cluster"]
+  const best = (metric: string) => Math.max(...peers.map((peer) => of(peer, metric)).filter(Number.isFinite))
+  const speedup = of("strand process", "speedup")
+  const pipe = of("strand process", "pipelinedPerSecond") / best("pipelinedPerSecond")
+  const seq = of("strand process", "sequentialPerSecond") / best("sequentialPerSecond")
+  return [
+    {
+      target: `Worker processes: CPU speedup >= ${cores >= 2 ? "1.9" : "1"}x on ${cores} cores`,
+      figure: ratio(speedup),
+      pass: speedup >= (cores >= 2 ? 1.9 : 1)
+    },
+    { target: "Worker processes: pipelined >= 1.5x the best process-based peer", figure: ratio(pipe), pass: pipe >= 1.5 },
+    { target: "Worker processes: round trip no slower than the best process-based peer", figure: ratio(seq), pass: seq >= 1 }
+  ]
+}
 
 /** Cold start and RSS per worker of "strand bundled" within 1.5x piscina's with plain Node, 2x under tsx. */
 const coldStartTargets = (): Array<Target> =>
@@ -278,6 +313,7 @@ const targets: ReadonlyArray<Target> = [
     pass: tracingRate("no tracer") >= 0.95 * tracingRate("tracing: false")
   },
   ...coldStartTargets(),
+  ...processTargets(),
   {
     target: "100,000 fibers waiting on one Lock fit in < 100 MB of heap",
     figure: `${memoryFor100k.toFixed(1)} MB`,

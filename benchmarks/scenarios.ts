@@ -612,3 +612,50 @@ export const coldStart = async ({ quick }: Sizes, subject: string): Promise<Samp
   }
   return samples
 }
+
+/**
+ * 14. Worker processes: Strand's `isolation: "process"` beside the process-based peers, and
+ * Strand's threads for what a process costs. In a fresh process: the cold start of `cores`
+ * workers and the RSS per worker (scenario 13's measure; for "strand process", bundled too).
+ * Then on one pool: the CPU speedup of 16 tasks of 10 to 20 ms against running them on the main
+ * thread, sequential round trips, pipelined throughput (512 in flight), and the time from a
+ * worker's crash until its caller's task has failed and `cores` tasks of 20 ms have then run
+ * side by side (the pool is whole and fast again).
+ */
+export const processes = async ({ cores, quick }: Sizes, subject: string): Promise<Samples> => {
+  const samples: Samples = {}
+  const cold = await coldStartOnce("node", subject, cores)
+  if (cold !== undefined) Object.assign(samples, { startMillis: cold.millis, rssMegabytes: cold.rssPerWorkerMegabytes })
+  if (subject === "strand process") {
+    await coldStartOnce("node", "strand process bundled", 1)
+    const bundled = await coldStartOnce("node", "strand process bundled", cores)
+    if (bundled !== undefined) {
+      Object.assign(samples, { startBundledMillis: bundled.millis, rssBundledMegabytes: bundled.rssPerWorkerMegabytes })
+    }
+  }
+  const jobs: Array<Job> = Array.from({ length: 16 }, (_, i) => ({ kind: "spin", n: 10 + ((i * 7) % 11) }))
+  const sequentialMillis = await time(async () => {
+    for (const job of jobs) spin(job.n)
+  })
+  const measured = await withPool(all[subject]!, cores, async (pool) => {
+    const speedup = sequentialMillis / (await time(() => Promise.all(jobs.map((job) => pool.run(job)))))
+    const trivial: Job = { kind: "trivial", n: 1 }
+    const sequential = quick ? 200 : 3_000
+    const pipelined = quick ? 2_000 : 20_000
+    const sequentialPerSecond = (sequential / (await time(() => pool.runMany(trivial, sequential, 1)))) * 1000
+    const pipelinedPerSecond = (pipelined / (await time(() => pool.runMany(trivial, pipelined, 512)))) * 1000
+    const crashed = performance.now()
+    const outcome = await Promise.race([
+      pool.run({ kind: "exit", n: 0 }).then(
+        () => "resolved",
+        () => "failed"
+      ),
+      new Promise((resolve) => setTimeout(() => resolve("hung"), HANG_CAP))
+    ])
+    const crashFailMillis = outcome === "hung" ? Number.POSITIVE_INFINITY : performance.now() - crashed
+    await Promise.all(Array.from({ length: cores }, () => pool.run({ kind: "spin", n: 20 })))
+    const crashRecoveredMillis = performance.now() - crashed
+    return { speedup, sequentialPerSecond, pipelinedPerSecond, crashFailMillis, crashRecoveredMillis }
+  })
+  return { ...samples, ...measured }
+}

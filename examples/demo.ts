@@ -68,6 +68,15 @@ const tour: ReadonlyArray<Stop> = [
     figure: match(/(\[0, 2[^\]]*\])/, (m) => m[1]!)
   },
   {
+    file: "isolation",
+    title: "Process isolation: crashes that no thread survives",
+    shows: 'isolation: "process" contains a segfault and a heap blow-up',
+    figure: match(
+      /contained (\d+) crashes; the pool is back to (\d+) worker processes/,
+      (m) => `${m[1]} crashes contained, ${m[2]} workers serving`
+    )
+  },
+  {
     file: "cpu-bound",
     title: "CPU-bound: one core against all of them",
     shows: "CPU-bound work goes to the WorkerPool",

@@ -8,7 +8,8 @@
  *   with Pool(processes=4) as pool:
  *       print(pool.map(worker_function, range(10)))
  *
- * The pool's workers are real worker threads. This one file is both the caller and
+ * The pool's workers are real worker threads; `isolation: "process"` makes them real
+ * processes, as Python's are (see isolation.ts). This one file is both the caller and
  * the worker module, like Python's `if __name__ == "__main__"`.
  */
 import { Task, WorkerPool, WorkerRunner } from "@strand/platform-node"

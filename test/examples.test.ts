@@ -56,6 +56,16 @@ describe("examples", () => {
     assert.include(out, "[0, 2, 4, 6, 8, 10, 12, 14, 16, 18]")
   })
 
+  it('isolation contains a native crash and a heap blow-up under isolation: "process"', async () => {
+    const out = await runExample("isolation")
+    assert.match(out, /native crash: WorkerCrashed: .*killed by SIGSEGV/)
+    assert.match(out, /heap blow-up: WorkerCrashed: .*killed by SIGABRT/)
+    assert.include(out, "chdir in a worker: /\n")
+    assert.include(out, `the caller's working directory is still ${root.replace(/\/$/, "")}`)
+    assert.include(out, "the pool still serves: squares 1, 4, 9, 16")
+    assert.include(out, "contained 2 crashes; the pool is back to 2 worker processes")
+  })
+
   it("cpu-bound runs its tasks at the same time on different threads, given 2 or more cores", async () => {
     const out = await runExample("cpu-bound")
     const cores = out.match(/speedup: [\d.]+x on (\d+) cores/)
@@ -126,6 +136,7 @@ describe("pnpm demo", () => {
       "io-bound",
       "race-condition",
       "process-pool",
+      "isolation",
       "cpu-bound",
       "ipc-queue",
       "semaphore-lifecycle",
@@ -140,5 +151,6 @@ describe("pnpm demo", () => {
     assert.include(summary, "-> 200000")
     assert.match(summary, /a cycle of 2 \(Lock "[ab]", Lock "[ab]"\) detected and broken/)
     assert.include(summary, "at most 2 fibers inside a Semaphore(2)")
+    assert.include(summary, "2 crashes contained, 2 workers serving")
   }, 180_000)
 })

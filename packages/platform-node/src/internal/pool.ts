@@ -58,7 +58,7 @@ export class Pool extends Dispatcher {
         stray: (message) => this.observer.message(slot!, message),
         failed: (reason) => this.crashed(slot!, { reason }),
         exited: (exitCode, reason) => {
-          this.crashed(slot!, { reason, exitCode })
+          this.crashed(slot!, exitCode === undefined ? { reason } : { reason, exitCode })
           this.exited(slot!)
         }
       })

@@ -129,7 +129,7 @@ export const startProcess = (config: PoolConfig, isReady: () => boolean, events:
     claims.seal()
     const how = uncaught ?? describeExit(exit.code, exit.signal, config.resourceLimits)
     const said = isReady() ? "" : stderrTail.trim()
-    events.exited(exit.code ?? -1, said === "" ? how : `${how}; its stderr ended with:\n${said}`)
+    events.exited(exit.code ?? undefined, said === "" ? how : `${how}; its stderr ended with:\n${said}`)
   }
   const gone = () => {
     if (exit === undefined || !disconnected) return

@@ -20,8 +20,8 @@ export interface WorkerEvents {
   readonly stray: (message: unknown) => void
   /** The thread failed, with the reason as the pool reports it. */
   readonly failed: (reason: string) => void
-  /** The worker is gone, after every message it posted has been read; `reason` says how it ended. */
-  readonly exited: (exitCode: number, reason: string) => void
+  /** The worker is gone, after every message it posted has been read; `reason` says how it ended (no code after a signal). */
+  readonly exited: (exitCode: number | undefined, reason: string) => void
 }
 
 /** How many tasks may be in flight on one worker at once: one claim cell each. */
