@@ -26,7 +26,7 @@ export interface WorkerEvents {
 
 /** How many tasks may be in flight on one worker at once: one claim cell each. */
 export const cellsFor = (config: PoolConfig): number =>
-  config.pipelining === "auto" ? MAX_INFLIGHT : config.pipelining
+  config.pipelining === "auto" ? MAX_INFLIGHT[config.isolation] : config.pipelining
 
 /**
  * Starts a thread for `config.module`; throws if Node cannot even create it
