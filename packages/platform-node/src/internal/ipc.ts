@@ -54,8 +54,7 @@ export const ipcChannel = (send: (message: unknown) => unknown): Channel => ({
           'the transfer option, or use isolation: "thread"'
       )
     }
-    const shared = findShared(message, "message")
-    if (shared !== undefined) throw new Uncrossable(sharedIssue(shared))
+    if (findShared(message) !== undefined) throw new Uncrossable(sharedIssue(findShared(message, "message")!))
     send(message)
   }
 })

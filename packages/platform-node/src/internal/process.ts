@@ -32,8 +32,7 @@ const STDERR_WAIT_MILLIS = 200
  */
 const deathGuard = (): string | undefined => {
   if (guard === null) {
-    const probe =
-      process.platform === "linux" ? spawnSync("setpriv", ["--pdeathsig", "KILL", "--", "true"]) : undefined
+    const probe = process.platform === "linux" ? spawnSync("setpriv", ["--pdeathsig", "KILL", "--", "true"]) : undefined
     guard = probe?.status === 0 ? "setpriv" : undefined
   }
   return guard
@@ -83,8 +82,9 @@ export const startProcess = (config: PoolConfig, isReady: () => boolean, events:
     claims.seal()
     throw error
   }
-  child.stdout?.pipe(process.stdout, { end: false })
-  child.stderr?.pipe(process.stderr, { end: false })
+  // Written through, not piped: a pipe per child would add listeners to this process's streams.
+  child.stdout?.on("data", (chunk: Buffer) => process.stdout.write(chunk))
+  child.stderr?.on("data", (chunk: Buffer) => process.stderr.write(chunk))
   // Until it is ready, the end of what it writes to stderr says why it might not start.
   let stderrTail = ""
   const keepTail = (chunk: Buffer) => {

@@ -240,44 +240,66 @@ export const deserializeDefect = (defect: SerializedDefect): Error => {
 }
 
 /**
- * Finds the path to the first part of `value` that structured clone cannot
- * copy (a function, a symbol, a WeakMap, a Promise...), for error messages.
- * Only called after a `postMessage` has failed, so it is off the hot path.
+ * What `walk` asks of each part: a description to append to the part's path
+ * when it is the one sought, `null` for a part not to look inside, or
+ * `undefined` to look inside it (an array, an object, a Map or a Set).
  */
-export const findUncloneable = (value: unknown, path: string, seen = new Set<unknown>()): string | undefined => {
-  if (typeof value === "function" || typeof value === "symbol") return `${path} (a ${typeof value})`
-  if (typeof value !== "object" || value === null || seen.has(value)) return undefined
-  seen.add(value)
-  if (value instanceof WeakMap || value instanceof WeakSet || value instanceof Promise || value instanceof WeakRef) {
-    return `${path} (a ${value.constructor.name})`
-  }
+type Test = (part: unknown) => string | null | undefined
+
+/** Parts that hold nothing to look for: structured clone copies them as they are. */
+const isLeaf = (part: unknown): boolean =>
+  ArrayBuffer.isView(part) || part instanceof ArrayBuffer || part instanceof Date || part instanceof RegExp
+
+/**
+ * Walks `value` depth first and returns the path (from `path`) of the first
+ * part that `test` picks, with its description. Without a `path`, it builds
+ * no path and returns the description alone: the cheap form, for the hot path.
+ */
+const walk = (value: unknown, path: string | undefined, test: Test, seen?: Set<unknown>): string | undefined => {
+  const verdict = test(value)
+  if (verdict !== undefined) return verdict === null ? undefined : path === undefined ? verdict : `${path}${verdict}`
+  if (typeof value !== "object" || value === null || seen?.has(value)) return undefined
+  const visited = seen ?? new Set<unknown>()
+  visited.add(value)
+  const at = (suffix: string) => (path === undefined ? undefined : `${path}${suffix}`)
   if (value instanceof Map) {
     for (const [k, v] of value) {
-      const found = findUncloneable(k, `${path}.<key>`, seen) ?? findUncloneable(v, `${path}.get(${describe(k)})`, seen)
+      const found =
+        walk(k, at(".<key>"), test, visited) ??
+        walk(v, path === undefined ? undefined : `${path}.get(${describe(k)})`, test, visited)
       if (found !== undefined) return found
     }
     return undefined
   }
   if (value instanceof Set) {
     for (const v of value) {
-      const found = findUncloneable(v, `${path}.<item>`, seen)
+      const found = walk(v, at(".<item>"), test, visited)
       if (found !== undefined) return found
     }
     return undefined
   }
-  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Date || value instanceof RegExp) {
-    return undefined
-  }
+  const array = Array.isArray(value)
   for (const key of Object.keys(value)) {
-    const found = findUncloneable(
-      (value as Record<string, unknown>)[key],
-      Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`,
-      seen
-    )
+    const found = walk((value as Record<string, unknown>)[key], at(array ? `[${key}]` : `.${key}`), test, visited)
     if (found !== undefined) return found
   }
   return undefined
 }
+
+const uncloneable: Test = (part) => {
+  if (typeof part === "function" || typeof part === "symbol") return ` (a ${typeof part})`
+  if (part instanceof WeakMap || part instanceof WeakSet || part instanceof Promise || part instanceof WeakRef) {
+    return ` (a ${part.constructor.name})`
+  }
+  return isLeaf(part) ? null : undefined
+}
+
+/**
+ * Finds the path to the first part of `value` that structured clone cannot
+ * copy (a function, a symbol, a WeakMap, a Promise...), for error messages.
+ * Only called after a `postMessage` has failed, so it is off the hot path.
+ */
+export const findUncloneable = (value: unknown, path: string): string | undefined => walk(value, path, uncloneable)
 
 /** What cannot cross a process boundary, though it can cross a thread's: refused, never silently copied. */
 export class Uncrossable extends Error {}
@@ -287,46 +309,20 @@ export const sharedIssue = (path: string): string =>
   `${path} is backed by a SharedArrayBuffer, which cannot cross a process boundary (isolation: "process"): ` +
   'copy it into a plain ArrayBuffer, or use isolation: "thread"'
 
-/**
- * The path to the first part of `value` that is or views a
- * `SharedArrayBuffer`, if any. It runs on every message to or from a worker
- * process, so a value without objects costs a `typeof`.
- */
-export const findShared = (value: unknown, path = "", seen?: Set<unknown>): string | undefined => {
-  if (typeof value !== "object" || value === null) return undefined
-  if (value instanceof SharedArrayBuffer) return path
-  if (ArrayBuffer.isView(value)) return value.buffer instanceof SharedArrayBuffer ? path : undefined
-  if (value instanceof ArrayBuffer || value instanceof Date || value instanceof RegExp) return undefined
-  if (seen?.has(value)) return undefined
-  const visited = seen ?? new Set<unknown>()
-  visited.add(value)
-  if (value instanceof Map) {
-    for (const [k, v] of value) {
-      const found = findShared(k, `${path}.<key>`, visited) ?? findShared(v, `${path}.get(${describe(k)})`, visited)
-      if (found !== undefined) return found
-    }
-    return undefined
-  }
-  if (value instanceof Set) {
-    for (const v of value) {
-      const found = findShared(v, `${path}.<item>`, visited)
-      if (found !== undefined) return found
-    }
-    return undefined
-  }
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const found = findShared(value[i], `${path}[${i}]`, visited)
-      if (found !== undefined) return found
-    }
-    return undefined
-  }
-  for (const key of Object.keys(value)) {
-    const found = findShared((value as Record<string, unknown>)[key], `${path}.${key}`, visited)
-    if (found !== undefined) return found
-  }
-  return undefined
+const shared: Test = (part) => {
+  if (typeof part !== "object" || part === null) return null
+  if (part instanceof SharedArrayBuffer) return ""
+  if (ArrayBuffer.isView(part)) return part.buffer instanceof SharedArrayBuffer ? "" : null
+  return isLeaf(part) ? null : undefined
 }
+
+/**
+ * The path (from `path`) to the first part of `value` that is or views a
+ * `SharedArrayBuffer`, if any. It runs on every message to or from a worker
+ * process: without a `path` it builds none, and a value without objects
+ * costs a `typeof`.
+ */
+export const findShared = (value: unknown, path?: string): string | undefined => walk(value, path, shared)
 
 /** Why `value` could not be posted: the path to its uncloneable part where one is found. */
 export const uncloneableIssue = (value: unknown, root: string, error: unknown): string => {
