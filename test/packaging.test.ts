@@ -44,7 +44,14 @@ const program = Effect.gen(function* () {
   const lock = yield* Lock.make()
   const squares = yield* Lock.withLock(lock, WorkerPool.map(Square, [1, 2, 3]))
   const wrong = yield* Effect.flip(WorkerPool.checkOptions({ module: "./worker.js" }))
-  return { squares, wrong: wrong.option }
+  // The same compiled worker module, in worker processes.
+  const inProcesses = yield* Effect.scoped(
+    Effect.flatMap(
+      WorkerPool.make({ module: new URL("./worker.js", import.meta.url), size: 1, isolation: "process" }),
+      (pool) => pool.map(Square, [4, 5])
+    )
+  )
+  return { squares, inProcesses, wrong: wrong.option }
 }).pipe(Effect.provide(WorkerPool.layer({ module: new URL("./worker.js", import.meta.url), size: 2 })))
 Effect.runPromise(program).then((result) => console.log(JSON.stringify(result)))
 `
@@ -81,6 +88,6 @@ describe("packaging", () => {
     )
     await exec(tsc, ["-p", "."], { cwd: project })
     const { stdout } = await exec(process.execPath, ["dist/main.js"], { cwd: project, timeout: 60_000 })
-    assert.deepStrictEqual(JSON.parse(stdout), { squares: [1, 4, 9], wrong: "module" })
+    assert.deepStrictEqual(JSON.parse(stdout), { squares: [1, 4, 9], inProcesses: [16, 25], wrong: "module" })
   }, 300_000)
 })

@@ -139,7 +139,7 @@ describe("bundle: true", () => {
     })
   )
 
-  it.live('worker processes start from the bundle too, with the same results and mapped stacks', () =>
+  it.live("worker processes start from the bundle too, with the same results and mapped stacks", () =>
     withCache((dir) =>
       Effect.scoped(
         Effect.gen(function* () {

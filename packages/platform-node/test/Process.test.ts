@@ -41,7 +41,10 @@ describe("WorkerPool (process only)", () => {
     Effect.gen(function* () {
       const pool = yield* makePool({ size: 1 })
       const value = {
-        map: new Map<unknown, unknown>([["a", 1], [2, new Set([3n])]]),
+        map: new Map<unknown, unknown>([
+          ["a", 1],
+          [2, new Set([3n])]
+        ]),
         date: new Date(86_400_000),
         big: 2n ** 70n,
         bytes: new Float64Array([0.5, -1]),
@@ -161,9 +164,13 @@ describe("WorkerPool (process only)", () => {
   for (const signal of ["SIGINT", "SIGTERM", "SIGKILL"] as const) {
     it.live(`no worker process outlives its pool's process when that gets ${signal}, busy or idle`, () =>
       Effect.gen(function* () {
-        const parent = spawn(process.execPath, [fileURLToPath(new URL("./fixtures/process-parent.ts", import.meta.url))], {
-          stdio: ["ignore", "pipe", "inherit"]
-        })
+        const parent = spawn(
+          process.execPath,
+          [fileURLToPath(new URL("./fixtures/process-parent.ts", import.meta.url))],
+          {
+            stdio: ["ignore", "pipe", "inherit"]
+          }
+        )
         const pids = yield* Effect.promise(
           () =>
             new Promise<Array<number>>((resolve, reject) => {

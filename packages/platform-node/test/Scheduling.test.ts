@@ -100,35 +100,46 @@ describe("scheduling", () => {
     )
   )
 
-  for (const size of [1, 2]) {
-    it.live(`with the default options, a task runs at once beside live streams that wait (size ${size})`, () =>
+  // A worker process reports its own event loop while it has streams in flight (a thread's is read
+  // by the pool): both modes share their workers the same way.
+  for (const [size, isolation] of [
+    [1, "thread"],
+    [2, "thread"],
+    [1, "process"],
+    [2, "process"]
+  ] as const) {
+    it.live(
+      `with the default options, a task runs at once beside live streams that wait (size ${size}, ${isolation})`,
+      () =>
+        Effect.scoped(
+          Effect.gen(function* () {
+            const pool = yield* WorkerPool.make({ module, size, isolation })
+            // One idle live stream per worker, each opened and started.
+            for (let i = 0; i < size; i++) yield* pullAtLeast(pool.stream(Beacon, undefined), 1)
+            assert.strictEqual(yield* pool.run(Add, [1, 2]), 3)
+            const stats = yield* pool.stats
+            assert.strictEqual(stats.inflight, size, "the streams are still live")
+          })
+        )
+    )
+  }
+
+  for (const isolation of ["thread", "process"] as const) {
+    it.live(`a stream that computes keeps its worker busy: a task goes to the other worker (${isolation})`, () =>
       Effect.scoped(
         Effect.gen(function* () {
-          const pool = yield* WorkerPool.make({ module, size })
-          // One idle live stream per worker, each opened and started.
-          for (let i = 0; i < size; i++) yield* pullAtLeast(pool.stream(Beacon, undefined), 1)
-          assert.strictEqual(yield* pool.run(Add, [1, 2]), 3)
-          const stats = yield* pool.stats
-          assert.strictEqual(stats.inflight, size, "the streams are still live")
+          const pool = yield* WorkerPool.make({ module, size: 2, isolation })
+          // The busy stream goes to the first worker; an idle one to the second.
+          const busy = yield* pullAtLeast(pool.stream(Churn, 20), 3)
+          const idle = yield* pullAtLeast(pool.stream(Beacon, undefined), 1)
+          assert.notStrictEqual(busy[0], idle[0])
+          for (let i = 0; i < 3; i++) {
+            assert.strictEqual(yield* pool.run(ThreadId, undefined), idle[0], "not beside the busy stream")
+          }
         })
       )
     )
   }
-
-  it.live("a stream that computes keeps its worker busy: a task goes to the other worker", () =>
-    Effect.scoped(
-      Effect.gen(function* () {
-        const pool = yield* WorkerPool.make({ module, size: 2 })
-        // The busy stream goes to the first worker; an idle one to the second.
-        const busy = yield* pullAtLeast(pool.stream(Churn, 20), 3)
-        const idle = yield* pullAtLeast(pool.stream(Beacon, undefined), 1)
-        assert.notStrictEqual(busy[0], idle[0])
-        for (let i = 0; i < 3; i++) {
-          assert.strictEqual(yield* pool.run(ThreadId, undefined), idle[0], "not beside the busy stream")
-        }
-      })
-    )
-  )
 
   it.live("short tasks do not wait behind a long one under the defaults: they move to an idle worker", () =>
     Effect.scoped(
