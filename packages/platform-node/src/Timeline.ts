@@ -139,7 +139,8 @@ interface Lane {
 /** The workers of a timeline, by pool number, with their thread (or process) ids. */
 const lanesOf = (entries: ReadonlyArray<Entry>): Array<Lane> => {
   const lanes = new Map<number, Lane>()
-  for (const entry of entries) lanes.set(entry.worker, { worker: entry.worker, threadId: entry.threadId, pid: entry.pid })
+  for (const entry of entries)
+    lanes.set(entry.worker, { worker: entry.worker, threadId: entry.threadId, pid: entry.pid })
   return Array.from(lanes.values()).sort((a, b) => a.worker - b.worker)
 }
 

@@ -1,6 +1,6 @@
 /**
- * A pool of worker threads for CPU-bound Effect work: Python's
- * `multiprocessing.Pool`, typed, interruptible and crash-safe.
+ * A pool of worker threads (or worker processes) for CPU-bound Effect work:
+ * Python's `multiprocessing.Pool`, typed, interruptible and crash-safe.
  *
  * **When to use**
  *
@@ -29,6 +29,9 @@
  * - Results are copied; a handler moves a large buffer instead with
  *   `WorkerRunner.transfer`, and a caller moves a payload's buffers with the
  *   `transfer` run option.
+ * - Workers are threads by default; `isolation: "process"` runs each in a
+ *   child process of its own, for work that must not reach the caller (see
+ *   `Options.isolation`). A worker module runs in either without a change.
  * - Workers are configured from the caller with typed `Task.config` values
  *   (the `config` option), plus `env` and `argv`.
  * - `size: n` keeps `n` workers busy, and by default one more started, idle
@@ -464,6 +467,19 @@ export interface Options {
    * - A worker process exits when its pool's process is gone, however that
    *   ended (its IPC channel closes); it ignores `SIGINT`, which a terminal's
    *   Ctrl-C sends to the whole process group, so that the caller drains it.
+   *   On Linux, where util-linux's `setpriv` is found, it also gets a
+   *   parent-death signal, so one busy in synchronous code dies too.
+   *
+   * ```ts
+   * import { WorkerPool } from "@strand/platform-node"
+   *
+   * // Each worker in a child process, with a 256 MB heap of its own.
+   * const pool = WorkerPool.make({
+   *   module: new URL("./worker.ts", import.meta.url),
+   *   isolation: "process",
+   *   resourceLimits: { maxOldGenerationSizeMb: 256 }
+   * })
+   * ```
    */
   readonly isolation?: "thread" | "process" | undefined
   /** A fixed size (default `os.availableParallelism()`), or bounds with an idle time-to-live. */
@@ -479,7 +495,10 @@ export interface Options {
    * Node: most heap blow-ups end only the worker (a `WorkerCrashed`), but
    * some allocation shapes (one array grown by `push` past the limit) abort
    * the whole process. Work that must never take the caller down belongs in
-   * a separate process.
+   * worker processes (`isolation: "process"`), where `maxOldGenerationSizeMb`
+   * and `maxYoungGenerationSizeMb` become each child's
+   * `--max-old-space-size` and `--max-semi-space-size` (a third of it), and
+   * any blow-up ends only that child; the other limits are thread-only there.
    */
   readonly resourceLimits?: ResourceLimits | undefined
   /**
@@ -613,7 +632,9 @@ export const make = (options: Options): Effect.Effect<Service, InvalidPoolOption
     const pool = new Pool(
       config,
       Observer.make(config, context, maker, (slot, message) =>
-        Effect.runSync(PubSub.publish(messages, { workerId: slot.id, threadId: slot.threadId, pid: slot.transport.pid, message }))
+        Effect.runSync(
+          PubSub.publish(messages, { workerId: slot.id, threadId: slot.threadId, pid: slot.transport.pid, message })
+        )
       )
     )
     yield* Effect.addFinalizer(() => Effect.promise(() => pool.close()))

@@ -1,5 +1,6 @@
 /**
- * The worker side of a `WorkerPool`: serves task handlers in a worker thread.
+ * The worker side of a `WorkerPool`: serves task handlers in a worker thread,
+ * or in a worker process (`isolation: "process"`), the same way.
  *
  * **When to use**
  *
@@ -22,9 +23,10 @@
  *   task, with its message and stack; a result that structured clone cannot
  *   copy, or that the task's schema rejects, fails that task with a typed
  *   `ResultError`. The same worker serves the next task.
- * - The pool talks to the runner on a private `MessageChannel`. Messages that
- *   the module's own code posts on `parentPort` never reach that channel: the
- *   caller reads them from the pool's `messages` stream.
+ * - The pool talks to the runner on a private `MessageChannel` (in a worker
+ *   process, on its IPC channel). Messages that the module's own code posts
+ *   on `parentPort` (or sends with `process.send`) never pass for results:
+ *   the caller reads them from the pool's `messages` stream.
  * - Results are copied by structured clone; mark one with `transfer` to move
  *   its buffers instead.
  * - The runner reads typed configuration from the caller (`Task.config`),
@@ -81,7 +83,7 @@ import type * as Task from "./Task.ts"
 export interface Handler<R> extends AnyHandler<R> {}
 
 /**
- * Whether this thread is a worker started by a Strand `WorkerPool`.
+ * Whether this thread (or process) is a worker started by a Strand `WorkerPool`.
  *
  * **When to use**
  *

@@ -115,8 +115,7 @@ export const make = (
       gauge.updateUnsafe(slot.utilization(performance.now()), context)
     },
     warn: (text) => void log(Effect.logWarning(`WorkerPool: ${text}`)),
-    strayLog: (slot, record) =>
-      new Replay(maker, undefined, slot.annotations).receive(Reply.Log, record),
+    strayLog: (slot, record) => new Replay(maker, undefined, slot.annotations).receive(Reply.Log, record),
     message
   }
 }

@@ -249,8 +249,9 @@ const decode = (options: Options): PoolConfig => {
   }
   const o = options as Record<keyof Options, unknown>
   const isolation =
-    optional(o.isolation, (v) => check(Schema.Literals(["thread", "process"]), "isolation", v, '"thread" or "process"')) ??
-    "thread"
+    optional(o.isolation, (v) =>
+      check(Schema.Literals(["thread", "process"]), "isolation", v, '"thread" or "process"')
+    ) ?? "thread"
   return {
     module: moduleUrl(o.module),
     isolation,

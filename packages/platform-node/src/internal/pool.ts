@@ -11,9 +11,9 @@
 
 import { Dispatcher, POOL_ERROR } from "./dispatch.ts"
 import { PayloadError, WorkerCrashed, WorkerPoolClosed, WorkerSpawnError } from "./errors.ts"
+import { startProcess } from "./process.ts"
 import { isControl, isReply, isReplyBatch, RESULT_STRIDE, Reply } from "./protocol.ts"
 import { Replay } from "./replay.ts"
-import { startProcess } from "./process.ts"
 import { type Job, Slot, type Transport } from "./slot.ts"
 import { startThread } from "./thread.ts"
 
