@@ -131,6 +131,19 @@ export const cancellation = async (_: Sizes, subject: string): Promise<Samples> 
 
 const HANG_CAP = 3_000
 
+/** Runs a task that exits its worker: ms until its caller heard, or Infinity if not within HANG_CAP. */
+const timeCrash = async (pool: Pool): Promise<number> => {
+  const start = performance.now()
+  const outcome = await Promise.race([
+    pool.run({ kind: "exit", n: 0 }).then(
+      () => "resolved",
+      () => "failed"
+    ),
+    new Promise((resolve) => setTimeout(() => resolve("hung"), HANG_CAP))
+  ])
+  return outcome === "hung" ? Number.POSITIVE_INFINITY : performance.now() - start
+}
+
 /** 5. Crash recovery: a worker calls process.exit; time until the caller's task fails, then until full size. */
 export const crashRecovery = async ({ cores }: Sizes, subject: string): Promise<Samples> => {
   if (subject === "strand") {
@@ -162,16 +175,7 @@ export const crashRecovery = async ({ cores }: Sizes, subject: string): Promise<
   const pool = await all[subject]!({ size: cores })
   try {
     await pool.run({ kind: "trivial", n: 1 })
-    const start = performance.now()
-    const outcome = await Promise.race([
-      pool.run({ kind: "exit", n: 0 }).then(
-        () => "resolved",
-        () => "failed"
-      ),
-      new Promise((resolve) => setTimeout(() => resolve("hung"), HANG_CAP))
-    ])
-    const failMillis = outcome === "hung" ? Number.POSITIVE_INFINITY : performance.now() - start
-    return { failMillis }
+    return { failMillis: await timeCrash(pool) }
   } finally {
     await Promise.race([pool.close(), new Promise((resolve) => setTimeout(resolve, 1_000))])
   }
@@ -613,9 +617,12 @@ export const coldStart = async ({ quick }: Sizes, subject: string): Promise<Samp
   return samples
 }
 
+/** The pool sizes of scenario 14's cold starts. */
+export const processColdSizes = (quick: boolean): ReadonlyArray<number> => (quick ? [2] : [2, 8])
+
 /**
  * 14. Worker processes: Strand's `isolation: "process"` beside the process-based peers, and
- * Strand's threads for what a process costs. In a fresh process: the cold start of `cores`
+ * Strand's threads for what a process costs. In a fresh process: the cold start of 2 and 8
  * workers and the RSS per worker (scenario 13's measure; for "strand process", bundled too).
  * Then on one pool: the CPU speedup of 16 tasks of 10 to 20 ms against running them on the main
  * thread, sequential round trips, pipelined throughput (512 in flight), and the time from a
@@ -624,14 +631,19 @@ export const coldStart = async ({ quick }: Sizes, subject: string): Promise<Samp
  */
 export const processes = async ({ cores, quick }: Sizes, subject: string): Promise<Samples> => {
   const samples: Samples = {}
-  const cold = await coldStartOnce("node", subject, cores)
-  if (cold !== undefined) Object.assign(samples, { startMillis: cold.millis, rssMegabytes: cold.rssPerWorkerMegabytes })
-  if (subject === "strand process") {
-    await coldStartOnce("node", "strand process bundled", 1)
-    const bundled = await coldStartOnce("node", "strand process bundled", cores)
-    if (bundled !== undefined) {
-      Object.assign(samples, { startBundledMillis: bundled.millis, rssBundledMegabytes: bundled.rssPerWorkerMegabytes })
+  const cold = async (name: string, key: string) => {
+    for (const size of processColdSizes(quick)) {
+      const result = await coldStartOnce("node", name, size)
+      if (result === undefined) continue
+      samples[`start${key}${size}Millis`] = result.millis
+      samples[`rss${key}${size}Megabytes`] = result.rssPerWorkerMegabytes
     }
+  }
+  await cold(subject, "")
+  if (subject === "strand process") {
+    // One unmeasured start builds the bundle first.
+    await coldStartOnce("node", "strand process bundled", 1)
+    await cold("strand process bundled", "Bundled")
   }
   const jobs: Array<Job> = Array.from({ length: 16 }, (_, i) => ({ kind: "spin", n: 10 + ((i * 7) % 11) }))
   const sequentialMillis = await time(async () => {
@@ -645,14 +657,7 @@ export const processes = async ({ cores, quick }: Sizes, subject: string): Promi
     const sequentialPerSecond = (sequential / (await time(() => pool.runMany(trivial, sequential, 1)))) * 1000
     const pipelinedPerSecond = (pipelined / (await time(() => pool.runMany(trivial, pipelined, 512)))) * 1000
     const crashed = performance.now()
-    const outcome = await Promise.race([
-      pool.run({ kind: "exit", n: 0 }).then(
-        () => "resolved",
-        () => "failed"
-      ),
-      new Promise((resolve) => setTimeout(() => resolve("hung"), HANG_CAP))
-    ])
-    const crashFailMillis = outcome === "hung" ? Number.POSITIVE_INFINITY : performance.now() - crashed
+    const crashFailMillis = await timeCrash(pool)
     await Promise.all(Array.from({ length: cores }, () => pool.run({ kind: "spin", n: 20 })))
     const crashRecoveredMillis = performance.now() - crashed
     return { speedup, sequentialPerSecond, pipelinedPerSecond, crashFailMillis, crashRecoveredMillis }
