@@ -67,10 +67,10 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
-import * as Host from "./internal/host.ts"
 import { type Control, schemaIssue, stackMapper } from "./internal/protocol.ts"
 import { type Handler as AnyHandler, markTransfer, Runner } from "./internal/runner.ts"
 import { stackMapperFor } from "./internal/sourcemap.ts"
+import * as Host from "./internal/transport/host.ts"
 import type * as Task from "./Task.ts"
 
 /**

@@ -11,11 +11,11 @@
 
 import { Dispatcher, POOL_ERROR } from "./dispatch.ts"
 import { PayloadError, WorkerCrashed, WorkerPoolClosed, WorkerSpawnError } from "./errors.ts"
-import { startProcess } from "./process.ts"
 import { isControl, isReply, isReplyBatch, RESULT_STRIDE, Reply } from "./protocol.ts"
 import { Replay } from "./replay.ts"
 import { type Job, Slot, type Transport } from "./slot.ts"
-import { startThread } from "./thread.ts"
+import { startProcess } from "./transport/process.ts"
+import { startThread } from "./transport/thread.ts"
 
 export { POOL_ERROR } from "./dispatch.ts"
 export { Job, type PoolConfig, type PoolObserver, Slot } from "./slot.ts"

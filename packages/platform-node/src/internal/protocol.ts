@@ -79,7 +79,7 @@ export interface WorkerData {
   readonly port: MessagePort
   /** Encoded configuration values, by `Task.config` name. */
   readonly config: Readonly<Record<string, unknown>>
-  /** Claim cells, on shared memory: see `claims.ts`. */
+  /** Claim cells, on shared memory: see `transport/claims.ts`. */
   readonly cells: Int32Array
   /** When the worker runs a bundle (`bundle: true`): the bundle's file URL, whose source map maps its stacks. */
   readonly bundle?: string | undefined

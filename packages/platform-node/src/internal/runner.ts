@@ -20,9 +20,7 @@ import * as Latch from "effect/Latch"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type * as Task from "../Task.ts"
-import type { Claim } from "./claims.ts"
 import { Forwarder } from "./forward.ts"
-import type { Host } from "./host.ts"
 import {
   type Carried,
   type Channel,
@@ -39,6 +37,8 @@ import {
   serializeDefect,
   uncloneableIssue
 } from "./protocol.ts"
+import type { Claim } from "./transport/claims.ts"
+import type { Host } from "./transport/host.ts"
 
 /** A handler for one task, as `WorkerRunner.handle` makes it. */
 export interface Handler<R> {

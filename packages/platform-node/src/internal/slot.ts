@@ -9,10 +9,10 @@ import type * as Fiber from "effect/Fiber"
 import type * as Tracer from "effect/Tracer"
 import type * as Task from "../Task.ts"
 import type { Timeline } from "../Timeline.ts"
-import type { Claims } from "./claims.ts"
 import type { Carried, Channel } from "./protocol.ts"
 import { COMMAND_STRIDE, type Codec, Command, DRAIN, Outbox, uncloneableIssue } from "./protocol.ts"
 import type { Replay } from "./replay.ts"
+import type { Claims } from "./transport/claims.ts"
 
 /** How often, at most, the event loop of a worker with streams in flight is sampled. */
 export const LOOP_SAMPLE_MILLIS = 10
@@ -96,7 +96,7 @@ export class Job {
   }
 }
 
-/** A started worker, a thread or a process, as the pool drives it (see `thread.ts` and `process.ts`). */
+/** A started worker, a thread or a process, as the pool drives it (see `transport/thread.ts` and `transport/process.ts`). */
 export interface Transport {
   readonly isolation: Isolation
   /** The pool's end of the private channel. */
@@ -153,7 +153,7 @@ export class Slot {
   readonly transport: Transport
   /** Its thread's id, kept: a thread's reads -1 once it has exited. */
   readonly threadId: number
-  /** The worker's claim cells (see `claims.ts`), and those no task in flight holds. */
+  /** The worker's claim cells (see `transport/claims.ts`), and those no task in flight holds. */
   readonly claims: Claims
   private readonly freeCells: Array<number>
   /** When the worker's event loop was last sampled, and whether it was busy. */

@@ -9,7 +9,7 @@
  * @internal
  */
 import type { TransferListItem } from "node:worker_threads"
-import { type Channel, findShared, sharedIssue, Uncrossable } from "./protocol.ts"
+import { type Channel, findShared, sharedIssue, Uncrossable } from "../protocol.ts"
 
 /** The environment variable that marks a child process as a Strand pool worker. */
 export const PROCESS_MARK = "STRAND_WORKER_PROCESS"

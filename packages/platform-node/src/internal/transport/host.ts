@@ -8,9 +8,9 @@
  */
 import { isMainThread, parentPort, workerData } from "node:worker_threads"
 import * as Effect from "effect/Effect"
+import { type Channel, type Control, describeThrown, WORKER_MARK, type WorkerData } from "../protocol.ts"
 import { type Claim, fileClaim, sharedClaim } from "./claims.ts"
 import { ipcChannel, LOOP_REPORT_MILLIS, PROCESS_MARK, type ProcessControl, type ProcessInit } from "./ipc.ts"
-import { type Channel, type Control, describeThrown, WORKER_MARK, type WorkerData } from "./protocol.ts"
 
 /** A started worker's end of its pool. */
 export interface Host {

@@ -7,10 +7,10 @@
  */
 import type { EventLoopUtilization } from "node:perf_hooks"
 import { MessageChannel, receiveMessageOnPort, Worker } from "node:worker_threads"
+import { MAX_INFLIGHT } from "../costs.ts"
+import { describeThrown, WORKER_MARK, type WorkerData } from "../protocol.ts"
+import type { PoolConfig, Transport } from "../slot.ts"
 import { SharedClaims } from "./claims.ts"
-import { MAX_INFLIGHT } from "./costs.ts"
-import { describeThrown, WORKER_MARK, type WorkerData } from "./protocol.ts"
-import type { PoolConfig, Transport } from "./slot.ts"
 
 /** What the pool hears from one worker, a thread or a process. */
 export interface WorkerEvents {

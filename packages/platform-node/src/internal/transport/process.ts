@@ -10,10 +10,10 @@
  */
 import { type ChildProcess, fork, spawnSync } from "node:child_process"
 import type { ResourceLimits } from "node:worker_threads"
+import { describeThrown } from "../protocol.ts"
+import type { PoolConfig, Transport } from "../slot.ts"
 import { FileClaims } from "./claims.ts"
 import { ipcChannel, LOOP_REPORT_MILLIS, PROCESS_MARK, type ProcessInit } from "./ipc.ts"
-import { describeThrown } from "./protocol.ts"
-import type { PoolConfig, Transport } from "./slot.ts"
 import { cellsFor, type WorkerEvents } from "./thread.ts"
 
 /** How much of a starting child's stderr a failure to start quotes. */
