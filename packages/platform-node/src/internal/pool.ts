@@ -77,7 +77,7 @@ export class Pool extends Dispatcher {
       started.startFailure =
         `it did not report ready within ${config.startupTimeout / 1000} s (startupTimeout). Does ` +
         `${config.module.pathname} call WorkerRunner.launch at its top level? A module that never calls it ` +
-        "keeps the thread alive doing nothing"
+        "keeps the worker alive doing nothing"
       this.crashed(started, { reason: started.startFailure })
       started.transport.terminate()
     }, config.startupTimeout)
