@@ -138,6 +138,13 @@ describe("WorkerPool (process only)", () => {
     })
   )
 
+  it.live("a worker process starts, and is guarded, whatever PATH its env option gives it", () =>
+    Effect.gen(function* () {
+      const pool = yield* makePool({ size: 1, env: { PATH: "/nonexistent" } })
+      assert.strictEqual(yield* pool.run(Square, 3), 9)
+    })
+  )
+
   it.live("thread-only resource limits are refused, typed, with what a process takes", () =>
     Effect.gen(function* () {
       const error = yield* Effect.flip(makePool({ resourceLimits: { stackSizeMb: 8 } }))

@@ -31,13 +31,18 @@ const STDERR_WAIT_MILLIS = 200
  * way out.
  */
 const deathGuard = (): string | undefined => {
-  if (guard === null) {
-    const probe = process.platform === "linux" ? spawnSync("setpriv", ["--pdeathsig", "KILL", "--", "true"]) : undefined
-    guard = probe?.status === 0 ? "setpriv" : undefined
+  // An absolute path, so that an `env` option that changes PATH cannot lose it.
+  guard ??= {
+    path:
+      process.platform === "linux"
+        ? ["/usr/bin/setpriv", "/bin/setpriv"].find(
+            (path) => spawnSync(path, ["--pdeathsig", "KILL", "--", "true"]).status === 0
+          )
+        : undefined
   }
-  return guard
+  return guard.path
 }
-let guard: string | undefined | null = null
+let guard: { readonly path: string | undefined } | undefined
 
 /** Node flags that put `resourceLimits` on a child process's heap. */
 const heapFlags = (limits: ResourceLimits | undefined): Array<string> => [
