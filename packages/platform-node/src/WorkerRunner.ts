@@ -159,7 +159,9 @@ export const handle: {
  * give the buffers or ports to move. After the move the worker's copy is
  * detached (its `byteLength` reads 0), so do not keep using it. A buffer that
  * cannot be moved (a `SharedArrayBuffer`, or one already detached) fails the
- * task with a `ResultError`.
+ * task with a `ResultError`. A worker process (`isolation: "process"`) cannot
+ * move anything to its caller: a marked result fails its task with a
+ * `ResultError` that says so, rather than being copied behind your back.
  *
  * @example
  * ```ts

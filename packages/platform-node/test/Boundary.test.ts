@@ -1,5 +1,5 @@
 // The worker boundary as a trust boundary: whatever the worker module's code does, the caller's
-// process and the worker's other tasks live on. Real worker threads throughout.
+// process and the worker's other tasks live on. Real worker threads, and real worker processes.
 import { assert, describe, it } from "@effect/vitest"
 import { WorkerPool } from "@strand/platform-node"
 import { Cause, Effect, Exit, Fiber, Option, Stream } from "effect"
@@ -22,13 +22,17 @@ import {
 
 const module = new URL("./fixtures/misbehaving-worker.ts", import.meta.url)
 const greeting = Greeting.value({ text: "Hello", times: 1 })
-const makePool = (options?: Partial<WorkerPool.Options>) =>
-  WorkerPool.make({ module, size: 1, config: [greeting], ...options })
+/** Which worker serves: its thread, or its process (thread 0) under isolation: "process". */
+const workerOf = (pool: WorkerPool.Service) =>
+  Effect.map(pool.stats, (s) => s.workers[0]!.threadId || s.workers[0]!.pid)
 
-const threadOf = (pool: WorkerPool.Service) => Effect.map(pool.stats, (s) => s.workers[0]!.threadId)
+describe.each(["thread", "process"] as const)("the worker boundary (%s)", (isolation) => {
+  const makePool = (options?: Partial<WorkerPool.Options>) =>
+    WorkerPool.make({ module, size: 1, config: [greeting], isolation, ...options })
+  /** A test of moving buffers, which only threads do (a process refuses a transfer list, typed). */
+  const threadsOnly = isolation === "thread" ? it.live : it.live.skip
 
-describe("the worker boundary", () => {
-  it.live("stray messages on parentPort never crash the caller nor pass for results", () =>
+  it.live("stray messages (parentPort, or process.send) never crash the caller nor pass for results", () =>
     Effect.gen(function* () {
       const pool = yield* makePool()
       const received: Array<unknown> = []
@@ -52,7 +56,7 @@ describe("the worker boundary", () => {
   it.live("a handler that throws is a defect of its task alone; batch-mates and the worker live on", () =>
     Effect.gen(function* () {
       const pool = yield* makePool({ concurrentTasksPerWorker: 4 })
-      const before = yield* threadOf(pool)
+      const before = yield* workerOf(pool)
       const sleeper = yield* Effect.forkChild(pool.run(Sleep, 300))
       while ((yield* pool.stats).inflight === 0) yield* Effect.yieldNow
       // Three commands in one batch: the thrower sits between two good tasks.
@@ -66,7 +70,7 @@ describe("the worker boundary", () => {
       assert.strictEqual((defect as Error).message, "foo")
       assert.include((defect as Error).stack, "misbehaving-worker.ts")
       assert.strictEqual(yield* Fiber.join(sleeper), 300)
-      assert.strictEqual(yield* threadOf(pool), before)
+      assert.strictEqual(yield* workerOf(pool), before)
       assert.strictEqual((yield* pool.stats).crashed, 0)
     })
   )
@@ -85,7 +89,7 @@ describe("the worker boundary", () => {
   it.live("an uncloneable payload fails its own task with PayloadError naming the path; the rest run", () =>
     Effect.gen(function* () {
       const pool = yield* makePool({ concurrentTasksPerWorker: 8 })
-      const before = yield* threadOf(pool)
+      const before = yield* workerOf(pool)
       const exits = yield* Effect.all(
         [
           Effect.exit(pool.run(Anything, 1)),
@@ -106,7 +110,7 @@ describe("the worker boundary", () => {
         assert.include(error?.message, 'task "Anything"')
         assert.include(error?.message, path)
       }
-      assert.strictEqual(yield* threadOf(pool), before)
+      assert.strictEqual(yield* workerOf(pool), before)
       assert.strictEqual(yield* pool.run(Square, 5), 25)
     })
   )
@@ -114,7 +118,7 @@ describe("the worker boundary", () => {
   it.live("an uncloneable result or item fails its own task with ResultError; the same worker serves on", () =>
     Effect.gen(function* () {
       const pool = yield* makePool({ concurrentTasksPerWorker: 4 })
-      const before = yield* threadOf(pool)
+      const before = yield* workerOf(pool)
       const sleeper = yield* Effect.forkChild(pool.run(Sleep, 200))
       while ((yield* pool.stats).inflight === 0) yield* Effect.yieldNow
       const error = yield* Effect.flip(pool.run(Uncloneable, undefined))
@@ -128,12 +132,12 @@ describe("the worker boundary", () => {
       assert.strictEqual(streamed._tag, "ResultError")
       assert.deepStrictEqual(items, [1, 2])
       assert.strictEqual(yield* Fiber.join(sleeper), 200)
-      assert.strictEqual(yield* threadOf(pool), before)
+      assert.strictEqual(yield* workerOf(pool), before)
       assert.strictEqual((yield* pool.stats).crashed, 0)
     })
   )
 
-  it.live("a result marked with WorkerRunner.transfer moves instead of copying", () =>
+  threadsOnly("a result marked with WorkerRunner.transfer moves instead of copying", () =>
     Effect.gen(function* () {
       const pool = yield* makePool()
       const moved = yield* pool.run(Floats, { length: 16_384, move: true })
@@ -156,7 +160,7 @@ describe("the worker boundary", () => {
     Effect.gen(function* () {
       const pool = yield* makePool()
       const length = 8 * 2 ** 20 // 64 MB of float64s
-      const moved = yield* pool.run(Floats, { length, move: true })
+      const moved = yield* pool.run(Floats, { length, move: isolation === "thread" })
       assert.strictEqual(moved.length, length)
       assert.strictEqual(moved[length - 1], 1.5)
       const text = "x".repeat(32 * 2 ** 20) // a 32 MB payload, echoed back

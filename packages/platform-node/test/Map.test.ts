@@ -1,12 +1,11 @@
 // map and mapStream as exact as Python's Pool.map and Pool.imap: validated chunk sizes, every
-// result before the first failing input, lazy input. Real worker threads throughout.
+// result before the first failing input, lazy input. Real worker threads, and real worker processes.
 import { assert, describe, it, layer } from "@effect/vitest"
 import { WorkerPool } from "@strand/platform-node"
 import { Effect, Exit, Schema, Stream } from "effect"
 import { Square, Step } from "./fixtures/tasks.ts"
 
 const module = new URL("./fixtures/worker.ts", import.meta.url)
-const makePool = () => WorkerPool.make({ module, size: 2 })
 
 /** Every item a stream emits before it ends, and how it ended. */
 const drain = <A, E>(stream: Stream.Stream<A, E>) =>
@@ -23,7 +22,9 @@ const drain = <A, E>(stream: Stream.Stream<A, E>) =>
 
 const step = (value: number, ms: number, fail = false) => ({ value, ms, fail })
 
-describe("map and mapStream", () => {
+describe.each(["thread", "process"] as const)("map and mapStream (%s)", (isolation) => {
+  const makePool = () => WorkerPool.make({ module, size: 2, isolation })
+
   it.live("a chunk size that is not a positive whole number or auto fails at once, naming it", () =>
     Effect.gen(function* () {
       const pool = yield* makePool()

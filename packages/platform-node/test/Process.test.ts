@@ -6,7 +6,19 @@ import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
 import { WorkerPool } from "@strand/platform-node"
 import { Cause, Effect, Exit, Fiber, Option, Scope, Stream } from "effect"
-import { ByteSum, Crash, Echo, Misbehave, SharedBack, Sleep, Spin, Square, ThreadId } from "./fixtures/tasks.ts"
+import {
+  ByteSum,
+  Crash,
+  Echo,
+  Floats,
+  Greeting,
+  Misbehave,
+  SharedBack,
+  Sleep,
+  Spin,
+  Square,
+  ThreadId
+} from "./fixtures/tasks.ts"
 
 const module = new URL("./fixtures/worker.ts", import.meta.url)
 const makePool = (options?: Partial<WorkerPool.Options>) =>
@@ -78,6 +90,22 @@ describe("WorkerPool (process only)", () => {
       // None of it harmed the worker.
       assert.strictEqual(yield* pool.run(ByteSum, bytes), 6)
       assert.strictEqual((yield* pool.stats).crashed, 0)
+    })
+  )
+
+  it.live("a result the worker marks with WorkerRunner.transfer is refused, typed: a process cannot move it", () =>
+    Effect.gen(function* () {
+      const pool = yield* WorkerPool.make({
+        module: new URL("./fixtures/misbehaving-worker.ts", import.meta.url),
+        size: 1,
+        isolation: "process",
+        config: [Greeting.value({ text: "Hello", times: 1 })]
+      })
+      const moved = yield* Effect.flip(pool.run(Floats, { length: 8, move: true }))
+      assert.strictEqual(moved._tag, "ResultError")
+      assert.include(moved.message, "a transfer list cannot cross a process boundary")
+      // Copied, the same result crosses.
+      assert.strictEqual((yield* pool.run(Floats, { length: 8, move: false })).length, 8)
     })
   )
 
