@@ -22,11 +22,12 @@ const invalid = (options: Record<string, unknown>) =>
     })
   )
 
-describe("first contact", () => {
+// Starting workers goes the same way for threads and for processes.
+describe.each(["thread", "process"] as const)("first contact: starting workers (%s)", (isolation) => {
   it.live("a module that never calls WorkerRunner.launch fails make after startupTimeout, saying so", () =>
     Effect.gen(function* () {
       const error = yield* Effect.flip(
-        WorkerPool.make({ module: fixture("silent-worker.ts"), size: 1, startupTimeout: "300 millis" })
+        WorkerPool.make({ isolation, module: fixture("silent-worker.ts"), size: 1, startupTimeout: "300 millis" })
       )
       assert.strictEqual(error._tag, "WorkerSpawnError")
       assert.include(error.message, "silent-worker.ts")
@@ -39,6 +40,7 @@ describe("first contact", () => {
     Effect.gen(function* () {
       const starts = join(mkdtempSync(join(tmpdir(), "strand-")), "starts")
       const pool = yield* WorkerPool.make({
+        isolation,
         module: fixture("flaky-start-worker.ts"),
         size: 1,
         spareWorkers: 0,
@@ -59,6 +61,7 @@ describe("first contact", () => {
     Effect.gen(function* () {
       const starts = join(mkdtempSync(join(tmpdir(), "strand-")), "starts")
       const pool = yield* WorkerPool.make({
+        isolation,
         module: fixture("flaky-start-worker.ts"),
         size: 1,
         startupTimeout: "6 seconds",
@@ -74,7 +77,9 @@ describe("first contact", () => {
 
   it.live("a Layer that fails with a typed error carries its reason into WorkerSpawnError", () =>
     Effect.gen(function* () {
-      const error = yield* Effect.flip(WorkerPool.make({ module: fixture("typed-failing-layer-worker.ts"), size: 1 }))
+      const error = yield* Effect.flip(
+        WorkerPool.make({ isolation, module: fixture("typed-failing-layer-worker.ts"), size: 1 })
+      )
       assert.strictEqual(error._tag, "WorkerSpawnError")
       assert.include(error.message, "DbUnreachable")
       assert.include(error.message, "postgres://nowhere")
@@ -84,10 +89,10 @@ describe("first contact", () => {
 
   it.live("min/max sizing works with the default spare worker: from zero, and growing under load", () =>
     Effect.gen(function* () {
-      const fromZero = yield* WorkerPool.make({ module, config, size: { min: 0, max: 2 } })
+      const fromZero = yield* WorkerPool.make({ isolation, module, config, size: { min: 0, max: 2 } })
       assert.strictEqual(yield* fromZero.run(Square, 4), 16)
 
-      const growing = yield* WorkerPool.make({ module, config, size: { min: 1, max: 3 } })
+      const growing = yield* WorkerPool.make({ isolation, module, config, size: { min: 1, max: 3 } })
       // Proven without a clock: tasks that sleep inside the worker ran on different threads at once.
       const runs = yield* Effect.all(
         Array.from({ length: 6 }, () => growing.run(SleepOnThread, 300)),
@@ -104,13 +109,15 @@ describe("first contact", () => {
 
   it.live("size: n runs n workers and one spare; spareWorkers: 0 runs exactly n", () =>
     Effect.gen(function* () {
-      const withSpare = yield* (yield* WorkerPool.make({ module, config, size: 2 })).stats
+      const withSpare = yield* (yield* WorkerPool.make({ isolation, module, config, size: 2 })).stats
       assert.deepStrictEqual([withSpare.size, withSpare.spares], [2, 1])
-      const exact = yield* (yield* WorkerPool.make({ module, config, size: 2, spareWorkers: 0 })).stats
+      const exact = yield* (yield* WorkerPool.make({ isolation, module, config, size: 2, spareWorkers: 0 })).stats
       assert.deepStrictEqual([exact.size, exact.spares], [2, 0])
     })
   )
+})
 
+describe("first contact", () => {
   it.live("every option error names the option as written and shows the value given", () =>
     Effect.gen(function* () {
       const cases: Array<[Record<string, unknown>, string, string]> = [
