@@ -1,16 +1,20 @@
 /**
  * `pnpm soak`: drives worker pools with a random mix of work and injected faults for a bounded
- * time, then checks that no task was lost, none ran twice and no thread outlived its pool.
+ * time, then checks that no task was lost, none ran twice and no thread (or worker process)
+ * outlived its pool.
  *
- *   pnpm soak [--duration 60] [--seed 12345] [--quick]
+ *   pnpm soak [--duration 60] [--seed 12345] [--quick] [--isolation process]
  *
  * The mix is chosen by a seeded generator whose seed is printed, so `--seed` replays a run's
  * choices (the timing of threads still varies). Work runs in phases of 10 s (4 s with `--quick`),
  * each on a fresh pool (min 1, max 3 workers, idle time-to-live 200 ms, recycled every 500 tasks,
  * a 96 MB heap limit); each phase ends by closing the pool's scope while work is still queued and
- * in flight. It exits with code 1 when an invariant breaks.
+ * in flight. It exits with code 1 when an invariant breaks. With `--isolation process` the workers
+ * are child processes, which count their runs in a file instead of shared memory.
  */
-import { readFileSync } from "node:fs"
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { setFlagsFromString } from "node:v8"
 import { runInNewContext } from "node:vm"
 import { Task, WorkerPool, WorkerRunner } from "@strand/platform-node"
@@ -18,8 +22,11 @@ import { Cause, Effect, Exit, Fiber, Random, Schema, Scope, Stream } from "effec
 
 // ------------------------------------------------------------------ the tasks
 
-/** Every run of a task adds one to its slot here, in shared memory: the proof of "never twice". */
-const Runs = Task.config("Runs", Schema.instanceOf(SharedArrayBuffer))
+/**
+ * Every run of a task adds one to its slot here, in shared memory (threads), or appends its id as
+ * a line to this file (processes, which share no memory): the proof of "never twice".
+ */
+const Runs = Task.config("Runs", Schema.Union([Schema.instanceOf(SharedArrayBuffer), Schema.String]))
 
 class Refused extends Schema.TaggedError<Refused>()("Refused", { id: Schema.Int }) {}
 
@@ -44,7 +51,14 @@ const spin = (ms: number) => {
 }
 
 if (WorkerRunner.isWorker) {
-  const ran = (id: number) => Effect.map(Runs, (runs) => Atomics.add(new Int32Array(runs), id, 1))
+  // Appends of a line this short are atomic, so the processes' lines never mix.
+  let file: number | undefined
+  const ran = (id: number) =>
+    Effect.map(Runs, (runs) => {
+      if (typeof runs !== "string") return Atomics.add(new Int32Array(runs), id, 1)
+      file ??= openSync(runs, "a")
+      return writeSync(file, `${id}\n`)
+    })
   WorkerRunner.launch(
     [
       WorkerRunner.handle(Work, ({ id, kind, ms }) =>
@@ -98,6 +112,7 @@ const argument = (name: string): string | undefined => {
   return i >= 0 ? process.argv[i + 1] : undefined
 }
 const quick = process.argv.includes("--quick")
+const isolation = argument("--isolation") === "process" ? "process" : "thread"
 const seconds = Number(argument("--duration") ?? (quick ? 8 : 60))
 const seed = Number(argument("--seed") ?? Math.floor(Math.random() * 2 ** 31))
 const PHASE_MILLIS = quick ? 4_000 : 10_000
@@ -121,8 +136,10 @@ const MIX: ReadonlyArray<readonly [Op, number]> = [
 /** How a task ended, from its caller's side. */
 type Ending = "result" | "typed error" | "defect" | "interrupted"
 
-const runs = new SharedArrayBuffer(4 * MAX_TASKS)
-const runCounts = new Int32Array(runs)
+const runCounts = new Int32Array(new SharedArrayBuffer(4 * MAX_TASKS))
+/** Where the processes write their runs; read into `runCounts` at the end. */
+const runsFile = isolation === "process" ? join(mkdtempSync(join(tmpdir(), "strand-soak-")), "runs") : undefined
+if (runsFile !== undefined) closeSync(openSync(runsFile, "w"))
 const submitted = new Map<Op, number>()
 const endings = new Map<Ending, number>()
 const expectedRuns = new Map<number, Op>() // id -> op, for tasks that must have run exactly once
@@ -133,6 +150,15 @@ let slowestRecovery = 0
 let crashes = 0
 
 const bump = <K>(map: Map<K, number>, key: K) => map.set(key, (map.get(key) ?? 0) + 1)
+
+/** This process's children (Linux): worker processes that are still alive. */
+const childProcesses = (): number => {
+  try {
+    return readFileSync(`/proc/self/task/${process.pid}/children`, "utf8").split(" ").filter(Boolean).length
+  } catch {
+    return 0
+  }
+}
 
 /** The OS's count of this process's threads (Linux), not only the pool's own view. */
 const osThreads = (): number => {
@@ -244,10 +270,11 @@ const phase = (deadline: number) =>
     const pool = yield* WorkerPool.make({
       module: new URL(import.meta.url),
       size: { min: 1, max: 3, idleTimeToLive: "200 millis" },
+      isolation,
       maxTasksPerWorker: 500,
       resourceLimits: { maxOldGenerationSizeMb: 96 },
       cancelGracePeriod: "50 millis",
-      config: [Runs.value(runs)]
+      config: [Runs.value(runsFile ?? (runCounts.buffer as SharedArrayBuffer))]
     }).pipe(Scope.provide(scope))
     const fibers = new Set<Fiber.Fiber<void>>()
     const end = Math.min(deadline, performance.now() + PHASE_MILLIS)
@@ -267,7 +294,9 @@ const phase = (deadline: number) =>
   })
 
 const main = Effect.gen(function* () {
-  console.log(`soak: seed ${seed}, ${seconds} s, phases of ${PHASE_MILLIS / 1000} s (replay with --seed ${seed})`)
+  console.log(
+    `soak: seed ${seed}, ${seconds} s, phases of ${PHASE_MILLIS / 1000} s, ${isolation === "process" ? "worker processes" : "worker threads"} (replay with --seed ${seed})`
+  )
   const threadsBefore = osThreads()
   const deadline = performance.now() + seconds * 1000
   yield* phase(deadline)
@@ -283,6 +312,16 @@ const main = Effect.gen(function* () {
   for (let i = 0; i < 200 && threadsAfter > threadsBefore; i++) {
     yield* Effect.sleep(10)
     threadsAfter = osThreads()
+  }
+  // Worker processes gone: none of this process's children is left (their runs are all written).
+  let children = childProcesses()
+  for (let i = 0; i < 200 && children > 0; i++) {
+    yield* Effect.sleep(10)
+    children = childProcesses()
+  }
+  if (runsFile !== undefined) {
+    for (const line of readFileSync(runsFile, "utf8").split("\n")) if (line !== "") runCounts[Number(line)]!++
+    rmSync(runsFile, { force: true })
   }
   let ranTwice = 0
   let neverRan = 0
@@ -307,6 +346,7 @@ const main = Effect.gen(function* () {
       `${Math.max(0, threadsAfter - threadsBefore)} (OS count ${threadsBefore} before, ${threadsAfter} after)`,
       threadsAfter <= threadsBefore
     ],
+    ["worker processes alive after close (must be 0)", String(children), children === 0],
     [
       "heap growth per 100,000 tasks",
       measured === 0
