@@ -7,7 +7,7 @@ import { fileURLToPath, pathToFileURL } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
 import { WorkerPool } from "@strand/platform-node"
 import { Cause, Effect, Exit, Logger, Stream } from "effect"
-import { Boom, Count, Crash, Sleep, Square, ThreadId } from "./fixtures/tasks.ts"
+import { Boom, Count, Crash, Lookup, Sleep, Square, ThreadId } from "./fixtures/tasks.ts"
 
 const fixture = new URL("./fixtures/worker.ts", import.meta.url)
 const tasks = pathToFileURL(fileURLToPath(new URL("./fixtures/tasks.ts", import.meta.url))).href
@@ -151,6 +151,10 @@ describe("bundle: true", () => {
           const exit = yield* Effect.exit(pool.run(Boom, "kaboom"))
           const defect = Cause.squash((exit as Exit.Failure<unknown, unknown>).cause) as Error
           assert.match(defect.stack ?? "", /fixtures\/worker\.ts:\d+:\d+/, defect.stack)
+          // The per-worker Layer, cancellation and a crash behave as they do unbundled.
+          assert.strictEqual(yield* pool.run(Lookup, "answer"), 42)
+          const cancelled = yield* Effect.exit(Effect.timeout(pool.run(Sleep, 10_000), "50 millis"))
+          assert.isTrue(Exit.isFailure(cancelled))
           assert.isTrue(Exit.isFailure(yield* Effect.exit(pool.run(Crash, "exit"))))
           assert.strictEqual(yield* pool.run(Square, 8), 64)
         })
