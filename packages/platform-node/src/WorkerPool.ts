@@ -633,7 +633,12 @@ export const make = (options: Options): Effect.Effect<Service, InvalidPoolOption
       config,
       Observer.make(config, context, maker, (slot, message) =>
         Effect.runSync(
-          PubSub.publish(messages, { workerId: slot.id, threadId: slot.threadId, pid: slot.transport.pid, message })
+          PubSub.publish(messages, {
+            workerId: slot.id,
+            threadId: slot.transport.threadId,
+            pid: slot.transport.pid,
+            message
+          })
         )
       )
     )

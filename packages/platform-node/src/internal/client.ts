@@ -335,7 +335,7 @@ const statsOf = (pool: Pool): Stats => {
     ...pool.totals,
     workers: pool.slots.map((slot) => ({
       id: slot.id,
-      threadId: slot.threadId,
+      threadId: slot.transport.threadId,
       pid: slot.transport.pid,
       ready: slot.ready,
       inflight: slot.inflight.size,

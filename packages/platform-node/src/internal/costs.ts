@@ -11,7 +11,7 @@
  *
  * @internal
  */
-import type { Job, Slot } from "./slot.ts"
+import type { Isolation, Job, Slot } from "./slot.ts"
 
 /**
  * How much estimated work, in milliseconds, may be in flight on one worker,
@@ -23,18 +23,19 @@ import type { Job, Slot } from "./slot.ts"
 const BUDGET_MILLIS = { thread: 1, process: 4 } as const
 export const MAX_INFLIGHT = { thread: 64, process: 256 } as const
 
-const budgetOf = (slot: Slot): number => BUDGET_MILLIS[slot.transport.isolation]
-
 /** @internal */
 export class CostModel {
   /** Estimated milliseconds per run, by task name. */
   readonly costs = new Map<string, number>()
   readonly pipelining: number | "auto"
+  /** How much estimated work may be in flight on one of this pool's workers (see `BUDGET_MILLIS`). */
+  private readonly budget: number
   /** Streams in flight on all workers: while there are none, no worker's event loop is sampled. */
   liveStreams = 0
 
-  constructor(pipelining: number | "auto") {
+  constructor(pipelining: number | "auto", isolation: Isolation) {
     this.pipelining = pipelining
+    this.budget = BUDGET_MILLIS[isolation]
   }
 
   estimate(job: Job): number {
@@ -46,7 +47,7 @@ export class CostModel {
     if (slot.inflight.size === 0) return true
     if (!slot.hasCell()) return false
     if (this.pipelining !== "auto") return slot.inflight.size < this.pipelining
-    return slot.pendingCost < budgetOf(slot) && !slot.behind && !this.streamsBusy(slot, now)
+    return slot.pendingCost < this.budget && !slot.behind && !this.streamsBusy(slot, now)
   }
 
   /** Whether `slot` may take `job` now: an idle worker always may, and so may one whose streams wait. */
@@ -55,7 +56,7 @@ export class CostModel {
     if (!slot.hasCell()) return false
     if (this.pipelining !== "auto") return slot.inflight.size < this.pipelining
     if (slot.behind || this.streamsBusy(slot, now)) return false
-    return slot.inflight.size === slot.streams || slot.pendingCost + job.estimate <= budgetOf(slot)
+    return slot.inflight.size === slot.streams || slot.pendingCost + job.estimate <= this.budget
   }
 
   private streamsBusy(slot: Slot, now: number): boolean {
@@ -67,7 +68,7 @@ export class CostModel {
       this.liveStreams++
       if (slot.streams++ === 0) slot.sampleLoop(now)
     } else {
-      slot.pendingCost += charge(slot, job)
+      slot.pendingCost += this.charge(job)
     }
   }
 
@@ -81,13 +82,16 @@ export class CostModel {
       slot.streams--
       return
     }
-    slot.pendingCost = slot.inflight.size === slot.streams ? 0 : slot.pendingCost - charge(slot, job)
+    slot.pendingCost = slot.inflight.size === slot.streams ? 0 : slot.pendingCost - this.charge(job)
     if (!succeeded) return
     // Jumps up at once on a long run, decays slowly on short ones.
     const cost = (now - job.startedAt) / job.inflightAtStart
     const known = this.costs.get(job.task.name)
     this.costs.set(job.task.name, known === undefined || cost > known ? cost : known * 0.8 + cost * 0.2)
   }
-}
 
-const charge = (slot: Slot, job: Job): number => (Number.isFinite(job.estimate) ? job.estimate : budgetOf(slot))
+  /** What `job` counts for in its worker's budget: its estimate, or the whole budget when unknown. */
+  private charge(job: Job): number {
+    return Number.isFinite(job.estimate) ? job.estimate : this.budget
+  }
+}

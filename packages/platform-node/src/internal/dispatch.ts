@@ -55,7 +55,7 @@ export abstract class Dispatcher {
 
   constructor(config: PoolConfig, observer: PoolObserver) {
     this.config = config
-    this.costs = new CostModel(config.pipelining)
+    this.costs = new CostModel(config.pipelining, config.isolation)
     this.observer = observer
   }
 
@@ -82,7 +82,7 @@ export abstract class Dispatcher {
     const back: Array<Job> = []
     for (const job of slot.inflight.values()) {
       if (job.state !== State.Running) continue // being cancelled: settled when the thread is gone
-      if (!slot.claims.takeBack(job.cell, job.id)) started.push(job)
+      if (!slot.transport.claims.takeBack(job.cell, job.id)) started.push(job)
       // Its buffers went to the lost worker: sending it again would send them empty.
       else if (job.moved) stranded.push(job)
       else back.push(job)
@@ -122,9 +122,9 @@ export abstract class Dispatcher {
       const back: Array<Job> = []
       for (const job of slot.inflight.values()) {
         // A job whose buffers were moved to this worker stays with it.
-        if (job.state !== State.Running || job.moved || !slot.claims.isWaiting(job.cell, job.id)) continue
+        if (job.state !== State.Running || job.moved || !slot.transport.claims.isWaiting(job.cell, job.id)) continue
         if (job.startedAt > cutoff) young = true
-        else if (slot.claims.takeBack(job.cell, job.id)) back.push(job)
+        else if (slot.transport.claims.takeBack(job.cell, job.id)) back.push(job)
       }
       if (back.length === 0) continue
       slot.behind = true
@@ -262,7 +262,7 @@ export abstract class Dispatcher {
     const span = job.span
     if (span !== undefined) {
       span.attribute("strand.worker.id", slot.id)
-      span.attribute("strand.thread.id", slot.threadId)
+      span.attribute("strand.thread.id", slot.transport.threadId)
       if (slot.transport.isolation === "process") span.attribute("strand.process.id", slot.transport.pid)
       span.attribute("strand.queued_ms", now - job.enqueuedAt)
     }

@@ -57,7 +57,7 @@ const recordTimeline = (
   timeline.record({
     task: job.task.name,
     worker: slot.id,
-    threadId: slot.threadId,
+    threadId: slot.transport.threadId,
     ...(slot.transport.isolation === "process" ? { pid: slot.transport.pid } : {}),
     queuedAt: origin + job.enqueuedAt,
     startedAt: job.ran?.[0] ?? origin + job.startedAt,

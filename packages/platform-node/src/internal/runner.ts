@@ -23,7 +23,6 @@ import type * as Task from "../Task.ts"
 import { Forwarder } from "./forward.ts"
 import {
   type Carried,
-  type Channel,
   COMMAND_STRIDE,
   type Codec,
   Command,
@@ -37,7 +36,6 @@ import {
   serializeDefect,
   uncloneableIssue
 } from "./protocol.ts"
-import type { Claim } from "./transport/claims.ts"
 import type { Host } from "./transport/host.ts"
 
 /** A handler for one task, as `WorkerRunner.handle` makes it. */
@@ -91,16 +89,12 @@ export class Runner {
   private readonly startedAt = new Map<number, number>()
   private readonly runFork: <A, E>(effect: Effect.Effect<A, E, unknown>) => Fiber.Fiber<A, E>
   private readonly outbox: Outbox
-  private readonly port: Channel
-  private readonly claim: Claim
   private readonly host: Host
   private readonly forwarder: Forwarder
 
   constructor(host: Host, handlers: ReadonlyArray<Handler<unknown>>, context: Context.Context<unknown>) {
     const port = host.channel
     this.host = host
-    this.port = port
-    this.claim = host.claim
     // A reply structured clone cannot copy fails its own task, as a typed error.
     this.outbox = new Outbox(RESULT_STRIDE, port, ([code, id, value], error) => {
       const root = code === Reply.Item ? "item" : code === Reply.Failure ? "error" : "result"
@@ -114,7 +108,7 @@ export class Runner {
     host.listen((message: unknown) => {
       if (Array.isArray(message)) this.receive(message)
       else if (typeof message === "object" && message !== null && (message as { _?: unknown })._ === DRAIN._) {
-        void drainStdio().then(() => this.port.postMessage({ _: "drained" }))
+        void drainStdio().then(() => port.postMessage({ _: "drained" }))
       }
     })
   }
@@ -208,7 +202,7 @@ export class Runner {
   ): void {
     const entry = this.served.get(name)
     if (entry === undefined) {
-      if (this.claim(cell, id)) this.emit(Reply.NotServed, id, name)
+      if (this.host.claim(cell, id)) this.emit(Reply.NotServed, id, name)
       return
     }
     const kind: Kind =
@@ -221,7 +215,7 @@ export class Runner {
     const fiber = this.runFork(
       Effect.suspend(() => {
         // Nothing of the task runs before its claim: a task the pool took back runs elsewhere.
-        if (!this.claim(cell, id)) return Effect.succeed(Answered)
+        if (!this.host.claim(cell, id)) return Effect.succeed(Answered)
         if (carried?.timing) this.startedAt.set(id, performance.timeOrigin + performance.now())
         let effect: Effect.Effect<unknown, unknown, unknown> | undefined
         try {

@@ -102,7 +102,7 @@ export interface Transport {
   /** The pool's end of the private channel. */
   readonly channel: Channel
   readonly claims: Claims
-  /** The worker's thread id (0 for a process: its main thread). */
+  /** The worker's thread id, kept after it exits (0 for a process: its main thread). */
   readonly threadId: number
   /** The worker's process id: the pool's own for a thread. */
   readonly pid: number
@@ -142,7 +142,7 @@ export class Slot {
   idleTimer: ReturnType<typeof setTimeout> | undefined = undefined
   startTimer: ReturnType<typeof setTimeout> | undefined = undefined
   crash: { reason: string; exitCode?: number } | undefined = undefined
-  /** Why the pool stopped this worker under its tasks, until it is gone (a process; see `Pool.terminate`). */
+  /** Why the pool stopped this worker under its tasks, until it is gone (see `Pool.terminate`). */
   stoppedFor: string | undefined = undefined
   /** Why the worker could not start, as it said itself (a failing Layer, a bad config). */
   startFailure: string | undefined = undefined
@@ -151,10 +151,7 @@ export class Slot {
   readonly exited: Promise<void>
   readonly id: number
   readonly transport: Transport
-  /** Its thread's id, kept: a thread's reads -1 once it has exited. */
-  readonly threadId: number
-  /** The worker's claim cells (see `transport/claims.ts`), and those no task in flight holds. */
-  readonly claims: Claims
+  /** The claim cells (see `transport/claims.ts`) that no task in flight holds. */
   private readonly freeCells: Array<number>
   /** When the worker's event loop was last sampled, and whether it was busy. */
   private loopSampledAt = 0
@@ -164,9 +161,8 @@ export class Slot {
   constructor(id: number, transport: Transport, unsendable: (id: number, issue: string) => void) {
     this.id = id
     this.transport = transport
-    this.threadId = transport.threadId
-    this.claims = transport.claims
-    this.freeCells = Array.from({ length: this.claims.size }, (_, i) => this.claims.size - 1 - i)
+    const cells = transport.claims.size
+    this.freeCells = Array.from({ length: cells }, (_, i) => cells - 1 - i)
     // A payload structured clone cannot copy fails its own task, with the path to what could not
     // be cloned; its batch-mates run.
     this.outbox = new Outbox(COMMAND_STRIDE, transport.channel, ([, id, , , payload], error) =>
@@ -179,9 +175,16 @@ export class Slot {
 
   /** The annotations that name this worker on the logs and spans it sends. */
   get annotations(): Record<string, number> {
-    return this.transport.isolation === "process"
-      ? { "strand.worker": this.id, "strand.thread": this.threadId, "strand.process": this.transport.pid }
-      : { "strand.worker": this.id, "strand.thread": this.threadId }
+    const { isolation, pid, threadId } = this.transport
+    return isolation === "process"
+      ? { "strand.worker": this.id, "strand.thread": threadId, "strand.process": pid }
+      : { "strand.worker": this.id, "strand.thread": threadId }
+  }
+
+  /** The worker as messages name it: `worker #2 (thread 5)`, or `worker #2 (process 4242)`. */
+  get label(): string {
+    const { isolation, pid, threadId } = this.transport
+    return `worker #${this.id} (${isolation === "process" ? `process ${pid}` : `thread ${threadId}`})`
   }
 
   /** Whether a claim cell is free for one more task. */
@@ -192,7 +195,7 @@ export class Slot {
   /** Sends `job` in a free claim cell (see `offer`); every command of a tick goes out in one message. */
   sendJob(job: Job): void {
     job.cell = this.freeCells.pop()!
-    this.claims.offer(job.cell, job.id)
+    this.transport.claims.offer(job.cell, job.id)
     this.outbox
       .next(job.transfer)
       .push(job.command, job.id, job.cell, job.task.name, job.payload, job.timeout, job.carried)
