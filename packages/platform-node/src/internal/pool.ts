@@ -159,7 +159,7 @@ export class Pool extends Dispatcher {
     this.totals.crashed++
     if (slot.inflight.size === 0) {
       // Nobody is waiting on this worker, so nobody would hear why it went: log it.
-      this.observer.warn(`worker #${slot.id} (thread ${slot.threadId}) crashed between tasks: ${crash.reason}`)
+      this.observer.warn(`${slot.label} crashed between tasks: ${crash.reason}`)
     }
     // A ready spare takes the worker's place before its callers resume, so they see a full pool;
     // starting a new thread (milliseconds of work) waits until they have been told.
@@ -207,10 +207,17 @@ export class Pool extends Dispatcher {
     this.replenish()
   }
 
-  /** The worker is gone: jobs that were being cancelled on it are now settled. */
+  /**
+   * The worker is gone: if the pool stopped it under its tasks, those that had
+   * not started are queued again (and sent on) and those that had fail; jobs
+   * that were being cancelled on it are now settled.
+   */
   private exited(slot: Slot): void {
     this.dying.delete(slot)
-    if (slot.stoppedFor !== undefined) this.failTaken(slot, slot.stoppedFor, STARTED, {})
+    if (slot.stoppedFor !== undefined) {
+      this.failTaken(slot, slot.stoppedFor, STARTED, {})
+      this.dispatch()
+    }
     for (const job of Array.from(slot.inflight.values())) this.settle(job, Reply.Interrupted, undefined)
     slot.markExited()
     this.checkIdle()
@@ -237,10 +244,9 @@ export class Pool extends Dispatcher {
   terminate(slot: Slot, culprit: Job): void {
     if (slot.dead) return
     this.remove(slot)
-    const reason = `its worker was stopped to end task "${culprit.task.name}", which ignored its interruption`
-    // A process's claims can be read only once it is gone: its other jobs are sorted out then.
-    if (slot.transport.isolation === "process") slot.stoppedFor = reason
-    else this.failTaken(slot, reason, STARTED, {})
+    // Its other jobs are sorted out once it is gone (see `exited`): a worker process's claims can
+    // only be read then, and a thread's cannot change any more.
+    slot.stoppedFor = `its worker was stopped to end task "${culprit.task.name}", which ignored its interruption`
     slot.transport.terminate()
     this.replenish()
   }
