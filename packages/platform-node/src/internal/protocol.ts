@@ -254,13 +254,25 @@ const isLeaf = (part: unknown): boolean =>
  * Walks `value` depth first and returns the path (from `path`) of the first
  * part that `test` picks, with its description. Without a `path`, it builds
  * no path and returns the description alone: the cheap form, for the hot path.
+ * Only an object inside an object can close a cycle, so the set of visited
+ * objects is made when the first such one is met: a flat array of primitives
+ * (a batch of commands with plain payloads) allocates nothing.
  */
 const walk = (value: unknown, path: string | undefined, test: Test, seen?: Set<unknown>): string | undefined => {
   const verdict = test(value)
   if (verdict !== undefined) return verdict === null ? undefined : path === undefined ? verdict : `${path}${verdict}`
   if (typeof value !== "object" || value === null || seen?.has(value)) return undefined
-  const visited = seen ?? new Set<unknown>()
-  visited.add(value)
+  seen?.add(value)
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i]
+      const inner = typeof item === "object" && item !== null ? (seen ??= new Set([value])) : seen
+      const found = walk(item, path === undefined ? undefined : `${path}[${i}]`, test, inner)
+      if (found !== undefined) return found
+    }
+    return undefined
+  }
+  const visited = (seen ??= new Set([value]))
   const at = (suffix: string) => (path === undefined ? undefined : `${path}${suffix}`)
   if (value instanceof Map) {
     for (const [k, v] of value) {
@@ -278,9 +290,8 @@ const walk = (value: unknown, path: string | undefined, test: Test, seen?: Set<u
     }
     return undefined
   }
-  const array = Array.isArray(value)
   for (const key of Object.keys(value)) {
-    const found = walk((value as Record<string, unknown>)[key], at(array ? `[${key}]` : `.${key}`), test, visited)
+    const found = walk((value as Record<string, unknown>)[key], at(`.${key}`), test, visited)
     if (found !== undefined) return found
   }
   return undefined
