@@ -83,6 +83,8 @@ export interface WorkerData {
   readonly cells: Int32Array
   /** When the worker runs a bundle (`bundle: true`): the bundle's file URL, whose source map maps its stacks. */
   readonly bundle?: string | undefined
+  /** The process's register of dead threads, shared by every thread: see `shared/threads.ts`. */
+  readonly deaths: Int32Array
 }
 
 /**

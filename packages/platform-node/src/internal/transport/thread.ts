@@ -9,6 +9,7 @@ import type { EventLoopUtilization } from "node:perf_hooks"
 import { MessageChannel, receiveMessageOnPort, Worker } from "node:worker_threads"
 import { MAX_INFLIGHT } from "../costs.ts"
 import { describeThrown, WORKER_MARK, type WorkerData } from "../protocol.ts"
+import { deaths, markDead } from "../shared/threads.ts"
 import type { PoolConfig, Transport } from "../slot.ts"
 import { SharedClaims } from "./claims.ts"
 
@@ -41,6 +42,7 @@ export const startThread = (config: PoolConfig, isReady: () => boolean, events: 
     port: channel.port2,
     config: config.workerConfig,
     cells,
+    deaths,
     ...(config.bundled === undefined ? {} : { bundle: config.bundled.bundle.href })
   }
   let worker: Worker
@@ -70,7 +72,10 @@ export const startThread = (config: PoolConfig, isReady: () => boolean, events: 
             "under tsx or with a large module: raise the limit"
     )
   })
+  const threadId = worker.threadId
   worker.on("exit", (exitCode) => {
+    // First, so that a shared lock this thread held is taken over rather than waited for.
+    markDead(threadId)
     // Read what the worker said before it went (a failed start posts its reason, then exits).
     for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) events.protocol(m.message)
     port.close()
@@ -81,7 +86,7 @@ export const startThread = (config: PoolConfig, isReady: () => boolean, events: 
     isolation: "thread",
     channel: port,
     claims: new SharedClaims(cells),
-    threadId: worker.threadId,
+    threadId,
     pid: process.pid,
     terminate: () => void worker.terminate(),
     sampleLoop: () => {

@@ -1,0 +1,640 @@
+/**
+ * A bounded channel between threads through shared memory: Python's
+ * `multiprocessing.Queue`, typed by a Schema.
+ *
+ * **When to use**
+ *
+ * Use a `SharedChannel` to stream items between tasks on different threads (or
+ * between a task and the main thread) while they run, without a message per
+ * item: many producers, many consumers, with back-pressure.
+ *
+ * **Details**
+ *
+ * - Items are encoded with the channel's Schema (its JSON form) into a ring of
+ *   bytes in a `SharedArrayBuffer`. The ring holds at most `capacity` items and
+ *   `bytes` bytes: `send` waits while it is full, `receive` while it is empty.
+ *   An item that does not encode, or that can never fit, fails with
+ *   `ChannelItemError`.
+ * - `close` ends the channel: `send` then fails with `ChannelClosed`, and
+ *   receivers get what is left, then `ChannelClosed` (or the end of `stream`).
+ * - Waiting never blocks a thread: `send`, `receive` and `stream` wait as
+ *   fibers and can be interrupted; an item is either delivered or left in the
+ *   channel, never lost. `sendSync` and `receiveSync` block a worker's
+ *   synchronous code and throw `BlockingOnMainThread` on the main thread.
+ * - Items from one sender arrive in order. The order of waiting senders and
+ *   receivers across threads is not FIFO.
+ * - Pass it in a task's payload with `SharedChannel.schema(item)`.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema, Stream } from "effect"
+ * import { SharedChannel } from "@strand/platform-node"
+ *
+ * const program = Effect.gen(function*() {
+ *   const channel = yield* SharedChannel.make(Schema.Number, { capacity: 16 })
+ *   yield* SharedChannel.sendAll(channel, [1, 2, 3])
+ *   yield* SharedChannel.close(channel)
+ *   return yield* Stream.runCollect(SharedChannel.stream(channel)) // [1, 2, 3]
+ * })
+ * ```
+ *
+ * @since 0.6.0
+ */
+import { Errors } from "@strand/core"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import { type Pipeable, Class as PipeableClass } from "effect/Pipeable"
+import { hasProperty } from "effect/Predicate"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import { ChannelClosed, ChannelItemError } from "./internal/shared/errors.ts"
+import * as cell from "./internal/shared/lock.ts"
+import { labelOf } from "./internal/shared/lock.ts"
+import { allocateRing, ITEMS, RECEIVED, Ring, SENT } from "./internal/shared/ring.ts"
+import { isNamedRecord, sharedSchema } from "./internal/shared/schema.ts"
+import { waitSync as block, deadlineOf, waitAsync } from "./internal/shared/wait.ts"
+
+export {
+  /**
+   * A send on a closed channel, or a receive on a closed channel with nothing
+   * left in it.
+   *
+   * @category errors
+   * @since 0.6.0
+   */
+  ChannelClosed,
+  /**
+   * An item that does not encode or decode with the channel's schema, or that
+   * is larger than the channel's bytes.
+   *
+   * @category errors
+   * @since 0.6.0
+   */
+  ChannelItemError
+}
+
+const TypeId = "~@strand/platform-node/SharedChannel" as const
+
+/**
+ * A bounded channel of `A` in shared memory.
+ *
+ * @category models
+ * @since 0.6.0
+ */
+export interface SharedChannel<A> extends Pipeable {
+  readonly [TypeId]: typeof TypeId
+  /** How error messages name the channel. */
+  readonly label: string
+  /** The most items the channel holds. */
+  readonly capacity: number
+  /** The most bytes of encoded items the channel holds. */
+  readonly bytes: number
+  /** @internal */
+  readonly _A: (_: never) => A
+}
+
+/** Why an item did not encode or decode. */
+class Problem {
+  readonly reason: string
+  constructor(reason: string) {
+    this.reason = reason
+  }
+}
+
+/** What a channel's items go through: the item schema's JSON codec, as bytes. */
+interface ItemCodec<A> {
+  readonly encode: (item: A) => Uint8Array | Problem
+  readonly decode: (bytes: Uint8Array) => A | Problem
+}
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+const itemCodec = <A, I>(item: Schema.Codec<A, I>): ItemCodec<A> => {
+  const json = Schema.toCodecJson(item)
+  const encodeJson = Schema.encodeExit(json)
+  const decodeJson = Schema.decodeUnknownExit(json)
+  return {
+    encode: (value) => {
+      const exit = encodeJson(value)
+      if (exit._tag === "Failure")
+        return new Problem(`an item does not encode with the channel's schema: ${String(exit.cause)}`)
+      return encoder.encode(JSON.stringify(exit.value))
+    },
+    decode: (bytes) => {
+      let parsed: unknown
+      try {
+        parsed = JSON.parse(decoder.decode(bytes))
+      } catch (error) {
+        return new Problem(`an item is not valid JSON: ${String(error)}`)
+      }
+      const exit = decodeJson(parsed)
+      if (exit._tag === "Failure") {
+        return new Problem(
+          `an item does not decode with this side's schema (does it match the sender's?): ${String(exit.cause)}`
+        )
+      }
+      return exit.value
+    }
+  }
+}
+
+class SharedChannelImpl<A> extends PipeableClass implements SharedChannel<A> {
+  readonly [TypeId] = TypeId
+  declare readonly _A: (_: never) => A
+  readonly label: string
+  readonly ring: Ring
+  readonly codec: ItemCodec<A>
+  constructor(label: string, ring: Ring, codec: ItemCodec<A>) {
+    super()
+    this.label = label
+    this.ring = ring
+    this.codec = codec
+  }
+  get capacity(): number {
+    return this.ring.capacity
+  }
+  get bytes(): number {
+    return this.ring.bytes
+  }
+  override toString(): string {
+    return this.label
+  }
+}
+
+const implOf = <A>(self: SharedChannel<A>): SharedChannelImpl<A> => self as SharedChannelImpl<A>
+
+/**
+ * Options for `SharedChannel.make`.
+ *
+ * @category models
+ * @since 0.6.0
+ */
+export interface Options {
+  /** The most items the channel holds (default 1,024). */
+  readonly capacity?: number | undefined
+  /** The most bytes of encoded items it holds, 4 per item included (default 1 MiB). */
+  readonly bytes?: number | undefined
+  /** A name that error messages show. */
+  readonly name?: string | undefined
+}
+
+const positive = (
+  operation: string,
+  argument: string,
+  value: unknown,
+  max: number
+): Errors.InvalidArgument | undefined =>
+  value === undefined || (typeof value === "number" && Number.isInteger(value) && value >= 1 && value <= max)
+    ? undefined
+    : new Errors.InvalidArgument({ operation, argument, value, expected: `an integer from 1 to ${max}` })
+
+/**
+ * Creates a channel of items of `item`'s type.
+ *
+ * **Details**
+ *
+ * `capacity` and `bytes` that are not positive integers (bytes at most 1 GiB)
+ * fail with `InvalidArgument`.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { SharedChannel } from "@strand/platform-node"
+ *
+ * const Reading = Schema.Struct({ sensor: Schema.String, value: Schema.Number })
+ *
+ * const program = Effect.gen(function*() {
+ *   const readings = yield* SharedChannel.make(Reading, { capacity: 4_096, name: "readings" })
+ *   return readings.capacity // 4096
+ * })
+ * ```
+ *
+ * @category constructors
+ * @since 0.6.0
+ */
+export const make = <A, I>(
+  item: Schema.Codec<A, I>,
+  options?: Options
+): Effect.Effect<SharedChannel<A>, Errors.InvalidArgument> =>
+  Effect.suspend(() => {
+    const invalid =
+      positive("SharedChannel.make", "capacity", options?.capacity, 2 ** 30) ??
+      positive("SharedChannel.make", "bytes", options?.bytes, 2 ** 30)
+    if (invalid !== undefined) return Effect.fail(invalid)
+    const ring = new Ring(allocateRing(options?.capacity ?? 1024, options?.bytes ?? 1 << 20))
+    return Effect.succeed(new SharedChannelImpl(labelOf("shared channel", options?.name), ring, itemCodec(item)))
+  })
+
+/** Runs `f` holding the ring's lock, waiting for it as a fiber; `f` must not throw. */
+const locked = <B>(ring: Ring, f: () => B): Effect.Effect<B> => {
+  const run = () => {
+    try {
+      return f()
+    } finally {
+      cell.give(ring.cells, 0)
+    }
+  }
+  return Effect.suspend(() =>
+    cell.tryTake(ring.cells, 0) ? Effect.succeed(run()) : Effect.map(cell.take(ring.cells, 0), run)
+  )
+}
+
+const encodeAll = <A>(self: SharedChannelImpl<A>, items: Iterable<A>): Array<Uint8Array> | ChannelItemError => {
+  const records: Array<Uint8Array> = []
+  for (const item of items) {
+    const record = self.codec.encode(item)
+    if (record instanceof Problem) return new ChannelItemError({ channel: self.label, reason: record.reason })
+    if (record.length > self.ring.largest) {
+      return new ChannelItemError({
+        channel: self.label,
+        reason:
+          `an item encodes to ${record.length} bytes, more than the channel's ${self.ring.largest}: ` +
+          "make the channel with more bytes, or send smaller items"
+      })
+    }
+    records.push(record)
+  }
+  return records
+}
+
+/** The outcome of one attempt to send under the lock: how far it got, closed, or the receive count to sleep on. */
+const trySend = (ring: Ring, records: ReadonlyArray<Uint8Array>, from: number): number | "closed" => {
+  if (ring.closed) return "closed"
+  return from + ring.put(records, from)
+}
+
+/**
+ * Sends every item, in order, waiting for room as a fiber.
+ *
+ * **Details**
+ *
+ * Items are encoded before any is sent: one that does not encode fails the
+ * whole call with `ChannelItemError` and sends nothing. If the fiber is
+ * interrupted while it waits for room, the items sent so far stay sent.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { SharedChannel } from "@strand/platform-node"
+ *
+ * const program = Effect.gen(function*() {
+ *   const channel = yield* SharedChannel.make(Schema.String)
+ *   yield* SharedChannel.sendAll(channel, ["a", "b", "c"])
+ * })
+ * ```
+ *
+ * @category combinators
+ * @since 0.6.0
+ */
+export const sendAll = <A>(
+  self: SharedChannel<A>,
+  items: Iterable<A>
+): Effect.Effect<void, ChannelClosed | ChannelItemError> =>
+  Effect.suspend((): Effect.Effect<void, ChannelClosed | ChannelItemError> => {
+    const impl = implOf(self)
+    const records = encodeAll(impl, items)
+    if (records instanceof ChannelItemError) return Effect.fail(records)
+    const ring = impl.ring
+    const closed = new ChannelClosed({ channel: impl.label, operation: "send" })
+    const loop = (from: number): Effect.Effect<void, ChannelClosed | ChannelItemError> => {
+      const seen = Atomics.load(ring.cells, RECEIVED)
+      return Effect.flatMap(
+        locked(ring, () => trySend(ring, records, from)),
+        (sent) => {
+          if (sent === "closed") return Effect.fail(closed)
+          if (sent === records.length) return Effect.void
+          return Effect.flatMap(waitAsync(ring.cells, RECEIVED, seen), () => loop(sent))
+        }
+      )
+    }
+    return loop(0)
+  })
+
+/**
+ * Sends one item, waiting for room as a fiber.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { SharedChannel } from "@strand/platform-node"
+ *
+ * const program = Effect.gen(function*() {
+ *   const channel = yield* SharedChannel.make(Schema.Number)
+ *   yield* SharedChannel.send(channel, 42)
+ * })
+ * ```
+ *
+ * @category combinators
+ * @since 0.6.0
+ */
+export const send = <A>(self: SharedChannel<A>, item: A): Effect.Effect<void, ChannelClosed | ChannelItemError> =>
+  sendAll(self, [item])
+
+const decodeAll = <A>(self: SharedChannelImpl<A>, records: ReadonlyArray<Uint8Array>): Array<A> | ChannelItemError => {
+  const items: Array<A> = []
+  for (const record of records) {
+    const item = self.codec.decode(record)
+    if (item instanceof Problem) return new ChannelItemError({ channel: self.label, reason: item.reason })
+    items.push(item)
+  }
+  return items
+}
+
+/** Waits for at least one item and takes up to `max`; an empty array once closed and drained. */
+const receiveUpTo = <A>(self: SharedChannel<A>, max: number): Effect.Effect<Array<A>, ChannelItemError> =>
+  Effect.suspend(() => {
+    const impl = implOf(self)
+    const ring = impl.ring
+    const loop: Effect.Effect<Array<A>, ChannelItemError> = Effect.suspend(() => {
+      const seen = Atomics.load(ring.cells, SENT)
+      return Effect.flatMap(
+        locked(ring, () => ring.take(max)),
+        (records) => {
+          if (records.length > 0) {
+            const items = decodeAll(impl, records)
+            return items instanceof ChannelItemError ? Effect.fail(items) : Effect.succeed(items)
+          }
+          if (ring.closed && Atomics.load(ring.cells, ITEMS) === 0) return Effect.succeed([])
+          return Effect.flatMap(waitAsync(ring.cells, SENT, seen), () => loop)
+        }
+      )
+    })
+    return loop
+  })
+
+/**
+ * Receives one item, waiting for one as a fiber; `ChannelClosed` once the
+ * channel is closed and empty.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { SharedChannel } from "@strand/platform-node"
+ *
+ * const program = Effect.gen(function*() {
+ *   const channel = yield* SharedChannel.make(Schema.Number)
+ *   yield* SharedChannel.send(channel, 7)
+ *   return yield* SharedChannel.receive(channel) // 7
+ * })
+ * ```
+ *
+ * @category combinators
+ * @since 0.6.0
+ */
+export const receive = <A>(self: SharedChannel<A>): Effect.Effect<A, ChannelClosed | ChannelItemError> =>
+  Effect.flatMap(receiveUpTo(self, 1), (items) =>
+    items.length === 0
+      ? Effect.fail(new ChannelClosed({ channel: self.label, operation: "receive" }))
+      : Effect.succeed(items[0]!)
+  )
+
+/**
+ * The channel's items as a `Stream`, taken in batches as they come, ending
+ * once the channel is closed and empty.
+ *
+ * **Details**
+ *
+ * Several streams (on several threads) may read one channel: each item goes to
+ * one of them.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema, Stream } from "effect"
+ * import { SharedChannel } from "@strand/platform-node"
+ *
+ * const program = Effect.gen(function*() {
+ *   const channel = yield* SharedChannel.make(Schema.Number)
+ *   yield* SharedChannel.sendAll(channel, [1, 2, 3])
+ *   yield* SharedChannel.close(channel)
+ *   return yield* Stream.runFold(SharedChannel.stream(channel), () => 0, (sum, n) => sum + n) // 6
+ * })
+ * ```
+ *
+ * @category destructors
+ * @since 0.6.0
+ */
+export const stream = <A>(self: SharedChannel<A>): Stream.Stream<A, ChannelItemError> =>
+  Stream.paginate(undefined, () =>
+    Effect.map(
+      receiveUpTo(self, 512),
+      (items) => [items, items.length === 0 ? Option.none() : Option.some(undefined)] as const
+    )
+  )
+
+/**
+ * Closes the channel: later sends fail with `ChannelClosed`, and receivers get
+ * what is left, then `ChannelClosed` (streams end).
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { SharedChannel } from "@strand/platform-node"
+ *
+ * const program = Effect.gen(function*() {
+ *   const channel = yield* SharedChannel.make(Schema.Number)
+ *   yield* SharedChannel.close(channel)
+ *   return yield* SharedChannel.isClosed(channel) // true
+ * })
+ * ```
+ *
+ * @category combinators
+ * @since 0.6.0
+ */
+export const close = <A>(self: SharedChannel<A>): Effect.Effect<void> => {
+  const ring = implOf(self).ring
+  return locked(ring, () => ring.close())
+}
+
+/**
+ * Whether the channel is closed.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { SharedChannel } from "@strand/platform-node"
+ *
+ * const program = Effect.gen(function*() {
+ *   const channel = yield* SharedChannel.make(Schema.Number)
+ *   return yield* SharedChannel.isClosed(channel) // false
+ * })
+ * ```
+ *
+ * @category combinators
+ * @since 0.6.0
+ */
+export const isClosed = <A>(self: SharedChannel<A>): Effect.Effect<boolean> =>
+  Effect.sync(() => implOf(self).ring.closed)
+
+/**
+ * How many items the channel holds now.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { SharedChannel } from "@strand/platform-node"
+ *
+ * const program = Effect.gen(function*() {
+ *   const channel = yield* SharedChannel.make(Schema.Number)
+ *   yield* SharedChannel.send(channel, 1)
+ *   return yield* SharedChannel.size(channel) // 1
+ * })
+ * ```
+ *
+ * @category combinators
+ * @since 0.6.0
+ */
+export const size = <A>(self: SharedChannel<A>): Effect.Effect<number> =>
+  Effect.sync(() => Atomics.load(implOf(self).ring.cells, ITEMS))
+
+/**
+ * Options for the blocking forms.
+ *
+ * @category models
+ * @since 0.6.0
+ */
+export interface SyncOptions {
+  /** The longest to block, in milliseconds; without it, as long as it takes. */
+  readonly timeoutMillis?: number | undefined
+}
+
+/**
+ * Sends one item from a worker's synchronous code, blocking the thread while
+ * the channel is full, at most `timeoutMillis`; whether it was sent. Throws
+ * `ChannelClosed`, `ChannelItemError`, or `BlockingOnMainThread` on the main
+ * thread when it would have to wait.
+ *
+ * @example
+ * ```ts
+ * import { SharedChannel } from "@strand/platform-node"
+ *
+ * // in a worker task's synchronous loop
+ * const produce = (channel: SharedChannel.SharedChannel<number>, n: number) => {
+ *   for (let i = 0; i < n; i++) SharedChannel.sendSync(channel, i)
+ * }
+ * ```
+ *
+ * @category blocking
+ * @since 0.6.0
+ */
+export const sendSync = <A>(self: SharedChannel<A>, item: A, options?: SyncOptions): boolean => {
+  const impl = implOf(self)
+  const records = encodeAll(impl, [item])
+  if (records instanceof ChannelItemError) throw records
+  const ring = impl.ring
+  const deadline = deadlineOf(options?.timeoutMillis)
+  for (;;) {
+    const seen = Atomics.load(ring.cells, RECEIVED)
+    cell.takeSync(ring.cells, 0, undefined, impl.label)
+    let sent: number | "closed"
+    try {
+      sent = trySend(ring, records, 0)
+    } finally {
+      cell.give(ring.cells, 0)
+    }
+    if (sent === "closed") throw new ChannelClosed({ channel: impl.label, operation: "send" })
+    if (sent === 1) return true
+    if (performance.now() >= deadline) return false
+    block(ring.cells, RECEIVED, seen, deadline, `SharedChannel.sendSync on ${impl.label}`)
+  }
+}
+
+/**
+ * Receives one item in a worker's synchronous code, blocking the thread while
+ * the channel is empty, at most `timeoutMillis`; `Option.none()` if none came.
+ * Throws `ChannelClosed` once the channel is closed and empty,
+ * `ChannelItemError`, or `BlockingOnMainThread` on the main thread when it
+ * would have to wait.
+ *
+ * @example
+ * ```ts
+ * import { Option } from "effect"
+ * import { SharedChannel } from "@strand/platform-node"
+ *
+ * // in a worker task's synchronous code
+ * const next = (channel: SharedChannel.SharedChannel<number>) =>
+ *   Option.getOrElse(SharedChannel.receiveSync(channel, { timeoutMillis: 100 }), () => 0)
+ * ```
+ *
+ * @category blocking
+ * @since 0.6.0
+ */
+export const receiveSync = <A>(self: SharedChannel<A>, options?: SyncOptions): Option.Option<A> => {
+  const impl = implOf(self)
+  const ring = impl.ring
+  const deadline = deadlineOf(options?.timeoutMillis)
+  for (;;) {
+    const seen = Atomics.load(ring.cells, SENT)
+    cell.takeSync(ring.cells, 0, undefined, impl.label)
+    let records: Array<Uint8Array>
+    try {
+      records = ring.take(1)
+    } finally {
+      cell.give(ring.cells, 0)
+    }
+    if (records.length > 0) {
+      const items = decodeAll(impl, records)
+      if (items instanceof ChannelItemError) throw items
+      return Option.some(items[0]!)
+    }
+    if (ring.closed) throw new ChannelClosed({ channel: impl.label, operation: "receive" })
+    if (performance.now() >= deadline) return Option.none()
+    block(ring.cells, SENT, seen, deadline, `SharedChannel.receiveSync on ${impl.label}`)
+  }
+}
+
+/**
+ * Whether `u` is a `SharedChannel`.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { SharedChannel } from "@strand/platform-node"
+ *
+ * const program = Effect.map(SharedChannel.make(Schema.Number), SharedChannel.isSharedChannel) // true
+ * ```
+ *
+ * @category guards
+ * @since 0.6.0
+ */
+export const isSharedChannel = (u: unknown): u is SharedChannel<unknown> => hasProperty(u, TypeId)
+
+/**
+ * What it encodes to in a task's payload: shared memory, which structured clone shares.
+ *
+ * @category models
+ * @since 0.6.0
+ */
+export interface Encoded {
+  readonly name: string
+  readonly buffer: SharedArrayBuffer
+}
+
+/**
+ * The schema of a `SharedChannel` of `item`'s type, for a task's payload or
+ * result. Both sides must use the same item schema.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { SharedChannel, Task } from "@strand/platform-node"
+ *
+ * const Produce = Task.make("Produce", {
+ *   payload: Schema.Struct({ out: SharedChannel.schema(Schema.Number), count: Schema.Number }),
+ *   success: Schema.Void
+ * })
+ * ```
+ *
+ * @category schemas
+ * @since 0.6.0
+ */
+export const schema = <A, I>(item: Schema.Codec<A, I>): Schema.Codec<SharedChannel<A>, Encoded> => {
+  const codec = itemCodec(item)
+  return sharedSchema({
+    name: "SharedChannel",
+    is: (u): u is SharedChannel<A> => isSharedChannel(u),
+    isFields: (u): u is Encoded => isNamedRecord(u) && Ring.fits((u as Encoded).buffer),
+    encode: (channel) => ({ name: channel.label, buffer: implOf(channel).ring.buffer }),
+    decode: (fields) => new SharedChannelImpl(fields.name, new Ring(fields.buffer), codec)
+  })
+}

@@ -1,0 +1,111 @@
+/**
+ * The typed errors of the shared-memory primitives. Each one says what
+ * happened and what to do.
+ *
+ * @internal
+ */
+import * as Schema from "effect/Schema"
+
+const thread = (id: number): string => (id === 0 ? "the main thread" : `thread ${id}`)
+
+/** @internal */
+export class OwnerDied extends Schema.TaggedError<OwnerDied>()("OwnerDied", {
+  lock: Schema.String,
+  thread: Schema.Number
+}) {
+  override get message(): string {
+    return (
+      `${thread(this.thread)} died holding ${this.lock}, so the data it guards may be half-updated. ` +
+      "Check the data and put it right under SharedLock.repair, which marks the lock consistent again; " +
+      "until then every withLock on it fails with OwnerDied."
+    )
+  }
+}
+
+/** @internal */
+export class SharedLockNotHeld extends Schema.TaggedError<SharedLockNotHeld>()("SharedLockNotHeld", {
+  lock: Schema.String,
+  operation: Schema.String,
+  thread: Schema.Number,
+  holder: Schema.optional(Schema.Number)
+}) {
+  override get message(): string {
+    const holder = this.holder === undefined ? "nobody holds it" : `${thread(this.holder)} holds it`
+    return (
+      `${this.operation} on ${this.lock} by ${thread(this.thread)}, which does not hold it (${holder}). ` +
+      "Only the thread that acquired a shared lock may release it or wait on its condition; use withLock to pair them."
+    )
+  }
+}
+
+/** @internal */
+export class SharedLockAlreadyHeld extends Schema.TaggedError<SharedLockAlreadyHeld>()("SharedLockAlreadyHeld", {
+  lock: Schema.String,
+  thread: Schema.Number
+}) {
+  override get message(): string {
+    return (
+      `${thread(this.thread)} blocked to acquire ${this.lock}, which it already holds: that would deadlock the ` +
+      "thread. Another fiber of this thread may hold it: wait as a fiber (withLock) instead of blocking."
+    )
+  }
+}
+
+/** @internal */
+export class BlockingOnMainThread extends Schema.TaggedError<BlockingOnMainThread>()("BlockingOnMainThread", {
+  operation: Schema.String
+}) {
+  override get message(): string {
+    return (
+      `${this.operation} would block the main thread, and with it every fiber, timer and I/O callback. ` +
+      "Blocking forms are for a worker's synchronous code; on the main thread use the Effect form, which waits " +
+      "without blocking."
+    )
+  }
+}
+
+/** @internal */
+export class SharedSemaphoreOverRelease extends Schema.TaggedError<SharedSemaphoreOverRelease>()(
+  "SharedSemaphoreOverRelease",
+  { semaphore: Schema.String, permits: Schema.Number }
+) {
+  override get message(): string {
+    return (
+      `${this.semaphore}: a release would raise the free permits above its ${this.permits}. Release only what ` +
+      "you acquired; withPermit pairs them for you."
+    )
+  }
+}
+
+/** @internal */
+export class ChannelClosed extends Schema.TaggedError<ChannelClosed>()("ChannelClosed", {
+  channel: Schema.String,
+  operation: Schema.String
+}) {
+  override get message(): string {
+    return this.operation === "send"
+      ? `send on ${this.channel}, which is closed: nothing more may be sent on it.`
+      : `receive on ${this.channel}, which is closed and empty: every item sent has been received.`
+  }
+}
+
+/** @internal */
+export class ChannelItemError extends Schema.TaggedError<ChannelItemError>()("ChannelItemError", {
+  channel: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `${this.channel}: ${this.reason}`
+  }
+}
+
+/** @internal */
+export class IndexOutOfRange extends Schema.TaggedError<IndexOutOfRange>()("IndexOutOfRange", {
+  array: Schema.String,
+  index: Schema.Unknown,
+  length: Schema.Number
+}) {
+  override get message(): string {
+    return `${this.array} has ${this.length} element(s): index ${String(this.index)} is not an integer in [0, ${this.length}).`
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * A robust futex lock in two cells of shared memory, which every shared
+ * primitive that needs mutual exclusion embeds.
+ *
+ * - `view[at]` is 0 when free, else `(holder + 1) << 1`, with bit 0 set when a
+ *   waiter may be sleeping (so that a release knows whether to wake one).
+ * - `view[at + 1]` is 0 while the guarded data is consistent, else the id + 1
+ *   of a thread that died holding the lock, until someone repairs it.
+ *
+ * A waiter that finds the holder in the register of dead threads takes the
+ * lock over with one compare-and-swap, so exactly one waiter inherits it.
+ * Waiters are woken one at a time in the order they slept, but a thread that
+ * has not slept may take a lock that was just released (barging), as with any
+ * futex mutex: the lock is not FIFO across threads.
+ *
+ * @internal
+ */
+import * as Effect from "effect/Effect"
+import { Class as PipeableClass } from "effect/Pipeable"
+import { SharedLockAlreadyHeld, SharedLockNotHeld } from "./errors.ts"
+import { isNamedRecord, isSharedView } from "./schema.ts"
+import { isDead, self } from "./threads.ts"
+import { deadlineOf, waitAsync, waitAsyncUninterruptible, waitSync } from "./wait.ts"
+
+/** How many cells a lock takes. */
+export const LOCK_CELLS = 2
+
+const mine = (self + 1) << 1
+
+/** The thread that holds a lock whose state is `state` (not 0). */
+const holderOf = (state: number): number => (state >>> 1) - 1
+
+/** Takes the lock if it is free, without waiting. */
+export const tryTake = (view: Int32Array, at: number): boolean => Atomics.compareExchange(view, at, 0, mine) === 0
+
+/**
+ * One attempt of a waiter: 0 if it took the lock (free, or from a dead holder),
+ * else the state to sleep on, with the waiter bit set.
+ */
+const attempt = (view: Int32Array, at: number): number => {
+  for (;;) {
+    const state = Atomics.load(view, at)
+    if (state === 0) {
+      if (Atomics.compareExchange(view, at, 0, mine | 1) === 0) return 0
+      continue
+    }
+    const holder = holderOf(state)
+    if (holder !== self && isDead(holder)) {
+      if (Atomics.compareExchange(view, at, state, mine | 1) !== state) continue
+      Atomics.store(view, at + 1, holder + 1)
+      return 0
+    }
+    if ((state & 1) === 0 && Atomics.compareExchange(view, at, state, state | 1) !== state) continue
+    return state | 1
+  }
+}
+
+/**
+ * Waits for the lock as a fiber. Only the waits can be interrupted, so an
+ * interruption never lands between taking the lock and returning; with
+ * `interruptible: false`, not even those (to take a lock back after a wait).
+ */
+export const take = (view: Int32Array, at: number, interruptible = true): Effect.Effect<void> => {
+  const wait = interruptible ? waitAsync : waitAsyncUninterruptible
+  return Effect.suspend(function loop(): Effect.Effect<void> {
+    const sleepOn = attempt(view, at)
+    return sleepOn === 0 ? Effect.void : Effect.flatMap(wait(view, at, sleepOn), loop)
+  })
+}
+
+/**
+ * Blocks this thread for the lock, at most `timeoutMillis`; whether it took it.
+ * Throws `SharedLockAlreadyHeld` if this thread holds it already.
+ */
+export const takeSync = (view: Int32Array, at: number, timeoutMillis: number | undefined, name: string): boolean => {
+  if (tryTake(view, at)) return true
+  const deadline = deadlineOf(timeoutMillis)
+  for (;;) {
+    const sleepOn = attempt(view, at)
+    if (sleepOn === 0) return true
+    if (holderOf(sleepOn) === self) throw new SharedLockAlreadyHeld({ lock: name, thread: self })
+    if (performance.now() >= deadline) return false
+    waitSync(view, at, sleepOn, deadline, `acquiring ${name}`)
+  }
+}
+
+/** Releases the lock if this thread holds it; `false` if it does not. */
+export const give = (view: Int32Array, at: number): boolean => {
+  const state = Atomics.load(view, at)
+  if (state === 0 || holderOf(state) !== self) return false
+  if ((Atomics.exchange(view, at, 0) & 1) === 1) Atomics.notify(view, at, 1)
+  return true
+}
+
+/** The thread that holds the lock, if any. */
+export const holder = (view: Int32Array, at: number): number | undefined => {
+  const state = Atomics.load(view, at)
+  return state === 0 ? undefined : holderOf(state)
+}
+
+/** The thread that died holding the lock, while the data it guards has not been repaired. */
+export const diedHolding = (view: Int32Array, at: number): number | undefined => {
+  const flag = Atomics.load(view, at + 1)
+  return flag === 0 ? undefined : flag - 1
+}
+
+/** Marks the guarded data consistent again. */
+export const markConsistent = (view: Int32Array, at: number): void => {
+  Atomics.store(view, at + 1, 0)
+}
+
+/** The type id of a `SharedLock`. */
+export const LockTypeId = "~@strand/platform-node/SharedLock" as const
+
+/** A lock on two cells of `cells` from `at`: a `SharedLock`, or the one a primitive embeds. */
+export class SharedLockImpl extends PipeableClass {
+  readonly [LockTypeId] = LockTypeId
+  readonly label: string
+  readonly cells: Int32Array
+  readonly at: number
+  constructor(label: string, cells: Int32Array, at: number) {
+    super()
+    this.label = label
+    this.cells = cells
+    this.at = at
+  }
+  override toString(): string {
+    return this.label
+  }
+}
+
+/** How messages name a primitive of `kind`: `a shared lock`, or `shared lock "name"`. */
+export const labelOf = (kind: string, name: string | undefined): string =>
+  name === undefined ? `a ${kind}` : `${kind} "${name}"`
+
+/** A lock on two cells of `cells` from `at`. */
+export const fromCells = (label: string, cells: Int32Array, at: number): SharedLockImpl =>
+  new SharedLockImpl(label, cells, at)
+
+/** The error for `operation` on `lock` by a thread that does not hold it. */
+export const notHeld = (lock: SharedLockImpl, operation: string): SharedLockNotHeld => {
+  const current = holder(lock.cells, lock.at)
+  return new SharedLockNotHeld({
+    lock: lock.label,
+    operation,
+    thread: self,
+    ...(current === undefined ? {} : { holder: current })
+  })
+}
+
+/** What a lock encodes to. */
+export interface LockFields {
+  readonly name: string
+  readonly cells: Int32Array
+  readonly at: number
+}
+
+/** Whether `u` is the fields of a lock. */
+export const isFields = (u: unknown): u is LockFields =>
+  isNamedRecord(u) &&
+  typeof (u as LockFields).at === "number" &&
+  isSharedView((u as LockFields).cells, (u as LockFields).at + 2)
+
+/** A lock's fields. */
+export const toFields = (lock: SharedLockImpl): LockFields => ({ name: lock.label, cells: lock.cells, at: lock.at })

@@ -1,0 +1,65 @@
+/**
+ * Waiting on a shared cell, the two ways a thread may wait: as a fiber (with
+ * `Atomics.waitAsync`, so that the thread's event loop keeps running) or by
+ * blocking the thread (with `Atomics.wait`, refused on the main thread).
+ *
+ * Every wait is a slice of at most `SLICE_MILLIS`: the caller looks again after
+ * each one, which is how a waiter notices that a holder has died, and bounds the
+ * cost of a wake-up lost to an interrupted fiber.
+ *
+ * @internal
+ */
+import * as Effect from "effect/Effect"
+import { BlockingOnMainThread } from "./errors.ts"
+import { onMainThread } from "./threads.ts"
+
+/** The longest a waiter sleeps before it looks at the shared state again. */
+export const SLICE_MILLIS = 50
+
+/** How a wait ended: woken, the cell no longer held `expected`, or the slice ran out. */
+export type Woken = "ok" | "not-equal" | "timed-out"
+
+/**
+ * Waits, as a fiber, until `view[index]` is notified or no longer `expected`,
+ * for at most one slice. It can be interrupted, even where the caller is not
+ * interruptible otherwise (so that what follows a successful wait, such as
+ * taking a lock, cannot be cut off). A wake-up that lands on an interrupted
+ * wait is passed on to the next waiter, so none is lost.
+ */
+export const waitAsync = (view: Int32Array, index: number, expected: number): Effect.Effect<Woken> =>
+  Effect.interruptible(waitAsyncUninterruptible(view, index, expected))
+
+/** `waitAsync`, under the caller's interruptibility: for a wait that must finish, such as taking a lock back. */
+export const waitAsyncUninterruptible = (view: Int32Array, index: number, expected: number): Effect.Effect<Woken> =>
+  Effect.callback<Woken>((resume) => {
+    const result = Atomics.waitAsync(view, index, expected, SLICE_MILLIS)
+    if (!result.async) return resume(Effect.succeed(result.value))
+    let abandoned = false
+    void result.value.then((woken) => {
+      if (!abandoned) return resume(Effect.succeed(woken))
+      if (woken === "ok") Atomics.notify(view, index, 1)
+    })
+    return Effect.sync(() => {
+      abandoned = true
+    })
+  })
+
+/**
+ * Blocks this thread until `view[index]` is notified or no longer `expected`,
+ * for at most one slice, or `deadline` (from `performance.now()`) if sooner.
+ * Throws `BlockingOnMainThread` on the main thread.
+ */
+export const waitSync = (
+  view: Int32Array,
+  index: number,
+  expected: number,
+  deadline: number,
+  operation: string
+): Woken => {
+  if (onMainThread) throw new BlockingOnMainThread({ operation })
+  return Atomics.wait(view, index, expected, Math.max(0, Math.min(SLICE_MILLIS, deadline - performance.now())))
+}
+
+/** The `performance.now()` deadline of a blocking wait of `timeoutMillis` (`undefined`: none). */
+export const deadlineOf = (timeoutMillis: number | undefined): number =>
+  timeoutMillis === undefined ? Number.POSITIVE_INFINITY : performance.now() + timeoutMillis
