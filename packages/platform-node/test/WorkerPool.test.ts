@@ -369,6 +369,10 @@ describe.each(["thread", "process"] as const)("WorkerPool (%s)", (isolation) => 
       )
       assert.strictEqual(missing._tag, "InvalidPoolOptions")
       assert.include(missing.message, "there is no file at")
+      // A file URL with a host names no local file: typed too, not a thrown TypeError.
+      const hosted = yield* Effect.flip(WorkerPool.make({ module: new URL("file://./worker.ts"), size: 1, isolation }))
+      assert.strictEqual(hosted._tag, "InvalidPoolOptions")
+      assert.include(hosted.message, 'e.g. new URL("./worker.ts", import.meta.url)')
       const throwing = yield* Effect.flip(
         WorkerPool.make({ module: new URL("./fixtures/throwing-worker.ts", import.meta.url), size: 1, isolation })
       )

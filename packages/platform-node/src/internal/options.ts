@@ -118,12 +118,18 @@ const moduleUrl = (value: unknown): URL => {
     "resolved against the working directory, not against your file)"
   let url: URL
   if (value instanceof URL) url = value
-  else if (typeof value === "string" && value.startsWith("file:")) url = new URL(value)
+  else if (typeof value === "string" && value.startsWith("file:") && URL.canParse(value)) url = new URL(value)
   else if (typeof value === "string" && isAbsolute(value)) url = pathToFileURL(value)
   else throw new Invalid("module", value, expected)
-  if (url.protocol === "file:" && !existsSync(fileURLToPath(url))) {
-    throw new Invalid("module", value, `an existing file (there is no file at ${fileURLToPath(url)})`)
+  if (url.protocol !== "file:") return url
+  let path: string
+  try {
+    path = fileURLToPath(url)
+  } catch {
+    // A host in a file URL (file://./worker.ts) names no local file.
+    throw new Invalid("module", url.href, expected)
   }
+  if (!existsSync(path)) throw new Invalid("module", value, `an existing file (there is no file at ${path})`)
   return url
 }
 
