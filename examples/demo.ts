@@ -77,6 +77,24 @@ const tour: ReadonlyArray<Stop> = [
     )
   },
   {
+    file: "shared-counter",
+    title: "Shared memory: one counter, four worker threads",
+    shows: "SharedValue, SharedLock; a holder's death is OwnerDied, not a hang",
+    figure: match(
+      /Without a lock: +counter = (\d+)[\s\S]*With a SharedLock: counter = (\d+)[\s\S]*The next withLock: (\w+)/,
+      (m) => `${m[1]} -> ${m[2]}; dead holder: ${m[3]}`
+    )
+  },
+  {
+    file: "data-parallel",
+    title: "Data parallel: a sum and a histogram over a shared array",
+    shows: "SharedArray: a map over ranges moves no data",
+    figure: match(
+      /speedup: ([\d.]+)x\)[\s\S]*the shared map is ([\d.]+)x faster/,
+      (m) => `${m[1]}x sequential, ${m[2]}x the copying map`
+    )
+  },
+  {
     file: "cpu-bound",
     title: "CPU-bound: one core against all of them",
     shows: "CPU-bound work goes to the WorkerPool",

@@ -66,6 +66,31 @@ describe("examples", () => {
     assert.include(out, "contained 2 crashes; the pool is back to 2 worker processes")
   })
 
+  it("shared-counter loses updates only without the lock, and survives a holder's death", async () => {
+    const out = await runExample("shared-counter")
+    assert.match(out, /Without a lock: +counter = \d+ \(expected 80000: \d+ updates lost\)/)
+    assert.match(out, /With a SharedLock: counter = 80000\n/)
+    assert.match(out, /With atomic add: +counter = 80000\n/)
+    assert.include(out, "A worker died holding the lock: WorkerCrashed")
+    assert.match(out, /The next withLock: OwnerDied: thread \d+ died holding shared lock "counter"/)
+    assert.include(out, "repair finds counter = -1 and resets it to 0")
+    assert.include(out, "After repair, withLock works again: counter = 1")
+  })
+
+  it("data-parallel agrees with the sequential sum and histogram, shared and copied", async () => {
+    const out = await runExample("data-parallel")
+    assert.include(out, "2,000,000 float64s")
+    assert.include(out, "every way agrees on the sum and the histogram")
+    const histogram = out.match(/histogram: ([\d ]+)/)
+    assert.isNotNull(histogram)
+    const counts = histogram![1]!.trim().split(" ").map(Number)
+    assert.strictEqual(counts.length, 10)
+    assert.strictEqual(
+      counts.reduce((a, b) => a + b, 0),
+      2_000_000
+    )
+  })
+
   it("cpu-bound runs its tasks at the same time on different threads, given 2 or more cores", async () => {
     const out = await runExample("cpu-bound")
     const cores = out.match(/speedup: [\d.]+x on (\d+) cores/)
