@@ -6,6 +6,7 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { markdown, type Summary, summarize, svg, type Target } from "./report.ts"
 import * as Scenarios from "./scenarios.ts"
+import { sharedMemory } from "./shared.ts"
 
 const quick = process.argv.includes("--quick")
 const cores = availableParallelism()
@@ -157,6 +158,32 @@ const scenarios: ReadonlyArray<Scenario> = [
       crashRecoveredMillis: `ms until ${cores} tasks of 20 ms had run again`
     },
     run: Scenarios.processes
+  },
+  {
+    name: "15. Shared memory",
+    subjects: [
+      "strand SharedLock",
+      "strand Lock",
+      "multithreading Mutex",
+      "web locks",
+      "ping-pong: shared",
+      "ping-pong: postMessage",
+      "channel: SharedChannel",
+      "channel: postMessage",
+      "data parallel: sequential",
+      "data parallel: shared map",
+      "data parallel: copying map"
+    ],
+    units: {
+      uncontendedSync: "ns per acquire-release, a worker's sync code",
+      uncontendedFiber: "ns per acquire-release, a fiber or promise on the main thread",
+      contendedSync: "ns per acquire-release, 4 threads blocking",
+      contendedAsync: "ns per acquire-release, 4 threads waiting without blocking",
+      roundTrip: "ns per round trip between two worker threads, median",
+      itemsPerSecond: "small items/s from one worker thread to another",
+      millis: `ms, sum and histogram of ${quick ? "2" : "50"} million float64s`
+    },
+    run: sharedMemory
   }
 ]
 
@@ -268,6 +295,53 @@ const coldStartTargets = (): Array<Target> =>
     }
   })
 
+/** Scenario 15: the shared-memory primitives against their peers and postMessage. */
+const sharedTargets = (): Array<Target> => {
+  const of = (subject: string, metric: string) => get("15.", subject, metric)
+  const lock = (metric: string) => of("strand SharedLock", metric)
+  const sync = lock("uncontendedSync")
+  const fiber = lock("uncontendedFiber") / of("strand Lock", "uncontendedFiber")
+  const ping = of("ping-pong: shared", "roundTrip") / of("ping-pong: postMessage", "roundTrip")
+  const channel = of("channel: SharedChannel", "itemsPerSecond") / of("channel: postMessage", "itemsPerSecond")
+  const sequential = of("data parallel: sequential", "millis")
+  const shared = of("data parallel: shared map", "millis")
+  const copied = of("data parallel: copying map", "millis")
+  const against = [
+    ["multithreading Mutex", "uncontendedSync"],
+    ["multithreading Mutex", "uncontendedFiber"],
+    ["web locks", "uncontendedFiber"],
+    ["multithreading Mutex", "contendedSync"],
+    ["multithreading Mutex", "contendedAsync"],
+    ["web locks", "contendedAsync"]
+  ] as const
+  return [
+    {
+      target: "Shared lock, uncontended, a worker's sync code: <= 100 ns",
+      figure: `${sync.toFixed(0)} ns`,
+      pass: sync <= 100
+    },
+    { target: "Shared lock from a fiber: <= 1.5x the fiber-only Lock", figure: ratio(fiber), pass: fiber <= 1.5 },
+    {
+      target: "Shared lock faster than the multithreading Mutex and Web Locks, uncontended and 4 threads",
+      figure: against
+        .map(([peer, metric]) => `${peer} ${metric}: ${ratio(of(peer, metric) / lock(metric))}`)
+        .join(", "),
+      pass: against.every(([peer, metric]) => lock(metric) < of(peer, metric))
+    },
+    {
+      target: "Ping-pong between two threads: <= 1/4 of a postMessage round trip",
+      figure: `${of("ping-pong: shared", "roundTrip").toFixed(0)} vs ${of("ping-pong: postMessage", "roundTrip").toFixed(0)} ns (${ratio(ping)})`,
+      pass: ping <= 0.25
+    },
+    { target: "SharedChannel between two workers: >= 3x postMessage", figure: ratio(channel), pass: channel >= 3 },
+    {
+      target: `Data-parallel sum over a shared array: >= ${cores >= 2 ? "1.8" : "1"}x sequential, >= 5x the copying map`,
+      figure: `${ratio(sequential / shared)} sequential, ${ratio(copied / shared)} the copying map`,
+      pass: sequential / shared >= (cores >= 2 ? 1.8 : 1) && copied / shared >= 5
+    }
+  ]
+}
+
 const tracingRate = (subject: string) => get("12.", subject, "pipelinedPerSecond")
 const httpLoads = ["trivial10", "trivial100", "spin10", "spin100"]
 const http = (subject: string, load: string, metric: string) => get("11.", subject, `${load}${metric}`)
@@ -339,6 +413,7 @@ const targets: ReadonlyArray<Target> = [
   },
   ...coldStartTargets(),
   ...processTargets(),
+  ...sharedTargets(),
   {
     target: "100,000 fibers waiting on one Lock fit in < 100 MB of heap",
     figure: `${memoryFor100k.toFixed(1)} MB`,

@@ -22,3 +22,17 @@ export const runJob = (job: Job): number => {
   if (job.kind === "exit") process.exit(3)
   return trivial(job.n)
 }
+
+/** Bins of the data-parallel histogram, one per tenth of [0, 1). */
+export const BINS = 10
+
+/** The data-parallel kernel: sums `values` and counts them into `counts`. */
+export const sumAndCount = (values: Float64Array, counts: Int32Array): number => {
+  let total = 0
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i]!
+    total += value
+    counts[Math.min(BINS - 1, Math.floor(value * BINS))]!++
+  }
+  return total
+}

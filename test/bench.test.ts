@@ -27,7 +27,9 @@ describe("pnpm bench --quick", () => {
       "10. Stream back-pressure",
       "11. HTTP service",
       "12. Tracing",
-      "13. Cold start"
+      "13. Cold start",
+      "14. Worker processes",
+      "15. Shared memory"
     ]) {
       assert.include(stdout, `| ${scenario} |`)
     }
@@ -39,7 +41,9 @@ describe("pnpm bench --quick", () => {
       "effect-rpc",
       "raw postMessage",
       "async-mutex",
-      "p-limit"
+      "p-limit",
+      "multithreading Mutex",
+      "web locks"
     ]) {
       assert.include(stdout, peer)
     }

@@ -1,6 +1,6 @@
-import { Task, WorkerRunner } from "@strand/platform-node"
+import { SharedArray, Task, WorkerRunner } from "@strand/platform-node"
 import { Effect, Schema, Stream } from "effect"
-import { spin, trivial } from "../tasks.ts"
+import { BINS, spin, sumAndCount, trivial } from "../tasks.ts"
 
 export const Trivial = Task.make("Trivial", { payload: Schema.Number, success: Schema.Number })
 export const Spin = Task.make("Spin", { payload: Schema.Number, success: Schema.Number })
@@ -13,7 +13,29 @@ export const Floats = Task.make("Floats", {
   success: Schema.instanceOf(Float64Array)
 })
 
+/** Sums a range of a shared array and adds its histogram into shared bins: no data moves. */
+export const SumRange = Task.make("SumRange", {
+  payload: Schema.Struct({
+    data: SharedArray.schema("float64"),
+    bins: SharedArray.schema("int32"),
+    start: Schema.Number,
+    end: Schema.Number
+  }),
+  success: Schema.Number
+})
+/** The same over a copied slice. */
+export const SumCopy = Task.make("SumCopy", { payload: Schema.instanceOf(Float64Array), success: Schema.Number })
+
 WorkerRunner.launch([
+  WorkerRunner.handle(SumRange, ({ bins, data, end, start }) =>
+    Effect.sync(() => {
+      const counts = new Int32Array(BINS)
+      const total = sumAndCount(data.view.subarray(start, end), counts)
+      for (let b = 0; b < BINS; b++) bins.add(b, counts[b]!)
+      return total
+    })
+  ),
+  WorkerRunner.handle(SumCopy, (values) => Effect.sync(() => sumAndCount(values, new Int32Array(BINS)))),
   WorkerRunner.handle(Trivial, (n) => Effect.succeed(trivial(n))),
   WorkerRunner.handle(Spin, (ms) => Effect.sync(() => spin(ms))),
   WorkerRunner.handle(Count, (n) => Stream.range(0, n - 1)),

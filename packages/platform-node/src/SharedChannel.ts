@@ -10,9 +10,12 @@
  *
  * **Details**
  *
- * - Items are encoded with the channel's Schema (its JSON form) into a ring of
- *   bytes in a `SharedArrayBuffer`. The ring holds at most `capacity` items and
- *   `bytes` bytes: `send` waits while it is full, `receive` while it is empty.
+ * - Items are encoded with the channel's Schema (its JSON form) into a ring in a
+ *   `SharedArrayBuffer`, as UTF-16 text, which needs no further encoding
+ *   (`Schema.Number` items cross as their float64 bits, `Schema.String` items
+ *   as themselves, without JSON). The
+ *   ring holds at most `capacity` items and `bytes` bytes: `send` waits while
+ *   it is full, `receive` while it is empty.
  *   An item that does not encode, or that can never fit, fails with
  *   `ChannelItemError`.
  * - `close` ends the channel: `send` then fails with `ChannelClosed`, and
@@ -50,7 +53,7 @@ import * as Stream from "effect/Stream"
 import { ChannelClosed, ChannelItemError } from "./internal/shared/errors.ts"
 import * as cell from "./internal/shared/lock.ts"
 import { labelOf } from "./internal/shared/lock.ts"
-import { allocateRing, ITEMS, RECEIVED, Ring, SENT } from "./internal/shared/ring.ts"
+import { allocateRing, ITEMS, RECEIVED, RECEIVED_SLEEPERS, Ring, SENT, SENT_SLEEPERS } from "./internal/shared/ring.ts"
 import { isNamedRecord, sharedSchema } from "./internal/shared/schema.ts"
 import { waitSync as block, deadlineOf, waitAsync } from "./internal/shared/wait.ts"
 
@@ -103,30 +106,61 @@ class Problem {
 
 /** What a channel's items go through: the item schema's JSON codec, as bytes. */
 interface ItemCodec<A> {
-  readonly encode: (item: A) => Uint8Array | Problem
-  readonly decode: (bytes: Uint8Array) => A | Problem
+  readonly encode: (item: A) => string | Problem
+  readonly decode: (text: string) => A | Problem
 }
 
-const encoder = new TextEncoder()
-const decoder = new TextDecoder()
+const float = new Float64Array(1)
+const floatUnits = new Uint16Array(float.buffer)
+
+/** Numbers cross as the 4 UTF-16 units of their float64 bits: no text, no JSON, any value (NaN too). */
+const numberCodec: ItemCodec<number> = {
+  encode: (value) => {
+    if (typeof value !== "number") {
+      return new Problem(`an item does not encode with the channel's schema: expected a number, got ${typeof value}`)
+    }
+    float[0] = value
+    return String.fromCharCode(floatUnits[0]!, floatUnits[1]!, floatUnits[2]!, floatUnits[3]!)
+  },
+  decode: (text) => {
+    if (text.length !== 4) {
+      return new Problem("an item does not decode with this side's schema (does it match the sender's?): not a number")
+    }
+    for (let i = 0; i < 4; i++) floatUnits[i] = text.charCodeAt(i)
+    return float[0]!
+  }
+}
+
+/** Strings cross as themselves. */
+const stringCodec: ItemCodec<string> = {
+  encode: (value) =>
+    typeof value === "string"
+      ? value
+      : new Problem(`an item does not encode with the channel's schema: expected a string, got ${typeof value}`),
+  decode: (text) => text
+}
 
 const itemCodec = <A, I>(item: Schema.Codec<A, I>): ItemCodec<A> => {
+  // The two commonest item schemas skip the JSON codec.
+  if (item.ast === Schema.Number.ast) return numberCodec as unknown as ItemCodec<A>
+  if (item.ast === Schema.String.ast) return stringCodec as unknown as ItemCodec<A>
   const json = Schema.toCodecJson(item)
   const encodeJson = Schema.encodeExit(json)
   const decodeJson = Schema.decodeUnknownExit(json)
   return {
     encode: (value) => {
       const exit = encodeJson(value)
-      if (exit._tag === "Failure")
+      if (exit._tag === "Failure") {
         return new Problem(`an item does not encode with the channel's schema: ${String(exit.cause)}`)
-      return encoder.encode(JSON.stringify(exit.value))
+      }
+      return JSON.stringify(exit.value)
     },
-    decode: (bytes) => {
+    decode: (text) => {
       let parsed: unknown
       try {
-        parsed = JSON.parse(decoder.decode(bytes))
+        parsed = JSON.parse(text)
       } catch (error) {
-        return new Problem(`an item is not valid JSON: ${String(error)}`)
+        return new Problem(`an item is not valid JSON (does this side's schema match the sender's?): ${String(error)}`)
       }
       const exit = decodeJson(parsed)
       if (exit._tag === "Failure") {
@@ -173,7 +207,10 @@ const implOf = <A>(self: SharedChannel<A>): SharedChannelImpl<A> => self as Shar
 export interface Options {
   /** The most items the channel holds (default 1,024). */
   readonly capacity?: number | undefined
-  /** The most bytes of encoded items it holds, 4 per item included (default 1 MiB). */
+  /**
+   * The most bytes of encoded items it holds (default 1 MiB). An item takes 2 bytes per UTF-16
+   * code unit of its JSON text, plus 4.
+   */
   readonly bytes?: number | undefined
   /** A name that error messages show. */
   readonly name?: string | undefined
@@ -240,8 +277,8 @@ const locked = <B>(ring: Ring, f: () => B): Effect.Effect<B> => {
   )
 }
 
-const encodeAll = <A>(self: SharedChannelImpl<A>, items: Iterable<A>): Array<Uint8Array> | ChannelItemError => {
-  const records: Array<Uint8Array> = []
+const encodeAll = <A>(self: SharedChannelImpl<A>, items: Iterable<A>): Array<string> | ChannelItemError => {
+  const records: Array<string> = []
   for (const item of items) {
     const record = self.codec.encode(item)
     if (record instanceof Problem) return new ChannelItemError({ channel: self.label, reason: record.reason })
@@ -249,7 +286,7 @@ const encodeAll = <A>(self: SharedChannelImpl<A>, items: Iterable<A>): Array<Uin
       return new ChannelItemError({
         channel: self.label,
         reason:
-          `an item encodes to ${record.length} bytes, more than the channel's ${self.ring.largest}: ` +
+          `an item encodes to ${2 * record.length + 4} bytes, more than the channel's ${self.bytes}: ` +
           "make the channel with more bytes, or send smaller items"
       })
     }
@@ -259,7 +296,7 @@ const encodeAll = <A>(self: SharedChannelImpl<A>, items: Iterable<A>): Array<Uin
 }
 
 /** The outcome of one attempt to send under the lock: how far it got, closed, or the receive count to sleep on. */
-const trySend = (ring: Ring, records: ReadonlyArray<Uint8Array>, from: number): number | "closed" => {
+const trySend = (ring: Ring, records: ReadonlyArray<string>, from: number): number | "closed" => {
   if (ring.closed) return "closed"
   return from + ring.put(records, from)
 }
@@ -304,7 +341,7 @@ export const sendAll = <A>(
         (sent) => {
           if (sent === "closed") return Effect.fail(closed)
           if (sent === records.length) return Effect.void
-          return Effect.flatMap(waitAsync(ring.cells, RECEIVED, seen), () => loop(sent))
+          return Effect.flatMap(waitAsync(ring.cells, RECEIVED, seen, RECEIVED_SLEEPERS), () => loop(sent))
         }
       )
     }
@@ -331,7 +368,7 @@ export const sendAll = <A>(
 export const send = <A>(self: SharedChannel<A>, item: A): Effect.Effect<void, ChannelClosed | ChannelItemError> =>
   sendAll(self, [item])
 
-const decodeAll = <A>(self: SharedChannelImpl<A>, records: ReadonlyArray<Uint8Array>): Array<A> | ChannelItemError => {
+const decodeAll = <A>(self: SharedChannelImpl<A>, records: ReadonlyArray<string>): Array<A> | ChannelItemError => {
   const items: Array<A> = []
   for (const record of records) {
     const item = self.codec.decode(record)
@@ -356,7 +393,7 @@ const receiveUpTo = <A>(self: SharedChannel<A>, max: number): Effect.Effect<Arra
             return items instanceof ChannelItemError ? Effect.fail(items) : Effect.succeed(items)
           }
           if (ring.closed && Atomics.load(ring.cells, ITEMS) === 0) return Effect.succeed([])
-          return Effect.flatMap(waitAsync(ring.cells, SENT, seen), () => loop)
+          return Effect.flatMap(waitAsync(ring.cells, SENT, seen, SENT_SLEEPERS), () => loop)
         }
       )
     })
@@ -522,7 +559,7 @@ export const sendSync = <A>(self: SharedChannel<A>, item: A, options?: SyncOptio
   const records = encodeAll(impl, [item])
   if (records instanceof ChannelItemError) throw records
   const ring = impl.ring
-  const deadline = deadlineOf(options?.timeoutMillis)
+  let deadline: number | undefined
   for (;;) {
     const seen = Atomics.load(ring.cells, RECEIVED)
     cell.takeSync(ring.cells, 0, undefined, impl.label)
@@ -534,8 +571,9 @@ export const sendSync = <A>(self: SharedChannel<A>, item: A, options?: SyncOptio
     }
     if (sent === "closed") throw new ChannelClosed({ channel: impl.label, operation: "send" })
     if (sent === 1) return true
+    deadline ??= deadlineOf(options?.timeoutMillis)
     if (performance.now() >= deadline) return false
-    block(ring.cells, RECEIVED, seen, deadline, `SharedChannel.sendSync on ${impl.label}`)
+    block(ring.cells, RECEIVED, seen, deadline, `SharedChannel.sendSync on ${impl.label}`, RECEIVED_SLEEPERS)
   }
 }
 
@@ -562,11 +600,11 @@ export const sendSync = <A>(self: SharedChannel<A>, item: A, options?: SyncOptio
 export const receiveSync = <A>(self: SharedChannel<A>, options?: SyncOptions): Option.Option<A> => {
   const impl = implOf(self)
   const ring = impl.ring
-  const deadline = deadlineOf(options?.timeoutMillis)
+  let deadline: number | undefined
   for (;;) {
     const seen = Atomics.load(ring.cells, SENT)
     cell.takeSync(ring.cells, 0, undefined, impl.label)
-    let records: Array<Uint8Array>
+    let records: Array<string>
     try {
       records = ring.take(1)
     } finally {
@@ -578,8 +616,9 @@ export const receiveSync = <A>(self: SharedChannel<A>, options?: SyncOptions): O
       return Option.some(items[0]!)
     }
     if (ring.closed) throw new ChannelClosed({ channel: impl.label, operation: "receive" })
+    deadline ??= deadlineOf(options?.timeoutMillis)
     if (performance.now() >= deadline) return Option.none()
-    block(ring.cells, SENT, seen, deadline, `SharedChannel.receiveSync on ${impl.label}`)
+    block(ring.cells, SENT, seen, deadline, `SharedChannel.receiveSync on ${impl.label}`, SENT_SLEEPERS)
   }
 }
 

@@ -339,16 +339,18 @@ export const withLock: {
 } = dual(
   2,
   <A, E, R>(self: SharedLock, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | OwnerDied, R> =>
-    Effect.uninterruptibleMask((restore) =>
-      Effect.flatMap(acquireRaw(self), (): Effect.Effect<A, E | OwnerDied, R> => {
+    Effect.uninterruptibleMask((restore) => {
+      // The release is registered in the same uninterruptible step that takes the lock.
+      const held = (): Effect.Effect<A, E | OwnerDied, R> => {
         const died = cell.diedHolding(self.cells, self.at)
         if (died !== undefined) {
           cell.give(self.cells, self.at)
           return Effect.fail(new OwnerDied({ lock: self.label, thread: died }))
         }
-        return Effect.ensuring(restore(effect), releaseRaw(self))
-      })
-    )
+        return Effect.onExitPrimitive(restore(effect), () => void cell.give(self.cells, self.at), true)
+      }
+      return cell.tryTake(self.cells, self.at) ? held() : Effect.flatMap(cell.take(self.cells, self.at), held)
+    })
 )
 
 const acquireRaw = (self: SharedLock): Effect.Effect<void> =>

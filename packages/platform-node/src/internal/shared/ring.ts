@@ -1,13 +1,14 @@
 /**
- * A bounded ring of byte records in shared memory, behind a lock: what a
+ * A bounded ring of string records in shared memory, behind a lock: what a
  * `SharedChannel` moves its encoded items through. Every operation here is
  * synchronous and runs holding the ring's lock; waiting is the caller's.
  *
  * Cells, then the data from byte `DATA`: the lock (2), the items held, the
- * read and write offsets, the bytes used, the closed flag, a count of sends
+ * read and write offsets, the units used, the closed flag, a count of sends
  * (receivers sleep on it), a count of receives (senders sleep on it), the
- * capacity in items and in bytes. A record is a 4-byte length, then the bytes,
- * wrapping around the end of the data.
+ * capacity in items and in bytes, and how many sleep on each count. The data is UTF-16 code units, as
+ * JavaScript strings hold them, so that a record needs no encoding: its length
+ * in two units, then its units, wrapping around the end of the data.
  *
  * @internal
  */
@@ -21,32 +22,38 @@ export const SENT = 7
 export const RECEIVED = 8
 const CAPACITY = 9
 const BYTES = 10
+/** How many receivers sleep on `SENT`, and senders on `RECEIVED`: a notify is skipped while none does. */
+export const SENT_SLEEPERS = 11
+export const RECEIVED_SLEEPERS = 12
 
 const DATA = 64
 
 /** A new ring's buffer. */
 export const allocateRing = (capacity: number, bytes: number): SharedArrayBuffer => {
-  const buffer = new SharedArrayBuffer(DATA + bytes)
+  const buffer = new SharedArrayBuffer(DATA + bytes + (bytes & 1))
   const cells = new Int32Array(buffer, 0, DATA / 4)
   cells[CAPACITY] = capacity
-  cells[BYTES] = bytes
+  cells[BYTES] = bytes + (bytes & 1)
   return buffer
 }
 
 /** The ring on `buffer`. */
 export class Ring {
+  readonly buffer: SharedArrayBuffer
   readonly cells: Int32Array
-  private readonly data: Uint8Array
+  private readonly data: Uint16Array
+  /** The units of data. */
+  private readonly units: number
   readonly capacity: number
   readonly bytes: number
 
-  readonly buffer: SharedArrayBuffer
   constructor(buffer: SharedArrayBuffer) {
     this.buffer = buffer
     this.cells = new Int32Array(buffer, 0, DATA / 4)
     this.capacity = this.cells[CAPACITY]!
     this.bytes = this.cells[BYTES]!
-    this.data = new Uint8Array(buffer, DATA, this.bytes)
+    this.units = this.bytes >> 1
+    this.data = new Uint16Array(buffer, DATA, this.units)
   }
 
   /** Whether `buffer` can be a ring (from an untyped payload). */
@@ -64,25 +71,26 @@ export class Ring {
    * Puts as many of `records` as fit, from `from`; how many it put. Wakes
    * receivers if it put any.
    */
-  put(records: ReadonlyArray<Uint8Array>, from: number): number {
+  put(records: ReadonlyArray<string>, from: number): number {
+    const data = this.data
+    const units = this.units
     let put = 0
     let items = this.cells[ITEMS]!
     let used = this.cells[USED]!
     let write = this.cells[WRITE]!
     for (let i = from; i < records.length && items < this.capacity; i++) {
       const record = records[i]!
-      const need = 4 + record.length
-      if (used + need > this.bytes) break
       const length = record.length
-      for (let b = 0; b < 4; b++) {
-        this.data[write] = (length >>> (8 * b)) & 0xff
-        write = write + 1 === this.bytes ? 0 : write + 1
+      if (used + 2 + length > units) break
+      data[write] = length & 0xffff
+      write = write + 1 === units ? 0 : write + 1
+      data[write] = length >>> 16
+      write = write + 1 === units ? 0 : write + 1
+      for (let c = 0; c < length; c++) {
+        data[write] = record.charCodeAt(c)
+        write = write + 1 === units ? 0 : write + 1
       }
-      const first = Math.min(length, this.bytes - write)
-      this.data.set(first === length ? record : record.subarray(0, first), write)
-      if (first < length) this.data.set(record.subarray(first), 0)
-      write = (write + length) % this.bytes
-      used += need
+      used += 2 + length
       items++
       put++
     }
@@ -91,29 +99,33 @@ export class Ring {
       this.cells[USED] = used
       Atomics.store(this.cells, ITEMS, items)
       Atomics.add(this.cells, SENT, 1)
-      Atomics.notify(this.cells, SENT, put)
+      if (Atomics.load(this.cells, SENT_SLEEPERS) > 0) Atomics.notify(this.cells, SENT, put)
     }
     return put
   }
 
-  /** Takes up to `max` records (copies, so that they outlive the ring's reuse). Wakes senders if it took any. */
-  take(max: number): Array<Uint8Array> {
-    const taken: Array<Uint8Array> = []
+  /** Takes up to `max` records. Wakes senders if it took any. */
+  take(max: number): Array<string> {
+    const data = this.data
+    const units = this.units
+    const taken: Array<string> = []
     let items = this.cells[ITEMS]!
     let used = this.cells[USED]!
     let read = this.cells[READ]!
     while (items > 0 && taken.length < max) {
-      let length = 0
-      for (let b = 0; b < 4; b++) {
-        length |= this.data[read]! << (8 * b)
-        read = read + 1 === this.bytes ? 0 : read + 1
+      const low = data[read]!
+      read = read + 1 === units ? 0 : read + 1
+      const length = low | (data[read]! << 16)
+      read = read + 1 === units ? 0 : read + 1
+      let record = ""
+      // In slices, so that String.fromCharCode never gets too many arguments.
+      for (let done = 0; done < length; ) {
+        const run = Math.min(length - done, units - read, 4096)
+        record += String.fromCharCode.apply(null, data.subarray(read, read + run) as unknown as Array<number>)
+        done += run
+        read = read + run === units ? 0 : read + run
       }
-      const record = new Uint8Array(length)
-      const first = Math.min(length, this.bytes - read)
-      record.set(this.data.subarray(read, read + first))
-      if (first < length) record.set(this.data.subarray(0, length - first), first)
-      read = (read + length) % this.bytes
-      used -= 4 + length
+      used -= 2 + length
       items--
       taken.push(record)
     }
@@ -122,7 +134,7 @@ export class Ring {
       this.cells[USED] = used
       Atomics.store(this.cells, ITEMS, items)
       Atomics.add(this.cells, RECEIVED, 1)
-      Atomics.notify(this.cells, RECEIVED)
+      if (Atomics.load(this.cells, RECEIVED_SLEEPERS) > 0) Atomics.notify(this.cells, RECEIVED)
     }
     return taken
   }
@@ -136,8 +148,8 @@ export class Ring {
     Atomics.notify(this.cells, RECEIVED)
   }
 
-  /** The largest record that can ever fit. */
+  /** The longest record, in UTF-16 code units, that can ever fit. */
   get largest(): number {
-    return this.bytes - 4
+    return this.units - 2
   }
 }
