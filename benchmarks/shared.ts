@@ -107,9 +107,7 @@ export const sharedMemory = async ({ cores, quick }: Sizes, subject: string): Pr
       }
     case "ping-pong: shared": {
       const drained = () =>
-        Schema.encodeSync(SharedSemaphore.schema)(
-          Effect.runSync(Effect.tap(Effect.orDie(SharedSemaphore.make(1)), SharedSemaphore.tryAcquire))
-        )
+        Schema.encodeSync(SharedSemaphore.schema)(Effect.runSync(Effect.orDie(SharedSemaphore.make(1, { initial: 0 }))))
       const ping = drained()
       const pong = drained()
       const rounds = quick ? 2_000 : 50_000

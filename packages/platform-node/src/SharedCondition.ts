@@ -15,8 +15,10 @@
  *   and takes the lock back before it returns, even when it is interrupted or
  *   times out.
  * - `notify(n)` and `notifyAll` must be called holding the lock too.
- * - Wake-ups can be spurious, as Python's documentation allows: check the state
- *   again after `wait`, or use `waitFor` with a predicate, which does so.
+ * - `notify(n)` wakes exactly `n` waiters, or all there are if fewer: a
+ *   notification is counted in shared memory and taken by one waiter, so none
+ *   wakes without one. Still check the state after `wait` (another thread may
+ *   have changed it first), or use `waitFor`, which does.
  * - `wait` waits as a fiber and never blocks the thread; `waitSync` blocks a
  *   worker's synchronous code and throws `BlockingOnMainThread` on the main
  *   thread.
@@ -45,6 +47,7 @@
  */
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import { type Pipeable, Class as PipeableClass } from "effect/Pipeable"
 import { hasProperty } from "effect/Predicate"
@@ -113,7 +116,7 @@ export const make = (options?: {
     () =>
       new SharedConditionImpl(
         options?.lock ?? SharedLock.makeUnsafe({ name: options?.name }),
-        new Int32Array(new SharedArrayBuffer(4))
+        new Int32Array(new SharedArrayBuffer(12))
       )
   )
 
@@ -139,6 +142,52 @@ export const lock = (self: SharedCondition): SharedLock.SharedLock => self.lock
 const holds = (self: SharedCondition): boolean => cell.holder(self.lock.cells, self.lock.at) === thisThread
 
 /**
+ * Cells: a count of notifications that sleepers wait on, the waiters not yet
+ * notified, and the notifications not yet taken. `notify(n)` moves up to `n`
+ * waiters from the second count to the third; a waiter returns once it has
+ * taken one, so exactly `n` wake (Python's `notify(n)`), and a wait that ends
+ * by timeout or interruption takes itself off the second count (or, if every
+ * waiter has been notified meanwhile, takes its notification).
+ */
+const SEQ = 0
+const WAITERS = 1
+const TOKENS = 2
+
+/** Takes a notification if one is there. */
+const takeToken = (cells: Int32Array): boolean => {
+  for (let tokens = Atomics.load(cells, TOKENS); tokens > 0; tokens = Atomics.load(cells, TOKENS)) {
+    if (Atomics.compareExchange(cells, TOKENS, tokens, tokens - 1) === tokens) return true
+  }
+  return false
+}
+
+/** Gives up to `n` waiters a notification each, and wakes them. */
+const wake = (cells: Int32Array, n: number): void => {
+  for (;;) {
+    const waiters = Atomics.load(cells, WAITERS)
+    const woken = Math.min(n, waiters)
+    if (woken === 0) return
+    if (Atomics.compareExchange(cells, WAITERS, waiters, waiters - woken) !== waiters) continue
+    Atomics.add(cells, TOKENS, woken)
+    Atomics.add(cells, SEQ, 1)
+    Atomics.notify(cells, SEQ, woken)
+    return
+  }
+}
+
+/** A waiter gives up: off the waiters if it is still among them, else it takes its notification; whether it did. */
+const leave = (cells: Int32Array): boolean => {
+  for (;;) {
+    const waiters = Atomics.load(cells, WAITERS)
+    if (waiters > 0) {
+      if (Atomics.compareExchange(cells, WAITERS, waiters, waiters - 1) === waiters) return false
+    } else if (takeToken(cells)) {
+      return true
+    }
+  }
+}
+
+/**
  * Releases the lock, waits for a notification (at most `timeout`), then takes
  * the lock back; whether a notification came.
  */
@@ -148,19 +197,30 @@ const waitWith = (
 ): Effect.Effect<boolean, SharedLockNotHeld> =>
   Effect.uninterruptibleMask((restore) => {
     if (!holds(self)) return Effect.fail(notHeld(self.lock, "SharedCondition.wait"))
-    const seen = Atomics.load(self.cells, 0)
+    const cells = self.cells
+    Atomics.add(cells, WAITERS, 1)
     cell.give(self.lock.cells, self.lock.at)
-    const changed = Effect.suspend(function loop(): Effect.Effect<void> {
-      return Atomics.load(self.cells, 0) !== seen ? Effect.void : Effect.flatMap(waitAsync(self.cells, 0, seen), loop)
+    // Set in the same step as the notification is taken, so that an interruption cannot lose it.
+    let took = false
+    const notified = Effect.suspend(function loop(): Effect.Effect<void> {
+      const seen = Atomics.load(cells, SEQ)
+      took = takeToken(cells)
+      return took ? Effect.void : Effect.flatMap(waitAsync(cells, SEQ, seen), loop)
     })
     const waited =
       timeout === undefined
-        ? Effect.as(changed, true)
-        : Effect.map(Effect.timeoutOption(changed, timeout), Option.isSome)
-    return Effect.flatMap(Effect.exit(restore(waited)), (exit) =>
+        ? Effect.as(notified, true)
+        : Effect.map(Effect.timeoutOption(notified, timeout), Option.isSome)
+    return Effect.flatMap(Effect.exit(restore(waited)), (exit) => {
+      // Timed out or interrupted: off the waiters, so that no notification is spent on this one.
+      // A notification it took (or that reached it as it left) counts as woken; if it was
+      // interrupted, the notification goes on to another waiter.
+      const woken = took || leave(cells)
+      if (Exit.isFailure(exit) && woken) wake(cells, 1)
+      const result = Exit.isFailure(exit) ? exit : Exit.succeed(woken)
       // The lock comes back however the wait ended, so that the caller's withLock can release it.
-      Effect.andThen(cell.take(self.lock.cells, self.lock.at, false), exit)
-    )
+      return Effect.andThen(cell.take(self.lock.cells, self.lock.at, false), result)
+    })
   })
 
 /**
@@ -233,10 +293,9 @@ export const waitFor = (self: SharedCondition, predicate: () => boolean): Effect
   })
 
 /** Wakes up to `n` waiters; the caller must hold the lock. */
-const wake = (self: SharedCondition, n: number, operation: string): SharedLockNotHeld | undefined => {
+const notifyHolding = (self: SharedCondition, n: number, operation: string): SharedLockNotHeld | undefined => {
   if (!holds(self)) return notHeld(self.lock, operation)
-  Atomics.add(self.cells, 0, 1)
-  Atomics.notify(self.cells, 0, n)
+  wake(self.cells, n)
   return undefined
 }
 
@@ -259,7 +318,7 @@ const wake = (self: SharedCondition, n: number, operation: string): SharedLockNo
  */
 export const notify = (self: SharedCondition, n = 1): Effect.Effect<void, SharedLockNotHeld> =>
   Effect.suspend(() => {
-    const error = wake(self, n, "SharedCondition.notify")
+    const error = notifyHolding(self, n, "SharedCondition.notify")
     return error === undefined ? Effect.void : Effect.fail(error)
   })
 
@@ -284,6 +343,26 @@ export const notifyAll = (self: SharedCondition): Effect.Effect<void, SharedLock
   notify(self, Number.POSITIVE_INFINITY)
 
 /**
+ * How many waiters have not been notified yet.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { SharedCondition } from "@strand/platform-node"
+ *
+ * const program = Effect.gen(function*() {
+ *   const cond = yield* SharedCondition.make()
+ *   return yield* SharedCondition.waiting(cond) // 0
+ * })
+ * ```
+ *
+ * @category combinators
+ * @since 0.6.0
+ */
+export const waiting = (self: SharedCondition): Effect.Effect<number> =>
+  Effect.sync(() => Atomics.load(self.cells, WAITERS))
+
+/**
  * Blocks this worker thread for a notification, at most `timeoutMillis`,
  * holding the lock before and after; whether one came. Throws
  * `SharedLockNotHeld` without the lock, `BlockingOnMainThread` on the main
@@ -306,15 +385,26 @@ export const notifyAll = (self: SharedCondition): Effect.Effect<void, SharedLock
 export const waitSync = (self: SharedCondition, options?: { readonly timeoutMillis?: number | undefined }): boolean => {
   if (!holds(self)) throw notHeld(self.lock, "SharedCondition.waitSync")
   const deadline = deadlineOf(options?.timeoutMillis)
-  const seen = Atomics.load(self.cells, 0)
+  const cells = self.cells
+  Atomics.add(cells, WAITERS, 1)
   cell.give(self.lock.cells, self.lock.at)
+  // Whether this waiter has taken a notification or left; a throw in between leaves too.
+  let settled = false
   try {
     for (;;) {
-      if (Atomics.load(self.cells, 0) !== seen) return true
-      if (performance.now() >= deadline) return false
-      block(self.cells, 0, seen, deadline, "SharedCondition.waitSync")
+      const seen = Atomics.load(cells, SEQ)
+      if (takeToken(cells)) {
+        settled = true
+        return true
+      }
+      if (performance.now() >= deadline) {
+        settled = true
+        return leave(cells)
+      }
+      block(cells, SEQ, seen, deadline, "SharedCondition.waitSync")
     }
   } finally {
+    if (!settled) leave(cells)
     cell.takeSync(self.lock.cells, self.lock.at, undefined, self.lock.label)
   }
 }
@@ -335,7 +425,7 @@ export const waitSync = (self: SharedCondition, options?: { readonly timeoutMill
  * @since 0.6.0
  */
 export const notifySync = (self: SharedCondition, n = 1): void => {
-  const error = wake(self, n, "SharedCondition.notifySync")
+  const error = notifyHolding(self, n, "SharedCondition.notifySync")
   if (error !== undefined) throw error
 }
 
@@ -388,7 +478,7 @@ export const schema: Schema.Codec<SharedCondition, Encoded> = sharedSchema({
   name: "SharedCondition",
   is: isSharedCondition,
   isFields: (u): u is Encoded =>
-    typeof u === "object" && u !== null && isFields((u as Encoded).lock) && isSharedView((u as Encoded).cells, 1),
+    typeof u === "object" && u !== null && isFields((u as Encoded).lock) && isSharedView((u as Encoded).cells, 3),
   encode: (cond) => ({ lock: toFields(cond.lock), cells: cond.cells }),
   decode: (fields) =>
     new SharedConditionImpl(fromCells(fields.lock.name, fields.lock.cells, fields.lock.at), fields.cells)

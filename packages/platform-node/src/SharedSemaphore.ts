@@ -91,11 +91,14 @@ class SharedSemaphoreImpl extends PipeableClass implements SharedSemaphore {
 }
 
 /**
- * Creates a shared semaphore with `permits` free permits, its bound.
+ * Creates a shared semaphore bounded at `permits`, with `initial` of them free
+ * (all of them unless given).
  *
  * **Details**
  *
- * `permits` must be an integer from 1 to 2^31 - 1, else `InvalidArgument`.
+ * `permits` must be an integer from 1 to 2^31 - 1, and `initial` one from 0 to
+ * `permits`, else `InvalidArgument`. Python's `Semaphore(0)`, a signal that
+ * another thread releases, is `make(1, { initial: 0 })`.
  *
  * @example
  * ```ts
@@ -113,7 +116,11 @@ class SharedSemaphoreImpl extends PipeableClass implements SharedSemaphore {
  */
 export const make = (
   permits: number,
-  options?: { readonly name?: string | undefined }
+  options?: {
+    readonly name?: string | undefined
+    /** How many permits are free at first (default: all of them); 0 makes a signal that others release. */
+    readonly initial?: number | undefined
+  }
 ): Effect.Effect<SharedSemaphore, Errors.InvalidArgument> =>
   Effect.suspend(() => {
     if (typeof permits !== "number" || !Number.isInteger(permits) || permits < 1 || permits > 2 ** 31 - 1) {
@@ -126,8 +133,19 @@ export const make = (
         })
       )
     }
+    const initial = options?.initial ?? permits
+    if (typeof initial !== "number" || !Number.isInteger(initial) || initial < 0 || initial > permits) {
+      return Effect.fail(
+        new Errors.InvalidArgument({
+          operation: "SharedSemaphore.make",
+          argument: "initial",
+          value: initial,
+          expected: `an integer from 0 to permits (${permits})`
+        })
+      )
+    }
     const cells = new Int32Array(new SharedArrayBuffer(8))
-    cells[FREE] = permits
+    cells[FREE] = initial
     cells[BOUND] = permits
     return Effect.succeed(new SharedSemaphoreImpl(labelOf("shared semaphore", options?.name), cells))
   })

@@ -10,7 +10,7 @@ import {
   SharedValue,
   WorkerPool
 } from "@strand/platform-node"
-import { Cause, Effect, Exit, Fiber, Option, Schema, Stream } from "effect"
+import { Cause, Effect, Exit, Fiber, Option, Schedule, Schema, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import {
   Announce,
@@ -22,7 +22,8 @@ import {
   Mismatch,
   ProduceInto,
   SumCopy,
-  SumSlice
+  SumSlice,
+  WaitCondition
 } from "./fixtures/shared-tasks.ts"
 
 const module = new URL("./fixtures/shared-worker.ts", import.meta.url)
@@ -208,6 +209,12 @@ describe("SharedSemaphore", () => {
       assert.include(over.message, 'shared semaphore "licences"')
       const invalid = yield* Effect.flip(SharedSemaphore.make(0))
       assert.include(invalid.message, "permits must be an integer from 1")
+      const signal = yield* SharedSemaphore.make(1, { initial: 0 })
+      assert.isFalse(yield* SharedSemaphore.tryAcquire(signal), "Python's Semaphore(0): nothing free until a release")
+      yield* SharedSemaphore.release(signal)
+      assert.isTrue(yield* SharedSemaphore.tryAcquire(signal))
+      const initial = yield* Effect.flip(SharedSemaphore.make(2, { initial: 3 }))
+      assert.include(initial.message, "initial must be an integer from 0 to permits (2)")
     })
   )
 })
@@ -228,6 +235,47 @@ describe("SharedCondition", () => {
       yield* Fiber.join(waiter)
       assert.isFalse(yield* SharedLock.locked(SharedCondition.lock(cond)))
     }).pipe(Effect.scoped)
+  )
+
+  it.live(
+    "notify(n) wakes exactly n waiters, on worker threads and main-thread fibers alike (CPython's test_notify_n)",
+    () =>
+      Effect.gen(function* () {
+        const workers = yield* pool()
+        const cond = yield* SharedCondition.make()
+        const woken = yield* SharedValue.make("int32", 0)
+        const lock = SharedCondition.lock(cond)
+        const fiberWaiter = SharedLock.withLock(lock, SharedCondition.wait(cond)).pipe(
+          Effect.andThen(SharedValue.add(woken, 1))
+        )
+        const waiters = yield* Effect.forkChild(
+          Effect.all(
+            [
+              workers.run(WaitCondition, { cond, woken }),
+              workers.run(WaitCondition, { cond, woken }),
+              ...Array.from({ length: 4 }, () => fiberWaiter)
+            ],
+            { concurrency: "unbounded" }
+          )
+        )
+        const until = (done: () => boolean) =>
+          Effect.suspend(() => (done() ? Effect.void : Effect.fail("not yet"))).pipe(
+            Effect.retry({ schedule: Schedule.spaced("1 millis") })
+          )
+        const waiting = () => Effect.runSync(SharedCondition.waiting(cond))
+        yield* until(() => waiting() === 6)
+        const notify = (n: number) => SharedLock.withLock(lock, SharedCondition.notify(cond, n))
+        yield* notify(2)
+        // Two notifications taken off the six waiters: only two can wake, each taking one.
+        assert.strictEqual(waiting(), 4)
+        yield* until(() => woken.get() === 2)
+        yield* notify(4)
+        yield* until(() => woken.get() === 6)
+        yield* notify(3)
+        assert.strictEqual(waiting(), 0)
+        yield* Fiber.join(waiters)
+        assert.strictEqual(woken.get(), 6)
+      }).pipe(Effect.scoped)
   )
 
   it.effect("waitTimeout takes the lock back; wait and notify without the lock are typed errors", () =>
