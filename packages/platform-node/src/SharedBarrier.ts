@@ -40,7 +40,7 @@
  * @since 0.6.0
  */
 import { Errors } from "@strand/core"
-import type * as Duration from "effect/Duration"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
@@ -63,6 +63,8 @@ const STATE = 0
 const BROKEN_AT = 1
 const REASON = 2
 const PARTIES = 3
+/** The default timeout of a wait, in milliseconds + 1 (0: none). */
+const TIMEOUT = 4
 
 const BROKEN = 0xffff
 const MAX_PARTIES = BROKEN - 1
@@ -107,6 +109,9 @@ class SharedBarrierImpl extends PipeableClass implements SharedBarrier {
  * **Details**
  *
  * `parties` must be an integer from 1 to 65,534, else `InvalidArgument`.
+ * `timeout` is the default for every `wait` and `waitSync` that gives none
+ * (Python's `Barrier(parties, timeout=...)`); a wait that outlasts it breaks
+ * the barrier.
  *
  * @example
  * ```ts
@@ -124,9 +129,21 @@ class SharedBarrierImpl extends PipeableClass implements SharedBarrier {
  */
 export const make = (
   parties: number,
-  options?: { readonly name?: string | undefined }
+  options?: { readonly name?: string | undefined; readonly timeout?: Duration.Input | undefined }
 ): Effect.Effect<SharedBarrier, Errors.InvalidArgument> =>
   Effect.suspend(() => {
+    const timeout =
+      options?.timeout === undefined ? undefined : Option.getOrUndefined(Duration.fromInput(options.timeout))
+    if (options?.timeout !== undefined && (timeout === undefined || Duration.toMillis(timeout) > 2 ** 30)) {
+      return Effect.fail(
+        new Errors.InvalidArgument({
+          operation: "SharedBarrier.make",
+          argument: "timeout",
+          value: options.timeout,
+          expected: "a duration of at most 2^30 ms"
+        })
+      )
+    }
     if (typeof parties !== "number" || !Number.isInteger(parties) || parties < 1 || parties > MAX_PARTIES) {
       return Effect.fail(
         new Errors.InvalidArgument({
@@ -137,13 +154,20 @@ export const make = (
         })
       )
     }
-    const cells = new Int32Array(new SharedArrayBuffer(16))
+    const cells = new Int32Array(new SharedArrayBuffer(20))
     cells[PARTIES] = parties
+    if (timeout !== undefined) cells[TIMEOUT] = Math.ceil(Duration.toMillis(timeout)) + 1
     return Effect.succeed(new SharedBarrierImpl(labelOf("shared barrier", options?.name), cells))
   })
 
 const brokenError = (cells: Int32Array): Errors.BrokenBarrier =>
   new Errors.BrokenBarrier({ reason: REASONS[Atomics.load(cells, REASON)] ?? "abort" })
+
+/** The barrier's default timeout in milliseconds, if it has one. */
+const defaultTimeout = (cells: Int32Array): number | undefined => {
+  const stored = Atomics.load(cells, TIMEOUT)
+  return stored === 0 ? undefined : stored - 1
+}
 
 /** Arrives: the arrival index and generation, or the broken barrier. */
 const arrive = (
@@ -191,7 +215,7 @@ const breakGeneration = (cells: Int32Array, gen: number, reason: Reason): boolea
  * @since 0.6.0
  */
 export interface WaitOptions {
-  /** Breaks the barrier if the other parties have not all arrived by then. */
+  /** Breaks the barrier if the other parties have not all arrived by then (default: the barrier's `timeout`). */
   readonly timeout?: Duration.Input | undefined
 }
 
@@ -224,10 +248,8 @@ export const wait = (self: SharedBarrier, options?: WaitOptions): Effect.Effect<
       if (now === "broken") return Effect.fail(brokenError(self.cells))
       return Effect.flatMap(waitAsync(self.cells, STATE, now), loop)
     })
-    const bounded =
-      options?.timeout === undefined
-        ? Effect.map(released, Option.some)
-        : Effect.timeoutOption(released, options.timeout)
+    const timeout = options?.timeout ?? defaultTimeout(self.cells)
+    const bounded = timeout === undefined ? Effect.map(released, Option.some) : Effect.timeoutOption(released, timeout)
     return Effect.flatMap(Effect.exit(restore(bounded)), (exit): Effect.Effect<number, Errors.BrokenBarrier> => {
       if (Exit.isSuccess(exit)) {
         if (Option.isSome(exit.value)) return Effect.succeed(exit.value.value)
@@ -260,7 +282,7 @@ export const wait = (self: SharedBarrier, options?: WaitOptions): Effect.Effect<
  * @since 0.6.0
  */
 export const waitSync = (self: SharedBarrier, options?: { readonly timeoutMillis?: number | undefined }): number => {
-  const deadline = deadlineOf(options?.timeoutMillis)
+  const deadline = deadlineOf(options?.timeoutMillis ?? defaultTimeout(self.cells))
   const arrived = arrive(self.cells)
   if (arrived instanceof Errors.BrokenBarrier) throw arrived
   if (arrived.last) return arrived.index
@@ -444,7 +466,7 @@ export interface Encoded {
 export const schema: Schema.Codec<SharedBarrier, Encoded> = sharedSchema({
   name: "SharedBarrier",
   is: isSharedBarrier,
-  isFields: (u): u is Encoded => isNamedRecord(u) && isSharedView((u as Encoded).cells, 4),
+  isFields: (u): u is Encoded => isNamedRecord(u) && isSharedView((u as Encoded).cells, 5),
   encode: (barrier) => ({ name: barrier.label, cells: barrier.cells }),
   decode: (fields) => new SharedBarrierImpl(fields.name, fields.cells)
 })

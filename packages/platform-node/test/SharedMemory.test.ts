@@ -10,7 +10,7 @@ import {
   SharedValue,
   WorkerPool
 } from "@strand/platform-node"
-import { Cause, Effect, Exit, Fiber, Option, Schedule, Schema, Stream } from "effect"
+import { Cause, type Duration, Effect, Exit, Fiber, Option, Schedule, Schema, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import {
   Announce,
@@ -299,22 +299,25 @@ describe("SharedCondition", () => {
 })
 
 describe("SharedBarrier", () => {
-  it.live("releases worker threads and the main thread together, generation after generation", () =>
-    Effect.gen(function* () {
-      const workers = yield* pool()
-      const barrier = yield* SharedBarrier.make(3)
-      for (let generation = 0; generation < 3; generation++) {
-        const indexes = yield* Effect.all(
-          [
-            workers.run(Arrive, { barrier, timeoutMillis: 10_000 }),
-            workers.run(Arrive, { barrier, timeoutMillis: 10_000 }),
-            SharedBarrier.wait(barrier)
-          ],
-          { concurrency: "unbounded" }
-        )
-        assert.deepStrictEqual([...indexes].sort(), [0, 1, 2])
-      }
-    }).pipe(Effect.scoped)
+  it.live(
+    "releases worker threads and the main thread together, generation after generation; exactly one gets index 0",
+    () =>
+      Effect.gen(function* () {
+        const workers = yield* pool()
+        const barrier = yield* SharedBarrier.make(3)
+        // Ten passes in lockstep, as CPython's test_barrier_10.
+        for (let generation = 0; generation < 10; generation++) {
+          const indexes = yield* Effect.all(
+            [
+              workers.run(Arrive, { barrier, timeoutMillis: 10_000 }),
+              workers.run(Arrive, { barrier, timeoutMillis: 10_000 }),
+              SharedBarrier.wait(barrier)
+            ],
+            { concurrency: "unbounded" }
+          )
+          assert.deepStrictEqual([...indexes].sort(), [0, 1, 2])
+        }
+      }).pipe(Effect.scoped)
   )
 
   it.effect("a timeout breaks it for everyone until reset; abort; misuse", () =>
@@ -345,6 +348,17 @@ describe("SharedBarrier", () => {
       assert.strictEqual((yield* Effect.flip(SharedBarrier.wait(interrupted))).reason, "interrupted")
       const invalid = yield* Effect.flip(SharedBarrier.make(0))
       assert.include(invalid.message, "parties must be an integer from 1")
+      // A default timeout, as Python's Barrier(parties, timeout=...): a wait without its own uses it.
+      const late = yield* SharedBarrier.make(2, { timeout: "1 second" })
+      const alone = yield* Effect.forkChild(Effect.exit(SharedBarrier.wait(late)))
+      yield* Effect.yieldNow
+      yield* TestClock.adjust("1 second")
+      assert.strictEqual(errorOf(yield* Fiber.join(alone))?.reason, "timeout")
+      const badTimeout = yield* Effect.flip(SharedBarrier.make(2, { timeout: "soon" as Duration.Input }))
+      assert.include(badTimeout.message, "timeout must be a duration")
+      // One party: every wait passes at once (CPython's test_single_thread).
+      const single = yield* SharedBarrier.make(1)
+      assert.deepStrictEqual([yield* SharedBarrier.wait(single), yield* SharedBarrier.wait(single)], [0, 0])
     })
   )
 })
