@@ -30,6 +30,24 @@ const changedSoon = (view: Int32Array, index: number, expected: number): boolean
   return false
 }
 
+/**
+ * A pending `Atomics.waitAsync` does not keep Node's event loop alive: a thread whose only work
+ * is a fiber waiting for another thread would simply end. While any fiber of this thread waits,
+ * one ref'd timer keeps the loop running (made and cleared only when the count leaves or
+ * reaches 0).
+ */
+let waiting = 0
+let keepAlive: ReturnType<typeof setInterval> | undefined
+const holdLoop = (): void => {
+  if (waiting++ === 0) keepAlive = setInterval(() => {}, 1 << 30)
+}
+const releaseLoop = (): void => {
+  if (--waiting === 0) {
+    clearInterval(keepAlive)
+    keepAlive = undefined
+  }
+}
+
 /** How a wait ended: woken, the cell no longer held `expected`, or the slice ran out. */
 export type Woken = "ok" | "not-equal" | "timed-out"
 
@@ -60,7 +78,9 @@ export const waitAsyncUninterruptible = (
       return resume(Effect.succeed(result.value))
     }
     let abandoned = false
+    holdLoop()
     void result.value.then((woken) => {
+      releaseLoop()
       if (sleepers !== undefined) Atomics.sub(view, sleepers, 1)
       if (!abandoned) return resume(Effect.succeed(woken))
       if (woken === "ok") Atomics.notify(view, index, 1)
