@@ -135,7 +135,7 @@ export const sharedMemory = async ({ cores, quick }: Sizes, subject: string): Pr
       return { roundTrip: roundTrip! }
     }
     case "channel: SharedChannel": {
-      const items = quick ? 20_000 : 500_000
+      const items = quick ? 20_000 : 2_000_000
       const channel = Schema.encodeSync(Channel)(
         Effect.runSync(Effect.orDie(SharedChannel.make(Schema.Number, { capacity: 4_096 })))
       )
@@ -150,7 +150,7 @@ export const sharedMemory = async ({ cores, quick }: Sizes, subject: string): Pr
       return { itemsPerSecond: (items / millis!) * 1000 }
     }
     case "channel: postMessage": {
-      const items = quick ? 20_000 : 500_000
+      const items = quick ? 20_000 : 2_000_000
       const { port1, port2 } = new MessageChannel()
       const job = { mode: "channel-post" as const, lib: "strand" as const, n: items }
       const [millis] = await together(

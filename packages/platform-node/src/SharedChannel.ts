@@ -53,7 +53,17 @@ import * as Stream from "effect/Stream"
 import { ChannelClosed, ChannelItemError } from "./internal/shared/errors.ts"
 import * as cell from "./internal/shared/lock.ts"
 import { labelOf } from "./internal/shared/lock.ts"
-import { allocateRing, ITEMS, RECEIVED, RECEIVED_SLEEPERS, Ring, SENT, SENT_SLEEPERS } from "./internal/shared/ring.ts"
+import {
+  allocateRing,
+  ITEMS,
+  RECEIVED,
+  RECEIVED_SLEEPERS,
+  type Reader,
+  Ring,
+  SENT,
+  SENT_SLEEPERS,
+  textOf
+} from "./internal/shared/ring.ts"
 import { isNamedRecord, sharedSchema } from "./internal/shared/schema.ts"
 import { waitSync as block, deadlineOf, waitAsync } from "./internal/shared/wait.ts"
 
@@ -104,10 +114,14 @@ class Problem {
   }
 }
 
-/** What a channel's items go through: the item schema's JSON codec, as bytes. */
+/**
+ * What a channel's items go through: `encode` makes an item's record; `read` takes it out of the
+ * ring, holding the ring's lock, so it must be cheap; `decode` finishes it after the lock is let go.
+ */
 interface ItemCodec<A> {
   readonly encode: (item: A) => string | Problem
-  readonly decode: (text: string) => A | Problem
+  readonly read: Reader<unknown>
+  readonly decode: (raw: unknown) => A | Problem
 }
 
 const float = new Float64Array(1)
@@ -122,13 +136,14 @@ const numberCodec: ItemCodec<number> = {
     float[0] = value
     return String.fromCharCode(floatUnits[0]!, floatUnits[1]!, floatUnits[2]!, floatUnits[3]!)
   },
-  decode: (text) => {
-    if (text.length !== 4) {
+  read: (data, start, length) => {
+    if (length !== 4) {
       return new Problem("an item does not decode with this side's schema (does it match the sender's?): not a number")
     }
-    for (let i = 0; i < 4; i++) floatUnits[i] = text.charCodeAt(i)
+    for (let i = 0, at = start; i < 4; i++, at = at + 1 === data.length ? 0 : at + 1) floatUnits[i] = data[at]!
     return float[0]!
-  }
+  },
+  decode: (raw) => raw as number | Problem
 }
 
 /** Strings cross as themselves. */
@@ -137,7 +152,8 @@ const stringCodec: ItemCodec<string> = {
     typeof value === "string"
       ? value
       : new Problem(`an item does not encode with the channel's schema: expected a string, got ${typeof value}`),
-  decode: (text) => text
+  read: textOf,
+  decode: (raw) => raw as string
 }
 
 const itemCodec = <A, I>(item: Schema.Codec<A, I>): ItemCodec<A> => {
@@ -155,10 +171,11 @@ const itemCodec = <A, I>(item: Schema.Codec<A, I>): ItemCodec<A> => {
       }
       return JSON.stringify(exit.value)
     },
+    read: textOf,
     decode: (text) => {
       let parsed: unknown
       try {
-        parsed = JSON.parse(text)
+        parsed = JSON.parse(text as string)
       } catch (error) {
         return new Problem(`an item is not valid JSON (does this side's schema match the sender's?): ${String(error)}`)
       }
@@ -277,19 +294,25 @@ const locked = <B>(ring: Ring, f: () => B): Effect.Effect<B> => {
   )
 }
 
+const encodeOne = <A>(self: SharedChannelImpl<A>, item: A): string | ChannelItemError => {
+  const record = self.codec.encode(item)
+  if (record instanceof Problem) return new ChannelItemError({ channel: self.label, reason: record.reason })
+  if (record.length > self.ring.largest) {
+    return new ChannelItemError({
+      channel: self.label,
+      reason:
+        `an item encodes to ${2 * record.length + 4} bytes, more than the channel's ${self.bytes}: ` +
+        "make the channel with more bytes, or send smaller items"
+    })
+  }
+  return record
+}
+
 const encodeAll = <A>(self: SharedChannelImpl<A>, items: Iterable<A>): Array<string> | ChannelItemError => {
   const records: Array<string> = []
   for (const item of items) {
-    const record = self.codec.encode(item)
-    if (record instanceof Problem) return new ChannelItemError({ channel: self.label, reason: record.reason })
-    if (record.length > self.ring.largest) {
-      return new ChannelItemError({
-        channel: self.label,
-        reason:
-          `an item encodes to ${2 * record.length + 4} bytes, more than the channel's ${self.bytes}: ` +
-          "make the channel with more bytes, or send smaller items"
-      })
-    }
+    const record = encodeOne(self, item)
+    if (record instanceof ChannelItemError) return record
     records.push(record)
   }
   return records
@@ -368,7 +391,7 @@ export const sendAll = <A>(
 export const send = <A>(self: SharedChannel<A>, item: A): Effect.Effect<void, ChannelClosed | ChannelItemError> =>
   sendAll(self, [item])
 
-const decodeAll = <A>(self: SharedChannelImpl<A>, records: ReadonlyArray<string>): Array<A> | ChannelItemError => {
+const decodeAll = <A>(self: SharedChannelImpl<A>, records: ReadonlyArray<unknown>): Array<A> | ChannelItemError => {
   const items: Array<A> = []
   for (const record of records) {
     const item = self.codec.decode(record)
@@ -386,7 +409,7 @@ const receiveUpTo = <A>(self: SharedChannel<A>, max: number): Effect.Effect<Arra
     const loop: Effect.Effect<Array<A>, ChannelItemError> = Effect.suspend(() => {
       const seen = Atomics.load(ring.cells, SENT)
       return Effect.flatMap(
-        locked(ring, () => ring.take(max)),
+        locked(ring, () => ring.take(max, impl.codec.read)),
         (records) => {
           if (records.length > 0) {
             const items = decodeAll(impl, records)
@@ -433,7 +456,11 @@ export const receive = <A>(self: SharedChannel<A>): Effect.Effect<A, ChannelClos
  * **Details**
  *
  * Several streams (on several threads) may read one channel: each item goes to
- * one of them.
+ * one of them. Each pull takes up to `batch` items (default 512) out of the
+ * channel and emits them as one chunk, as Effect's `Stream.fromQueue` does, so
+ * a stream that is stopped part-way through a chunk (by `Stream.take`, or an
+ * interruption) drops the rest of it. Where every item must reach a receiver,
+ * end the stream by closing the channel, or give `batch: 1` (slower).
  *
  * @example
  * ```ts
@@ -451,13 +478,18 @@ export const receive = <A>(self: SharedChannel<A>): Effect.Effect<A, ChannelClos
  * @category destructors
  * @since 0.6.0
  */
-export const stream = <A>(self: SharedChannel<A>): Stream.Stream<A, ChannelItemError> =>
-  Stream.paginate(undefined, () =>
+export const stream = <A>(
+  self: SharedChannel<A>,
+  options?: { readonly batch?: number | undefined }
+): Stream.Stream<A, ChannelItemError> => {
+  const batch = Math.max(1, Math.floor(options?.batch ?? 512))
+  return Stream.paginate(undefined, () =>
     Effect.map(
-      receiveUpTo(self, 512),
+      receiveUpTo(self, batch),
       (items) => [items, items.length === 0 ? Option.none() : Option.some(undefined)] as const
     )
   )
+}
 
 /**
  * Closes the channel: later sends fail with `ChannelClosed`, and receivers get
@@ -556,21 +588,25 @@ export interface SyncOptions {
  */
 export const sendSync = <A>(self: SharedChannel<A>, item: A, options?: SyncOptions): boolean => {
   const impl = implOf(self)
-  const records = encodeAll(impl, [item])
-  if (records instanceof ChannelItemError) throw records
+  const record = encodeOne(impl, item)
+  if (record instanceof ChannelItemError) throw record
   const ring = impl.ring
   let deadline: number | undefined
   for (;;) {
-    const seen = Atomics.load(ring.cells, RECEIVED)
     cell.takeSync(ring.cells, 0, undefined, impl.label)
-    let sent: number | "closed"
+    let sent: boolean
+    let closed: boolean
+    // Read under the lock: a receive after it changes the count, so the wait below cannot miss it.
+    let seen = 0
     try {
-      sent = trySend(ring, records, 0)
+      closed = ring.closed
+      sent = !closed && ring.putOne(record)
+      if (!sent) seen = Atomics.load(ring.cells, RECEIVED)
     } finally {
       cell.give(ring.cells, 0)
     }
-    if (sent === "closed") throw new ChannelClosed({ channel: impl.label, operation: "send" })
-    if (sent === 1) return true
+    if (closed) throw new ChannelClosed({ channel: impl.label, operation: "send" })
+    if (sent) return true
     deadline ??= deadlineOf(options?.timeoutMillis)
     if (performance.now() >= deadline) return false
     block(ring.cells, RECEIVED, seen, deadline, `SharedChannel.sendSync on ${impl.label}`, RECEIVED_SLEEPERS)
@@ -604,9 +640,9 @@ export const receiveSync = <A>(self: SharedChannel<A>, options?: SyncOptions): O
   for (;;) {
     const seen = Atomics.load(ring.cells, SENT)
     cell.takeSync(ring.cells, 0, undefined, impl.label)
-    let records: Array<string>
+    let records: Array<unknown>
     try {
-      records = ring.take(1)
+      records = ring.take(1, impl.codec.read)
     } finally {
       cell.give(ring.cells, 0)
     }

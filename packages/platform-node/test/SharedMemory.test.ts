@@ -1,3 +1,6 @@
+import { execFile } from "node:child_process"
+import { fileURLToPath } from "node:url"
+import { promisify } from "node:util"
 import { assert, describe, it } from "@effect/vitest"
 import {
   SharedArray,
@@ -149,6 +152,12 @@ describe("SharedEvent", () => {
       assert.isFalse(yield* SharedEvent.isSet(event))
     }).pipe(Effect.scoped)
   )
+
+  it("a fiber waiting for another thread keeps its process alive (a pending Atomics.waitAsync does not)", async () => {
+    const script = fileURLToPath(new URL("./fixtures/wait-alone.ts", import.meta.url))
+    const { stdout } = await promisify(execFile)(process.execPath, [script], { timeout: 20_000 })
+    assert.strictEqual(stdout, "woken by the other thread\n")
+  })
 
   it.effect("waitTimeout runs on Effect's clock; an interrupted wait leaves no trace", () =>
     Effect.gen(function* () {
@@ -385,6 +394,17 @@ describe("SharedChannel", () => {
         Array.from({ length: 10_000 }, (_, i) => i)
       )
     }).pipe(Effect.scoped)
+  )
+
+  it.effect("a stream with batch: 1 stopped by take leaves every other item in the channel", () =>
+    Effect.gen(function* () {
+      const channel = yield* SharedChannel.make(Schema.Number)
+      yield* SharedChannel.sendAll(channel, [1, 2, 3, 4, 5])
+      const first = yield* Stream.runCollect(Stream.take(SharedChannel.stream(channel, { batch: 1 }), 2))
+      assert.deepStrictEqual(first, [1, 2])
+      assert.strictEqual(yield* SharedChannel.size(channel), 3)
+      assert.strictEqual(yield* SharedChannel.receive(channel), 3)
+    })
   )
 
   it.live("the main thread produces, a worker consumes with a Stream", () =>

@@ -18,15 +18,19 @@ const READ = 3
 const WRITE = 4
 const USED = 5
 export const CLOSED = 6
-export const SENT = 7
-export const RECEIVED = 8
 const CAPACITY = 9
 const BYTES = 10
+/**
+ * The counts that waiters watch sit on cache lines of their own (64 bytes apart), so that a
+ * receiver reading `SENT` while it waits does not slow the sender's lock and offsets.
+ */
+export const SENT = 16
+export const RECEIVED = 32
 /** How many receivers sleep on `SENT`, and senders on `RECEIVED`: a notify is skipped while none does. */
-export const SENT_SLEEPERS = 11
-export const RECEIVED_SLEEPERS = 12
+export const SENT_SLEEPERS = 17
+export const RECEIVED_SLEEPERS = 33
 
-const DATA = 64
+const DATA = 192
 
 /** A new ring's buffer. */
 export const allocateRing = (capacity: number, bytes: number): SharedArrayBuffer => {
@@ -35,6 +39,22 @@ export const allocateRing = (capacity: number, bytes: number): SharedArrayBuffer
   cells[CAPACITY] = capacity
   cells[BYTES] = bytes + (bytes & 1)
   return buffer
+}
+
+/** Reads one record of `length` units from `start` in a ring's data. */
+export type Reader<T> = (data: Uint16Array, start: number, length: number) => T
+
+/** A record as a string. */
+export const textOf: Reader<string> = (data, start, length) => {
+  let text = ""
+  // In slices, so that String.fromCharCode never gets too many arguments.
+  for (let done = 0, at = start; done < length; ) {
+    const run = Math.min(length - done, data.length - at, 4096)
+    text += String.fromCharCode.apply(null, data.subarray(at, at + run) as unknown as Array<number>)
+    done += run
+    at = at + run === data.length ? 0 : at + run
+  }
+  return text
 }
 
 /** The ring on `buffer`. */
@@ -65,6 +85,31 @@ export class Ring {
 
   get closed(): boolean {
     return Atomics.load(this.cells, CLOSED) === 1
+  }
+
+  /** Puts one record if it fits; whether it did. Wakes a receiver. */
+  putOne(record: string): boolean {
+    const units = this.units
+    const length = record.length
+    const items = this.cells[ITEMS]!
+    const used = this.cells[USED]!
+    if (items >= this.capacity || used + 2 + length > units) return false
+    const data = this.data
+    let write = this.cells[WRITE]!
+    data[write] = length & 0xffff
+    write = write + 1 === units ? 0 : write + 1
+    data[write] = length >>> 16
+    write = write + 1 === units ? 0 : write + 1
+    for (let c = 0; c < length; c++) {
+      data[write] = record.charCodeAt(c)
+      write = write + 1 === units ? 0 : write + 1
+    }
+    this.cells[WRITE] = write
+    this.cells[USED] = used + 2 + length
+    Atomics.store(this.cells, ITEMS, items + 1)
+    Atomics.add(this.cells, SENT, 1)
+    if (Atomics.load(this.cells, SENT_SLEEPERS) > 0) Atomics.notify(this.cells, SENT, 1)
+    return true
   }
 
   /**
@@ -104,33 +149,29 @@ export class Ring {
     return put
   }
 
-  /** Takes up to `max` records. Wakes senders if it took any. */
-  take(max: number): Array<string> {
+  /**
+   * Takes up to `max` records, each read by `read` from its units (which may wrap around the end
+   * of `data`: unit `k` is at `(start + k) % data.length`). Wakes senders if it took any.
+   */
+  take<T>(max: number, read: Reader<T>): Array<T> {
     const data = this.data
     const units = this.units
-    const taken: Array<string> = []
+    const taken: Array<T> = []
     let items = this.cells[ITEMS]!
     let used = this.cells[USED]!
-    let read = this.cells[READ]!
+    let at = this.cells[READ]!
     while (items > 0 && taken.length < max) {
-      const low = data[read]!
-      read = read + 1 === units ? 0 : read + 1
-      const length = low | (data[read]! << 16)
-      read = read + 1 === units ? 0 : read + 1
-      let record = ""
-      // In slices, so that String.fromCharCode never gets too many arguments.
-      for (let done = 0; done < length; ) {
-        const run = Math.min(length - done, units - read, 4096)
-        record += String.fromCharCode.apply(null, data.subarray(read, read + run) as unknown as Array<number>)
-        done += run
-        read = read + run === units ? 0 : read + run
-      }
+      const low = data[at]!
+      at = at + 1 === units ? 0 : at + 1
+      const length = low | (data[at]! << 16)
+      at = at + 1 === units ? 0 : at + 1
+      taken.push(read(data, at, length))
+      at = (at + length) % units
       used -= 2 + length
       items--
-      taken.push(record)
     }
     if (taken.length > 0) {
-      this.cells[READ] = read
+      this.cells[READ] = at
       this.cells[USED] = used
       Atomics.store(this.cells, ITEMS, items)
       Atomics.add(this.cells, RECEIVED, 1)
