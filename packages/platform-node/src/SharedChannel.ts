@@ -24,6 +24,10 @@
  *   fibers and can be interrupted; an item is either delivered or left in the
  *   channel, never lost. `sendSync` and `receiveSync` block a worker's
  *   synchronous code and throw `BlockingOnMainThread` on the main thread.
+ * - A thread that dies half-way through an operation on the channel (a worker
+ *   terminated in the middle of `sendSync`) leaves it closed for good: every
+ *   later operation fails with `ChannelClosed` naming that thread, rather than
+ *   reading a half-written ring.
  * - Items from one sender arrive in order. The order of waiting senders and
  *   receivers across threads is not FIFO.
  * - Pass it in a task's payload with `SharedChannel.schema(item)`.
@@ -280,18 +284,48 @@ export const make = <A, I>(
     return Effect.succeed(new SharedChannelImpl(labelOf("shared channel", options?.name), ring, itemCodec(item)))
   })
 
-/** Runs `f` holding the ring's lock, waiting for it as a fiber; `f` must not throw. */
-const locked = <B>(ring: Ring, f: () => B): Effect.Effect<B> => {
-  const run = () => {
+/**
+ * Takes over a ring whose lock a dead thread held (its operation may have stopped half-way): the
+ * ring is marked broken and closed. Call holding the lock; whether the ring is usable.
+ */
+const usable = (ring: Ring): boolean => {
+  const died = cell.diedHolding(ring.cells, 0)
+  if (died !== undefined) {
+    ring.break(died)
+    cell.markConsistent(ring.cells, 0)
+  }
+  return ring.brokenBy === undefined
+}
+
+const broken = (impl: SharedChannelImpl<unknown>, operation: string): ChannelClosed =>
+  new ChannelClosed({ channel: impl.label, operation, brokenBy: impl.ring.brokenBy! })
+
+/**
+ * Runs `f` holding the ring's lock, waiting for it as a fiber; `f` must not throw. Fails with
+ * `ChannelClosed` if a thread died half-way through an operation on the ring.
+ */
+const locked = <B>(impl: SharedChannelImpl<any>, operation: string, f: () => B): Effect.Effect<B, ChannelClosed> => {
+  const ring = impl.ring
+  const run = (): Effect.Effect<B, ChannelClosed> => {
     try {
-      return f()
+      return usable(ring) ? Effect.succeed(f()) : Effect.fail(broken(impl, operation))
     } finally {
       cell.give(ring.cells, 0)
     }
   }
-  return Effect.suspend(() =>
-    cell.tryTake(ring.cells, 0) ? Effect.succeed(run()) : Effect.map(cell.take(ring.cells, 0), run)
-  )
+  return Effect.suspend(() => (cell.tryTake(ring.cells, 0) ? run() : Effect.flatMap(cell.take(ring.cells, 0), run)))
+}
+
+/** Runs `f` holding the ring's lock, blocking this thread for it; throws as `locked` fails. */
+const lockedSync = <B>(impl: SharedChannelImpl<any>, operation: string, f: () => B): B => {
+  const ring = impl.ring
+  cell.takeSync(ring.cells, 0, undefined, impl.label)
+  try {
+    if (!usable(ring)) throw broken(impl, operation)
+    return f()
+  } finally {
+    cell.give(ring.cells, 0)
+  }
 }
 
 const encodeOne = <A>(self: SharedChannelImpl<A>, item: A): string | ChannelItemError => {
@@ -360,7 +394,7 @@ export const sendAll = <A>(
     const loop = (from: number): Effect.Effect<void, ChannelClosed | ChannelItemError> => {
       const seen = Atomics.load(ring.cells, RECEIVED)
       return Effect.flatMap(
-        locked(ring, () => trySend(ring, records, from)),
+        locked(impl, "send", () => trySend(ring, records, from)),
         (sent) => {
           if (sent === "closed") return Effect.fail(closed)
           if (sent === records.length) return Effect.void
@@ -402,14 +436,17 @@ const decodeAll = <A>(self: SharedChannelImpl<A>, records: ReadonlyArray<unknown
 }
 
 /** Waits for at least one item and takes up to `max`; an empty array once closed and drained. */
-const receiveUpTo = <A>(self: SharedChannel<A>, max: number): Effect.Effect<Array<A>, ChannelItemError> =>
+const receiveUpTo = <A>(
+  self: SharedChannel<A>,
+  max: number
+): Effect.Effect<Array<A>, ChannelItemError | ChannelClosed> =>
   Effect.suspend(() => {
     const impl = implOf(self)
     const ring = impl.ring
-    const loop: Effect.Effect<Array<A>, ChannelItemError> = Effect.suspend(() => {
+    const loop: Effect.Effect<Array<A>, ChannelItemError | ChannelClosed> = Effect.suspend(() => {
       const seen = Atomics.load(ring.cells, SENT)
       return Effect.flatMap(
-        locked(ring, () => ring.take(max, impl.codec.read)),
+        locked(impl, "receive", () => ring.take(max, impl.codec.read)),
         (records) => {
           if (records.length > 0) {
             const items = decodeAll(impl, records)
@@ -481,7 +518,7 @@ export const receive = <A>(self: SharedChannel<A>): Effect.Effect<A, ChannelClos
 export const stream = <A>(
   self: SharedChannel<A>,
   options?: { readonly batch?: number | undefined }
-): Stream.Stream<A, ChannelItemError> => {
+): Stream.Stream<A, ChannelItemError | ChannelClosed> => {
   const batch = Math.max(1, Math.floor(options?.batch ?? 512))
   return Stream.paginate(undefined, () =>
     Effect.map(
@@ -511,8 +548,9 @@ export const stream = <A>(
  * @since 0.6.0
  */
 export const close = <A>(self: SharedChannel<A>): Effect.Effect<void> => {
-  const ring = implOf(self).ring
-  return locked(ring, () => ring.close())
+  const impl = implOf(self)
+  // A broken channel is closed already.
+  return Effect.ignore(locked(impl, "close", () => impl.ring.close()))
 }
 
 /**
@@ -593,18 +631,15 @@ export const sendSync = <A>(self: SharedChannel<A>, item: A, options?: SyncOptio
   const ring = impl.ring
   let deadline: number | undefined
   for (;;) {
-    cell.takeSync(ring.cells, 0, undefined, impl.label)
-    let sent: boolean
-    let closed: boolean
+    let closed = false
     // Read under the lock: a receive after it changes the count, so the wait below cannot miss it.
     let seen = 0
-    try {
+    const sent = lockedSync(impl, "send", () => {
       closed = ring.closed
-      sent = !closed && ring.putOne(record)
-      if (!sent) seen = Atomics.load(ring.cells, RECEIVED)
-    } finally {
-      cell.give(ring.cells, 0)
-    }
+      const put = !closed && ring.putOne(record)
+      if (!put) seen = Atomics.load(ring.cells, RECEIVED)
+      return put
+    })
     if (closed) throw new ChannelClosed({ channel: impl.label, operation: "send" })
     if (sent) return true
     deadline ??= deadlineOf(options?.timeoutMillis)
@@ -639,13 +674,7 @@ export const receiveSync = <A>(self: SharedChannel<A>, options?: SyncOptions): O
   let deadline: number | undefined
   for (;;) {
     const seen = Atomics.load(ring.cells, SENT)
-    cell.takeSync(ring.cells, 0, undefined, impl.label)
-    let records: Array<unknown>
-    try {
-      records = ring.take(1, impl.codec.read)
-    } finally {
-      cell.give(ring.cells, 0)
-    }
+    const records = lockedSync(impl, "receive", () => ring.take(1, impl.codec.read))
     if (records.length > 0) {
       const items = decodeAll(impl, records)
       if (items instanceof ChannelItemError) throw items

@@ -21,6 +21,7 @@ import {
   AwaitEvent,
   ConsumeFrom,
   CountUp,
+  HoldLock,
   Licensed,
   Mismatch,
   ProduceInto,
@@ -405,6 +406,35 @@ describe("SharedChannel", () => {
       assert.strictEqual(yield* SharedChannel.size(channel), 3)
       assert.strictEqual(yield* SharedChannel.receive(channel), 3)
     })
+  )
+
+  it.live("a thread that dies holding the channel's lock leaves it closed for good, typed, naming the thread", () =>
+    Effect.gen(function* () {
+      const workers = yield* pool(1)
+      const channel = yield* SharedChannel.make(Schema.Number, { name: "jobs" })
+      yield* SharedChannel.send(channel, 1)
+      // The channel's own lock, reached through its encoded form, held by a worker that then dies.
+      const { buffer } = Schema.encodeSync(SharedChannel.schema(Schema.Number))(channel)
+      const lock = Schema.decodeSync(SharedLock.schema)({
+        name: "the channel's lock",
+        cells: new Int32Array(buffer, 0, 2),
+        at: 0
+      })
+      const held = yield* SharedEvent.make()
+      const release = yield* SharedEvent.make()
+      const holder = yield* Effect.forkChild(Effect.exit(workers.run(HoldLock, { lock, held, release, die: true })))
+      yield* SharedEvent.wait(held)
+      const dead = Option.getOrThrow(yield* SharedLock.holder(lock))
+      yield* SharedEvent.set(release)
+      yield* Fiber.join(holder)
+      const error = yield* Effect.flip(SharedChannel.receive(channel))
+      assert.strictEqual(error._tag, "ChannelClosed")
+      assert.strictEqual((error as SharedChannel.ChannelClosed).brokenBy, dead)
+      assert.include(error.message, `shared channel "jobs", which thread ${dead} left half-way`)
+      assert.strictEqual((yield* Effect.flip(SharedChannel.send(channel, 2)))._tag, "ChannelClosed")
+      assert.isTrue(yield* SharedChannel.isClosed(channel))
+      yield* SharedChannel.close(channel)
+    }).pipe(Effect.scoped)
   )
 
   it.live("the main thread produces, a worker consumes with a Stream", () =>

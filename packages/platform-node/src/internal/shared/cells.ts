@@ -23,15 +23,15 @@ export type Element<K extends Kind> = K extends "bigint64" ? bigint : number
 /** The typed array that holds cells of kind `K`. */
 export type View<K extends Kind> = K extends "int32" ? Int32Array : K extends "float64" ? Float64Array : BigInt64Array
 
-export const KINDS: ReadonlyArray<Kind> = ["int32", "float64", "bigint64"]
+const KINDS: ReadonlyArray<Kind> = ["int32", "float64", "bigint64"]
 
 /** Bytes before the data: the lock's cells. */
-export const DATA_OFFSET = 8
+const DATA_OFFSET = 8
 
 const BYTES: Record<Kind, number> = { int32: 4, float64: 8, bigint64: 8 }
 
 /** A new buffer for a lock and `length` cells of `kind`. */
-export const allocate = (kind: Kind, length: number): SharedArrayBuffer =>
+const allocate = (kind: Kind, length: number): SharedArrayBuffer =>
   new SharedArrayBuffer(DATA_OFFSET + BYTES[kind] * length)
 
 const scratch = new Float64Array(1)

@@ -80,9 +80,17 @@ export class SharedSemaphoreOverRelease extends Schema.TaggedError<SharedSemapho
 /** @internal */
 export class ChannelClosed extends Schema.TaggedError<ChannelClosed>()("ChannelClosed", {
   channel: Schema.String,
-  operation: Schema.String
+  operation: Schema.String,
+  /** Set when the channel closed because this thread died in the middle of an operation on it. */
+  brokenBy: Schema.optional(Schema.Number)
 }) {
   override get message(): string {
+    if (this.brokenBy !== undefined) {
+      return (
+        `${this.operation} on ${this.channel}, which ${thread(this.brokenBy)} left half-way through an operation ` +
+        "when it died: its contents cannot be trusted, so it is closed. Make a new channel."
+      )
+    }
     return this.operation === "send"
       ? `send on ${this.channel}, which is closed: nothing more may be sent on it.`
       : `receive on ${this.channel}, which is closed and empty: every item sent has been received.`

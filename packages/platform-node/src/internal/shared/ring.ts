@@ -17,7 +17,7 @@ export const ITEMS = 2
 const READ = 3
 const WRITE = 4
 const USED = 5
-export const CLOSED = 6
+const CLOSED = 6
 const CAPACITY = 9
 const BYTES = 10
 /**
@@ -27,6 +27,8 @@ const BYTES = 10
 export const SENT = 16
 export const RECEIVED = 32
 /** How many receivers sleep on `SENT`, and senders on `RECEIVED`: a notify is skipped while none does. */
+/** The id + 1 of a thread that died holding the ring's lock, which leaves the ring closed for good. */
+const BROKEN = 13
 export const SENT_SLEEPERS = 17
 export const RECEIVED_SLEEPERS = 33
 
@@ -178,6 +180,18 @@ export class Ring {
       if (Atomics.load(this.cells, RECEIVED_SLEEPERS) > 0) Atomics.notify(this.cells, RECEIVED)
     }
     return taken
+  }
+
+  /** The thread that died half-way through an operation on the ring, if one did. */
+  get brokenBy(): number | undefined {
+    const broken = Atomics.load(this.cells, BROKEN)
+    return broken === 0 ? undefined : broken - 1
+  }
+
+  /** Marks the ring broken by `thread`, which died holding its lock, and closes it. */
+  break(thread: number): void {
+    Atomics.store(this.cells, BROKEN, thread + 1)
+    this.close()
   }
 
   /** Closes the ring and wakes everyone. */

@@ -14,7 +14,7 @@ import { BlockingOnMainThread } from "./errors.ts"
 import { onMainThread } from "./threads.ts"
 
 /** The longest a waiter sleeps before it looks at the shared state again. */
-export const SLICE_MILLIS = 50
+const SLICE_MILLIS = 50
 
 /**
  * How many times a waiter reads the cell before it sleeps (a microsecond or two). Waking a
