@@ -44,11 +44,11 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
-import { type Pipeable, Class as PipeableClass } from "effect/Pipeable"
+import type { Pipeable } from "effect/Pipeable"
 import { hasProperty } from "effect/Predicate"
 import type * as Schema from "effect/Schema"
 import { labelOf } from "./internal/shared/lock.ts"
-import { isNamedRecord, isSharedView, sharedSchema } from "./internal/shared/schema.ts"
+import { NamedCells, type NamedCellsFields, namedCellsSchema } from "./internal/shared/schema.ts"
 import { waitSync as block, deadlineOf, waitAsync } from "./internal/shared/wait.ts"
 
 const TypeId = "~@strand/platform-node/SharedBarrier" as const
@@ -89,18 +89,8 @@ export interface SharedBarrier extends Pipeable {
   readonly cells: Int32Array
 }
 
-class SharedBarrierImpl extends PipeableClass implements SharedBarrier {
+class SharedBarrierImpl extends NamedCells implements SharedBarrier {
   readonly [TypeId] = TypeId
-  readonly label: string
-  readonly cells: Int32Array
-  constructor(label: string, cells: Int32Array) {
-    super()
-    this.label = label
-    this.cells = cells
-  }
-  override toString(): string {
-    return this.label
-  }
 }
 
 /**
@@ -441,10 +431,7 @@ export const isSharedBarrier = (u: unknown): u is SharedBarrier => hasProperty(u
  * @category models
  * @since 0.6.0
  */
-export interface Encoded {
-  readonly name: string
-  readonly cells: Int32Array
-}
+export interface Encoded extends NamedCellsFields {}
 
 /**
  * The schema of a `SharedBarrier`, for a task's payload or result.
@@ -463,10 +450,9 @@ export interface Encoded {
  * @category schemas
  * @since 0.6.0
  */
-export const schema: Schema.Codec<SharedBarrier, Encoded> = sharedSchema({
-  name: "SharedBarrier",
-  is: isSharedBarrier,
-  isFields: (u): u is Encoded => isNamedRecord(u) && isSharedView((u as Encoded).cells, 5),
-  encode: (barrier) => ({ name: barrier.label, cells: barrier.cells }),
-  decode: (fields) => new SharedBarrierImpl(fields.name, fields.cells)
-})
+export const schema: Schema.Codec<SharedBarrier, Encoded> = namedCellsSchema(
+  "SharedBarrier",
+  isSharedBarrier,
+  5,
+  (label, cells) => new SharedBarrierImpl(label, cells)
+)

@@ -605,6 +605,9 @@ export interface SyncOptions {
   readonly timeoutMillis?: number | undefined
 }
 
+/** The one record of a `sendSync`, in an array made once: a send allocates nothing. */
+const one: Array<string> = [""]
+
 /**
  * Sends one item from a worker's synchronous code, blocking the thread while
  * the channel is full, at most `timeoutMillis`; whether it was sent. Throws
@@ -636,7 +639,8 @@ export const sendSync = <A>(self: SharedChannel<A>, item: A, options?: SyncOptio
     let seen = 0
     const sent = lockedSync(impl, "send", () => {
       closed = ring.closed
-      const put = !closed && ring.putOne(record)
+      one[0] = record
+      const put = !closed && ring.put(one, 0) === 1
       if (!put) seen = Atomics.load(ring.cells, RECEIVED)
       return put
     })

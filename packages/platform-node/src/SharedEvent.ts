@@ -34,11 +34,11 @@
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { type Pipeable, Class as PipeableClass } from "effect/Pipeable"
+import type { Pipeable } from "effect/Pipeable"
 import { hasProperty } from "effect/Predicate"
 import type * as Schema from "effect/Schema"
 import { labelOf } from "./internal/shared/lock.ts"
-import { isNamedRecord, isSharedView, sharedSchema } from "./internal/shared/schema.ts"
+import { NamedCells, type NamedCellsFields, namedCellsSchema } from "./internal/shared/schema.ts"
 import { waitSync as block, deadlineOf, waitAsync } from "./internal/shared/wait.ts"
 
 const TypeId = "~@strand/platform-node/SharedEvent" as const
@@ -57,18 +57,8 @@ export interface SharedEvent extends Pipeable {
   readonly cells: Int32Array
 }
 
-class SharedEventImpl extends PipeableClass implements SharedEvent {
+class SharedEventImpl extends NamedCells implements SharedEvent {
   readonly [TypeId] = TypeId
-  readonly label: string
-  readonly cells: Int32Array
-  constructor(label: string, cells: Int32Array) {
-    super()
-    this.label = label
-    this.cells = cells
-  }
-  override toString(): string {
-    return this.label
-  }
 }
 
 /**
@@ -265,10 +255,7 @@ export const isSharedEvent = (u: unknown): u is SharedEvent => hasProperty(u, Ty
  * @category models
  * @since 0.6.0
  */
-export interface Encoded {
-  readonly name: string
-  readonly cells: Int32Array
-}
+export interface Encoded extends NamedCellsFields {}
 
 /**
  * The schema of a `SharedEvent`, for a task's payload or result.
@@ -287,10 +274,9 @@ export interface Encoded {
  * @category schemas
  * @since 0.6.0
  */
-export const schema: Schema.Codec<SharedEvent, Encoded> = sharedSchema({
-  name: "SharedEvent",
-  is: isSharedEvent,
-  isFields: (u): u is Encoded => isNamedRecord(u) && isSharedView((u as Encoded).cells, 1),
-  encode: (event) => ({ name: event.label, cells: event.cells }),
-  decode: (fields) => new SharedEventImpl(fields.name, fields.cells)
-})
+export const schema: Schema.Codec<SharedEvent, Encoded> = namedCellsSchema(
+  "SharedEvent",
+  isSharedEvent,
+  1,
+  (label, cells) => new SharedEventImpl(label, cells)
+)

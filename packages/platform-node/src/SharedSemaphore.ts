@@ -38,12 +38,12 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Option from "effect/Option"
-import { type Pipeable, Class as PipeableClass } from "effect/Pipeable"
+import type { Pipeable } from "effect/Pipeable"
 import { hasProperty } from "effect/Predicate"
 import type * as Schema from "effect/Schema"
 import { SharedSemaphoreOverRelease } from "./internal/shared/errors.ts"
 import { labelOf } from "./internal/shared/lock.ts"
-import { isNamedRecord, isSharedView, sharedSchema } from "./internal/shared/schema.ts"
+import { NamedCells, type NamedCellsFields, namedCellsSchema } from "./internal/shared/schema.ts"
 import { waitSync as block, deadlineOf, waitAsync } from "./internal/shared/wait.ts"
 
 export {
@@ -76,18 +76,8 @@ export interface SharedSemaphore extends Pipeable {
   readonly cells: Int32Array
 }
 
-class SharedSemaphoreImpl extends PipeableClass implements SharedSemaphore {
+class SharedSemaphoreImpl extends NamedCells implements SharedSemaphore {
   readonly [TypeId] = TypeId
-  readonly label: string
-  readonly cells: Int32Array
-  constructor(label: string, cells: Int32Array) {
-    super()
-    this.label = label
-    this.cells = cells
-  }
-  override toString(): string {
-    return this.label
-  }
 }
 
 /**
@@ -393,10 +383,7 @@ export const isSharedSemaphore = (u: unknown): u is SharedSemaphore => hasProper
  * @category models
  * @since 0.6.0
  */
-export interface Encoded {
-  readonly name: string
-  readonly cells: Int32Array
-}
+export interface Encoded extends NamedCellsFields {}
 
 /**
  * The schema of a `SharedSemaphore`, for a task's payload or result.
@@ -415,10 +402,9 @@ export interface Encoded {
  * @category schemas
  * @since 0.6.0
  */
-export const schema: Schema.Codec<SharedSemaphore, Encoded> = sharedSchema({
-  name: "SharedSemaphore",
-  is: isSharedSemaphore,
-  isFields: (u): u is Encoded => isNamedRecord(u) && isSharedView((u as Encoded).cells, 2),
-  encode: (semaphore) => ({ name: semaphore.label, cells: semaphore.cells }),
-  decode: (fields) => new SharedSemaphoreImpl(fields.name, fields.cells)
-})
+export const schema: Schema.Codec<SharedSemaphore, Encoded> = namedCellsSchema(
+  "SharedSemaphore",
+  isSharedSemaphore,
+  2,
+  (label, cells) => new SharedSemaphoreImpl(label, cells)
+)

@@ -89,31 +89,6 @@ export class Ring {
     return Atomics.load(this.cells, CLOSED) === 1
   }
 
-  /** Puts one record if it fits; whether it did. Wakes a receiver. */
-  putOne(record: string): boolean {
-    const units = this.units
-    const length = record.length
-    const items = this.cells[ITEMS]!
-    const used = this.cells[USED]!
-    if (items >= this.capacity || used + 2 + length > units) return false
-    const data = this.data
-    let write = this.cells[WRITE]!
-    data[write] = length & 0xffff
-    write = write + 1 === units ? 0 : write + 1
-    data[write] = length >>> 16
-    write = write + 1 === units ? 0 : write + 1
-    for (let c = 0; c < length; c++) {
-      data[write] = record.charCodeAt(c)
-      write = write + 1 === units ? 0 : write + 1
-    }
-    this.cells[WRITE] = write
-    this.cells[USED] = used + 2 + length
-    Atomics.store(this.cells, ITEMS, items + 1)
-    Atomics.add(this.cells, SENT, 1)
-    if (Atomics.load(this.cells, SENT_SLEEPERS) > 0) Atomics.notify(this.cells, SENT, 1)
-    return true
-  }
-
   /**
    * Puts as many of `records` as fit, from `from`; how many it put. Wakes
    * receivers if it put any.

@@ -5,6 +5,7 @@
  *
  * @internal
  */
+import { Class as PipeableClass } from "effect/Pipeable"
 import * as Schema from "effect/Schema"
 import * as SchemaTransformation from "effect/SchemaTransformation"
 
@@ -30,3 +31,38 @@ export const sharedSchema = <T, F>(options: {
       SchemaTransformation.transform({ decode: options.decode, encode: options.encode })
     )
   )
+
+/** A primitive whose whole state is a name and some cells: an event, a semaphore, a barrier. */
+export class NamedCells extends PipeableClass {
+  readonly label: string
+  readonly cells: Int32Array
+  constructor(label: string, cells: Int32Array) {
+    super()
+    this.label = label
+    this.cells = cells
+  }
+  override toString(): string {
+    return this.label
+  }
+}
+
+/** What a `NamedCells` primitive encodes to. */
+export interface NamedCellsFields {
+  readonly name: string
+  readonly cells: Int32Array
+}
+
+/** The schema of a `NamedCells` primitive `T` with at least `length` cells, made back by `make`. */
+export const namedCellsSchema = <T extends NamedCells>(
+  name: string,
+  is: (u: unknown) => u is T,
+  length: number,
+  make: (label: string, cells: Int32Array) => T
+): Schema.Codec<T, NamedCellsFields> =>
+  sharedSchema({
+    name,
+    is,
+    isFields: (u): u is NamedCellsFields => isNamedRecord(u) && isSharedView((u as NamedCellsFields).cells, length),
+    encode: (self) => ({ name: self.label, cells: self.cells }),
+    decode: (fields) => make(fields.name, fields.cells)
+  })
