@@ -23,8 +23,10 @@ import {
   CountUp,
   HoldLock,
   Licensed,
+  MakeCounter,
   Mismatch,
   ProduceInto,
+  ReadCounter,
   SumCopy,
   SumSlice,
   WaitCondition
@@ -61,6 +63,15 @@ describe("SharedValue and SharedArray", () => {
       assert.deepStrictEqual(Array.from(array.view), [1, 2, 3.5])
       assert.strictEqual(yield* SharedArray.get(array, 1), 2)
     })
+  )
+
+  it.live("made on a worker and returned in a result, the value is the worker's own memory, not a copy", () =>
+    Effect.gen(function* () {
+      const workers = yield* pool(1)
+      const counter = yield* workers.run(MakeCounter, undefined)
+      assert.strictEqual(counter.add(1), 42)
+      assert.strictEqual(yield* workers.run(ReadCounter, undefined), 42, "the worker sees the caller's add")
+    }).pipe(Effect.scoped)
   )
 
   it.effect("misuse: a wrong kind, length, initial value or index is a typed error", () =>
