@@ -506,6 +506,13 @@ describe("SharedChannel", () => {
       assert.include(shape.message, "does not encode with the channel's schema")
       const idle = yield* SharedChannel.make(Schema.String)
       assert.throws(() => SharedChannel.receiveSync(idle), /would block the main thread/)
+      // A receive that times out (on Effect's clock) takes nothing: the next item still arrives.
+      const timed = yield* Effect.forkChild(Effect.timeoutOption(SharedChannel.receive(idle), "1 second"))
+      yield* TestClock.adjust("1 second")
+      assert.isTrue(Option.isNone(yield* Fiber.join(timed)))
+      yield* SharedChannel.send(idle, "late")
+      assert.strictEqual(yield* SharedChannel.receive(idle), "late")
+      assert.isTrue(Option.isNone(SharedChannel.receiveSync(idle, { timeoutMillis: 0 })), "empty, no wait needed")
     })
   )
 })
