@@ -59,7 +59,7 @@ import { BlockingOnMainThread, OwnerDied, SharedLockAlreadyHeld, SharedLockNotHe
 import * as cell from "./internal/shared/lock.ts"
 import { fromCells, isFields, type LockFields, LockTypeId, labelOf, notHeld, toFields } from "./internal/shared/lock.ts"
 import { sharedSchema } from "./internal/shared/schema.ts"
-import { isDead, self as thisThread } from "./internal/shared/threads.ts"
+import { self as thisThread } from "./internal/shared/threads.ts"
 
 export {
   /**
@@ -169,11 +169,17 @@ export const makeUnsafe = (options?: Options): SharedLock =>
  */
 export const make = (options?: Options): Effect.Effect<SharedLock> => Effect.sync(() => makeUnsafe(options))
 
+/** `OwnerDied` if a holder died and the guarded data has not been repaired since. */
+const ownerDied = (self: SharedLock): OwnerDied | undefined => {
+  const died = cell.diedHolding(self.cells, self.at)
+  return died === undefined ? undefined : new OwnerDied({ lock: self.label, thread: died })
+}
+
 /** Fails with `OwnerDied` if a holder died and the guarded data has not been repaired since. */
 const checkConsistent = (self: SharedLock): Effect.Effect<void, OwnerDied> =>
   Effect.suspend(() => {
-    const died = cell.diedHolding(self.cells, self.at)
-    return died === undefined ? Effect.void : Effect.fail(new OwnerDied({ lock: self.label, thread: died }))
+    const died = ownerDied(self)
+    return died === undefined ? Effect.void : Effect.fail(died)
   })
 
 /**
@@ -206,11 +212,7 @@ const checkConsistent = (self: SharedLock): Effect.Effect<void, OwnerDied> =>
  * @since 0.6.0
  */
 export const acquire = (self: SharedLock): Effect.Effect<void, OwnerDied> =>
-  Effect.suspend(() =>
-    cell.tryTake(self.cells, self.at)
-      ? checkConsistent(self)
-      : Effect.andThen(cell.take(self.cells, self.at), checkConsistent(self))
-  )
+  Effect.andThen(cell.take(self.cells, self.at), checkConsistent(self))
 
 /**
  * Takes the lock only if it is free right now, and tells whether it did.
@@ -239,13 +241,9 @@ export const acquire = (self: SharedLock): Effect.Effect<void, OwnerDied> =>
  * @since 0.6.0
  */
 export const tryAcquire = (self: SharedLock): Effect.Effect<boolean, OwnerDied> =>
-  Effect.suspend(() => {
-    if (cell.tryTake(self.cells, self.at)) return Effect.as(checkConsistent(self), true)
-    const holder = cell.holder(self.cells, self.at)
-    // A dead holder is taken over without waiting: one attempt does it.
-    if (holder === undefined || !isDead(holder)) return Effect.succeed(false)
-    return Effect.as(Effect.andThen(cell.take(self.cells, self.at), checkConsistent(self)), true)
-  })
+  Effect.suspend(() =>
+    cell.tryTake(self.cells, self.at) ? Effect.as(checkConsistent(self), true) : Effect.succeed(false)
+  )
 
 /**
  * Waits at most `timeout` for the lock; `true` if it was acquired.
@@ -342,21 +340,16 @@ export const withLock: {
     Effect.uninterruptibleMask((restore) => {
       // The release is registered in the same uninterruptible step that takes the lock.
       const held = (): Effect.Effect<A, E | OwnerDied, R> => {
-        const died = cell.diedHolding(self.cells, self.at)
+        const died = ownerDied(self)
         if (died !== undefined) {
           cell.give(self.cells, self.at)
-          return Effect.fail(new OwnerDied({ lock: self.label, thread: died }))
+          return Effect.fail(died)
         }
         return Effect.onExitPrimitive(restore(effect), () => void cell.give(self.cells, self.at), true)
       }
       return cell.tryTake(self.cells, self.at) ? held() : Effect.flatMap(cell.take(self.cells, self.at), held)
     })
 )
-
-const acquireRaw = (self: SharedLock): Effect.Effect<void> =>
-  Effect.suspend(() => (cell.tryTake(self.cells, self.at) ? Effect.void : cell.take(self.cells, self.at)))
-
-const releaseRaw = (self: SharedLock): Effect.Effect<void> => Effect.sync(() => void cell.give(self.cells, self.at))
 
 /**
  * Runs an effect that puts the guarded data right after a holder died, then
@@ -396,10 +389,14 @@ export const repair: {
   2,
   <A, E, R>(self: SharedLock, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
     Effect.uninterruptibleMask((restore) =>
-      Effect.flatMap(acquireRaw(self), () =>
-        Effect.ensuring(
-          Effect.tap(restore(effect), () => Effect.sync(() => cell.markConsistent(self.cells, self.at))),
-          releaseRaw(self)
+      Effect.flatMap(cell.take(self.cells, self.at), () =>
+        Effect.onExitPrimitive(
+          restore(effect),
+          (exit) => {
+            if (exit._tag === "Success") cell.markConsistent(self.cells, self.at)
+            cell.give(self.cells, self.at)
+          },
+          true
         )
       )
     )
@@ -519,8 +516,8 @@ export interface SyncOptions {
  */
 export const acquireSync = (self: SharedLock, options?: SyncOptions): boolean => {
   if (!cell.takeSync(self.cells, self.at, options?.timeoutMillis, self.label)) return false
-  const died = cell.diedHolding(self.cells, self.at)
-  if (died !== undefined) throw new OwnerDied({ lock: self.label, thread: died })
+  const died = ownerDied(self)
+  if (died !== undefined) throw died
   return true
 }
 
@@ -566,8 +563,8 @@ export const releaseSync = (self: SharedLock): void => {
 export const withLockSync = <A>(self: SharedLock, f: () => A): A => {
   cell.takeSync(self.cells, self.at, undefined, self.label)
   try {
-    const died = cell.diedHolding(self.cells, self.at)
-    if (died !== undefined) throw new OwnerDied({ lock: self.label, thread: died })
+    const died = ownerDied(self)
+    if (died !== undefined) throw died
     return f()
   } finally {
     cell.give(self.cells, self.at)

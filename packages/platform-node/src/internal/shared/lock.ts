@@ -30,8 +30,23 @@ const mine = (self + 1) << 1
 /** The thread that holds a lock whose state is `state` (not 0). */
 const holderOf = (state: number): number => (state >>> 1) - 1
 
-/** Takes the lock if it is free, without waiting. */
-export const tryTake = (view: Int32Array, at: number): boolean => Atomics.compareExchange(view, at, 0, mine) === 0
+/**
+ * Takes the lock from a dead holder whose state is `state`, marking the guarded
+ * data inconsistent; whether it did (the holder is alive, or another thread
+ * changed the state first).
+ */
+const takeOver = (view: Int32Array, at: number, state: number, taken: number): boolean => {
+  const holder = holderOf(state)
+  if (holder === self || !isDead(holder) || Atomics.compareExchange(view, at, state, taken) !== state) return false
+  Atomics.store(view, at + 1, holder + 1)
+  return true
+}
+
+/** Takes the lock if it is free, or its holder is dead, without waiting. */
+export const tryTake = (view: Int32Array, at: number): boolean => {
+  const state = Atomics.compareExchange(view, at, 0, mine)
+  return state === 0 || takeOver(view, at, state, mine | (state & 1))
+}
 
 /**
  * One attempt of a waiter: 0 if it took the lock (free, or from a dead holder),
@@ -44,12 +59,8 @@ const attempt = (view: Int32Array, at: number): number => {
       if (Atomics.compareExchange(view, at, 0, mine | 1) === 0) return 0
       continue
     }
-    const holder = holderOf(state)
-    if (holder !== self && isDead(holder)) {
-      if (Atomics.compareExchange(view, at, state, mine | 1) !== state) continue
-      Atomics.store(view, at + 1, holder + 1)
-      return 0
-    }
+    if (takeOver(view, at, state, mine | 1)) return 0
+    if (holderOf(state) !== self && isDead(holderOf(state))) continue
     if ((state & 1) === 0 && Atomics.compareExchange(view, at, state, state | 1) !== state) continue
     return state | 1
   }
@@ -62,10 +73,13 @@ const attempt = (view: Int32Array, at: number): number => {
  */
 export const take = (view: Int32Array, at: number, interruptible = true): Effect.Effect<void> => {
   const wait = interruptible ? waitAsync : waitAsyncUninterruptible
-  return Effect.suspend(function loop(): Effect.Effect<void> {
+  // Once it has slept, a waiter takes the lock marked contended (by `attempt`), so that its
+  // release wakes whoever sleeps behind it: the plain `tryTake` is for the first try only.
+  const loop = (): Effect.Effect<void> => {
     const sleepOn = attempt(view, at)
     return sleepOn === 0 ? Effect.void : Effect.flatMap(wait(view, at, sleepOn), loop)
-  })
+  }
+  return Effect.suspend(() => (tryTake(view, at) ? Effect.void : loop()))
 }
 
 /**
