@@ -13,7 +13,7 @@ import {
   SharedValue,
   WorkerPool
 } from "@strand/platform-node"
-import { Cause, type Duration, Effect, Exit, Fiber, Option, Schedule, Schema, Stream } from "effect"
+import { Cause, Deferred, type Duration, Effect, Exit, Fiber, Option, Schedule, Schema, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import {
   Announce,
@@ -297,6 +297,37 @@ describe("SharedCondition", () => {
         yield* Fiber.join(waiters)
         assert.strictEqual(woken.get(), 6)
       }).pipe(Effect.scoped)
+  )
+
+  it.effect(
+    "interrupted while it takes the lock back after a notify: it waits for the lock, lets go, and leaves no notification behind",
+    () =>
+      Effect.gen(function* () {
+        const cond = yield* SharedCondition.make()
+        const lock = SharedCondition.lock(cond)
+        const waiter = yield* Effect.forkChild(SharedLock.withLock(lock, SharedCondition.wait(cond)))
+        yield* Effect.yieldNow
+        assert.strictEqual(yield* SharedCondition.waiting(cond), 1)
+        // The notifier keeps the lock after notifying, so the waiter is woken but must wait to re-take it.
+        const letGo = yield* Deferred.make<void>()
+        const notifier = yield* Effect.forkChild(
+          SharedLock.withLock(lock, Effect.andThen(SharedCondition.notify(cond), Deferred.await(letGo)))
+        )
+        yield* Effect.yieldNow
+        const interrupting = yield* Effect.forkChild(Fiber.interrupt(waiter))
+        yield* Effect.yieldNow
+        assert.isUndefined(interrupting.pollUnsafe(), "the interruption waits until the lock is taken back")
+        yield* Deferred.succeed(letGo, undefined)
+        yield* Fiber.join(notifier)
+        yield* Fiber.join(interrupting)
+        assert.isTrue(Exit.hasInterrupts(waiter.pollUnsafe()!))
+        assert.isFalse(yield* SharedLock.locked(lock))
+        assert.strictEqual(yield* SharedCondition.waiting(cond), 0)
+        // Nothing doubled: a later waiter finds no leftover notification and times out.
+        const later = yield* Effect.forkChild(SharedLock.withLock(lock, SharedCondition.waitTimeout(cond, "1 second")))
+        yield* TestClock.adjust("1 second")
+        assert.isFalse(yield* Fiber.join(later))
+      })
   )
 
   it.effect("waitTimeout takes the lock back; wait and notify without the lock are typed errors", () =>
