@@ -52,22 +52,21 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { type Pipeable, Class as PipeableClass } from "effect/Pipeable"
 import { hasProperty } from "effect/Predicate"
-import * as Schema from "effect/Schema"
+import type * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import { ChannelClosed, ChannelItemError } from "./internal/shared/errors.ts"
-import * as cell from "./internal/shared/lock.ts"
-import { labelOf } from "./internal/shared/lock.ts"
 import {
-  allocateRing,
-  ITEMS,
-  RECEIVED,
-  RECEIVED_SLEEPERS,
-  type Reader,
-  Ring,
-  SENT,
-  SENT_SLEEPERS,
-  textOf
-} from "./internal/shared/ring.ts"
+  type ChannelParts,
+  decodeAll,
+  encodeAll,
+  encodeOne,
+  type ItemCodec,
+  itemCodec,
+  locked,
+  lockedSync
+} from "./internal/shared/channel.ts"
+import { ChannelClosed, ChannelItemError } from "./internal/shared/errors.ts"
+import { labelOf } from "./internal/shared/lock.ts"
+import { allocateRing, ITEMS, RECEIVED, RECEIVED_SLEEPERS, Ring, SENT, SENT_SLEEPERS } from "./internal/shared/ring.ts"
 import { isNamedRecord, sharedSchema } from "./internal/shared/schema.ts"
 import { waitSync as block, deadlineOf, waitAsync } from "./internal/shared/wait.ts"
 
@@ -110,91 +109,7 @@ export interface SharedChannel<A> extends Pipeable {
   readonly _A: (_: never) => A
 }
 
-/** Why an item did not encode or decode. */
-class Problem {
-  readonly reason: string
-  constructor(reason: string) {
-    this.reason = reason
-  }
-}
-
-/**
- * What a channel's items go through: `encode` makes an item's record; `read` takes it out of the
- * ring, holding the ring's lock, so it must be cheap; `decode` finishes it after the lock is let go.
- */
-interface ItemCodec<A> {
-  readonly encode: (item: A) => string | Problem
-  readonly read: Reader<unknown>
-  readonly decode: (raw: unknown) => A | Problem
-}
-
-const float = new Float64Array(1)
-const floatUnits = new Uint16Array(float.buffer)
-
-/** Numbers cross as the 4 UTF-16 units of their float64 bits: no text, no JSON, any value (NaN too). */
-const numberCodec: ItemCodec<number> = {
-  encode: (value) => {
-    if (typeof value !== "number") {
-      return new Problem(`an item does not encode with the channel's schema: expected a number, got ${typeof value}`)
-    }
-    float[0] = value
-    return String.fromCharCode(floatUnits[0]!, floatUnits[1]!, floatUnits[2]!, floatUnits[3]!)
-  },
-  read: (data, start, length) => {
-    if (length !== 4) {
-      return new Problem("an item does not decode with this side's schema (does it match the sender's?): not a number")
-    }
-    for (let i = 0, at = start; i < 4; i++, at = at + 1 === data.length ? 0 : at + 1) floatUnits[i] = data[at]!
-    return float[0]!
-  },
-  decode: (raw) => raw as number | Problem
-}
-
-/** Strings cross as themselves. */
-const stringCodec: ItemCodec<string> = {
-  encode: (value) =>
-    typeof value === "string"
-      ? value
-      : new Problem(`an item does not encode with the channel's schema: expected a string, got ${typeof value}`),
-  read: textOf,
-  decode: (raw) => raw as string
-}
-
-const itemCodec = <A, I>(item: Schema.Codec<A, I>): ItemCodec<A> => {
-  // The two commonest item schemas skip the JSON codec.
-  if (item.ast === Schema.Number.ast) return numberCodec as unknown as ItemCodec<A>
-  if (item.ast === Schema.String.ast) return stringCodec as unknown as ItemCodec<A>
-  const json = Schema.toCodecJson(item)
-  const encodeJson = Schema.encodeExit(json)
-  const decodeJson = Schema.decodeUnknownExit(json)
-  return {
-    encode: (value) => {
-      const exit = encodeJson(value)
-      if (exit._tag === "Failure") {
-        return new Problem(`an item does not encode with the channel's schema: ${String(exit.cause)}`)
-      }
-      return JSON.stringify(exit.value)
-    },
-    read: textOf,
-    decode: (text) => {
-      let parsed: unknown
-      try {
-        parsed = JSON.parse(text as string)
-      } catch (error) {
-        return new Problem(`an item is not valid JSON (does this side's schema match the sender's?): ${String(error)}`)
-      }
-      const exit = decodeJson(parsed)
-      if (exit._tag === "Failure") {
-        return new Problem(
-          `an item does not decode with this side's schema (does it match the sender's?): ${String(exit.cause)}`
-        )
-      }
-      return exit.value
-    }
-  }
-}
-
-class SharedChannelImpl<A> extends PipeableClass implements SharedChannel<A> {
+class SharedChannelImpl<A> extends PipeableClass implements SharedChannel<A>, ChannelParts<A> {
   readonly [TypeId] = TypeId
   declare readonly _A: (_: never) => A
   readonly label: string
@@ -284,74 +199,6 @@ export const make = <A, I>(
     return Effect.succeed(new SharedChannelImpl(labelOf("shared channel", options?.name), ring, itemCodec(item)))
   })
 
-/**
- * Takes over a ring whose lock a dead thread held (its operation may have stopped half-way): the
- * ring is marked broken and closed. Call holding the lock; whether the ring is usable.
- */
-const usable = (ring: Ring): boolean => {
-  const died = cell.diedHolding(ring.cells, 0)
-  if (died !== undefined) {
-    ring.break(died)
-    cell.markConsistent(ring.cells, 0)
-  }
-  return ring.brokenBy === undefined
-}
-
-const broken = (impl: SharedChannelImpl<unknown>, operation: string): ChannelClosed =>
-  new ChannelClosed({ channel: impl.label, operation, brokenBy: impl.ring.brokenBy! })
-
-/**
- * Runs `f` holding the ring's lock, waiting for it as a fiber; `f` must not throw. Fails with
- * `ChannelClosed` if a thread died half-way through an operation on the ring.
- */
-const locked = <B>(impl: SharedChannelImpl<any>, operation: string, f: () => B): Effect.Effect<B, ChannelClosed> => {
-  const ring = impl.ring
-  const run = (): Effect.Effect<B, ChannelClosed> => {
-    try {
-      return usable(ring) ? Effect.succeed(f()) : Effect.fail(broken(impl, operation))
-    } finally {
-      cell.give(ring.cells, 0)
-    }
-  }
-  return Effect.suspend(() => (cell.tryTake(ring.cells, 0) ? run() : Effect.flatMap(cell.take(ring.cells, 0), run)))
-}
-
-/** Runs `f` holding the ring's lock, blocking this thread for it; throws as `locked` fails. */
-const lockedSync = <B>(impl: SharedChannelImpl<any>, operation: string, f: () => B): B => {
-  const ring = impl.ring
-  cell.takeSync(ring.cells, 0, undefined, impl.label)
-  try {
-    if (!usable(ring)) throw broken(impl, operation)
-    return f()
-  } finally {
-    cell.give(ring.cells, 0)
-  }
-}
-
-const encodeOne = <A>(self: SharedChannelImpl<A>, item: A): string | ChannelItemError => {
-  const record = self.codec.encode(item)
-  if (record instanceof Problem) return new ChannelItemError({ channel: self.label, reason: record.reason })
-  if (record.length > self.ring.largest) {
-    return new ChannelItemError({
-      channel: self.label,
-      reason:
-        `an item encodes to ${2 * record.length + 4} bytes, more than the channel's ${self.bytes}: ` +
-        "make the channel with more bytes, or send smaller items"
-    })
-  }
-  return record
-}
-
-const encodeAll = <A>(self: SharedChannelImpl<A>, items: Iterable<A>): Array<string> | ChannelItemError => {
-  const records: Array<string> = []
-  for (const item of items) {
-    const record = encodeOne(self, item)
-    if (record instanceof ChannelItemError) return record
-    records.push(record)
-  }
-  return records
-}
-
 /** The outcome of one attempt to send under the lock: how far it got, closed, or the receive count to sleep on. */
 const trySend = (ring: Ring, records: ReadonlyArray<string>, from: number): number | "closed" => {
   if (ring.closed) return "closed"
@@ -424,16 +271,6 @@ export const sendAll = <A>(
  */
 export const send = <A>(self: SharedChannel<A>, item: A): Effect.Effect<void, ChannelClosed | ChannelItemError> =>
   sendAll(self, [item])
-
-const decodeAll = <A>(self: SharedChannelImpl<A>, records: ReadonlyArray<unknown>): Array<A> | ChannelItemError => {
-  const items: Array<A> = []
-  for (const record of records) {
-    const item = self.codec.decode(record)
-    if (item instanceof Problem) return new ChannelItemError({ channel: self.label, reason: item.reason })
-    items.push(item)
-  }
-  return items
-}
 
 /** Waits for at least one item and takes up to `max`; an empty array once closed and drained. */
 const receiveUpTo = <A>(
