@@ -269,6 +269,12 @@ export interface RunOptions {
   readonly signal?: AbortSignal | undefined
   /** `false` opens no span for this call, even where the pool traces (see `Options.tracing`). */
   readonly tracing?: boolean | undefined
+  /**
+   * Routes the task on a cluster (`ClusterPool` in `@strand/cluster`): tasks
+   * with the same key go to the same runner while the cluster's shards stay
+   * where they are. A local pool ignores it.
+   */
+  readonly key?: string | undefined
 }
 
 /**

@@ -1,0 +1,520 @@
+/**
+ * The caller's side of a cluster: the same `WorkerPool` service, with its
+ * tasks run on the worker threads of runner processes, on one machine or many.
+ *
+ * @since 0.1.0
+ */
+
+import { type Task, WorkerPool } from "@strand/platform-node"
+import type { ConfigError } from "effect/Config"
+import type { Sharding } from "effect/cluster/Sharding"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
+import type { SqlClient } from "effect/sql/SqlClient"
+import type { ClusterConfigMismatch, DatabaseUnavailable, NoRunners } from "./internal/errors.ts"
+import * as Protocol from "./internal/protocol.ts"
+import * as Registry from "./internal/registry.ts"
+import { Router } from "./internal/router.ts"
+import * as Settings from "./internal/settings.ts"
+
+export {
+  /**
+   * A process's shard count, or a runner's task set, differs from a live
+   * runner's.
+   *
+   * @category errors
+   * @since 0.1.0
+   */
+  ClusterConfigMismatch,
+  /**
+   * No runner was alive in the cluster's database within `startupTimeout`.
+   *
+   * @category errors
+   * @since 0.1.0
+   */
+  NoRunners
+} from "./internal/errors.ts"
+
+type SingleTask = Task.Task<string, Task.AnySchema, Task.AnySchema, Task.AnySchema>
+
+/**
+ * Options for `layerOnSharding`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface RoutingOptions {
+  /**
+   * How many virtual slots the caller spreads tasks over (default 64). Each
+   * slot is an entity id that Effect Cluster hashes to a shard, so more slots
+   * spread work more evenly over more runners.
+   */
+  readonly slots?: number | undefined
+}
+
+/**
+ * Options for `layer`: routing, how long to wait for a runner, and the
+ * settings every process of the cluster shares.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Options extends RoutingOptions, Settings.Settings {
+  /**
+   * How long to wait while the layer is built for a runner to be alive
+   * before failing with `NoRunners` (default 30 seconds).
+   */
+  readonly startupTimeout?: Duration.Input | undefined
+}
+
+const invalid = (option: string, value: unknown, expected: string) =>
+  new WorkerPool.InvalidPoolOptions({ option, value: String(value), expected })
+
+const timeoutMillis = (timeout: Duration.Input | undefined) => {
+  if (timeout === undefined) return Effect.succeed(undefined)
+  const decoded = Duration.fromInput(timeout)
+  return Option.isSome(decoded) && Duration.toMillis(decoded.value) > 0
+    ? Effect.succeed(Duration.isFinite(decoded.value) ? Duration.toMillis(decoded.value) : undefined)
+    : Effect.fail(invalid("timeout", timeout, "a positive duration"))
+}
+
+const noTransfer = (options: WorkerPool.RunOptions | undefined) =>
+  options?.transfer !== undefined && options.transfer.length > 0
+    ? Effect.fail(
+        invalid(
+          "transfer",
+          `${options.transfer.length} item(s)`,
+          "no transfer list: a cluster sends payloads over the network as JSON, so nothing can be moved without a copy"
+        )
+      )
+    : Effect.void
+
+/** The cluster's own delivery failures, as the error a local pool gives for a lost worker. */
+const undelivered = (task: Task.Any) => (error: { readonly _tag: string; readonly message?: string }) =>
+  new WorkerPool.WorkerCrashed({
+    task: task.name,
+    workerId: -1,
+    reason: `the cluster could not deliver the task (${error._tag}${error.message ? `: ${error.message}` : ""})`
+  })
+
+const abortedBy = (task: Task.Any, signal: AbortSignal) =>
+  new WorkerPool.TaskAborted({
+    task: task.name,
+    reason: signal.reason instanceof Error ? signal.reason.message : String(signal.reason)
+  })
+
+/** Fails with `TaskAborted` when `signal` aborts; never, without one. */
+const onAbort = (task: Task.Any, signal: AbortSignal | undefined) =>
+  signal === undefined
+    ? Effect.never
+    : Effect.callback<never, WorkerPool.TaskAborted>((resume) => {
+        const abort = () => resume(Effect.fail(abortedBy(task, signal)))
+        if (signal.aborted) return void abort()
+        signal.addEventListener("abort", abort, { once: true })
+        return Effect.sync(() => signal.removeEventListener("abort", abort))
+      })
+
+/** One chunk's outcome: its results in input order, then its failure if it had one. */
+interface Outcome {
+  readonly values: ReadonlyArray<unknown>
+  readonly failure: Option.Option<unknown>
+}
+
+const make = (router: Router, isServed: (name: string) => Effect.Effect<boolean>) =>
+  Effect.gen(function* () {
+    const clientFor = yield* Protocol.Tasks.client
+    const counts = { started: 0, succeeded: 0, failed: 0, cancelled: 0, timedOut: 0, inflight: 0 }
+
+    /** Counts a call's tasks in `stats`, as seen from this caller. */
+    const counted = <A, E, R>(weight: number, effect: Effect.Effect<A, E, R>) =>
+      Effect.suspend(() => {
+        counts.started += weight
+        counts.inflight += weight
+        return effect
+      }).pipe(
+        Effect.onExit((exit) =>
+          Effect.sync(() => {
+            counts.inflight -= weight
+            if (exit._tag === "Success") counts.succeeded += weight
+            else if (exit.cause.reasons.every((reason) => reason._tag === "Interrupt")) counts.cancelled += weight
+            else {
+              counts.failed += weight
+              if (
+                exit.cause.reasons.some(
+                  (reason) => reason._tag === "Fail" && reason.error instanceof WorkerPool.TaskTimeout
+                )
+              ) {
+                counts.timedOut += weight
+              }
+            }
+          })
+        )
+      )
+
+    const checkServed = (task: Task.Any) =>
+      Effect.flatMap(isServed(task.name), (yes) =>
+        yes ? Effect.void : Effect.fail(new WorkerPool.TaskNotServed({ task: task.name }))
+      )
+
+    const encodePayload = (task: Task.Any, payload: unknown) =>
+      Protocol.encodeValue(task, task.payload, payload).pipe(
+        Effect.mapError(
+          (error) =>
+            new WorkerPool.PayloadError({
+              task: task.name,
+              side: "caller",
+              issue:
+                `${error.issue} (a payload crosses machines as JSON through the task's schema, ` +
+                "so shared memory and other values that live in one process cannot be sent)"
+            })
+        )
+      )
+
+    const failWith = (task: Task.Any, failure: Protocol.RemoteFailure) =>
+      Effect.flatMap(Protocol.decodeFailure(task, failure), Effect.fail)
+
+    /** Sends one chunk of encoded inputs; the call itself never fails, its outcome may. */
+    const runChunk = (task: SingleTask, payloads: ReadonlyArray<Protocol.Json>, timeout: number | undefined) =>
+      Effect.suspend(() => {
+        const slot = router.pick(undefined, payloads.length)
+        let runner: string | undefined
+        return clientFor(Router.id(slot))
+          .RunMany({ task: task.name, payloads, timeoutMillis: timeout })
+          .pipe(
+            Effect.tap((reply) => Effect.sync(() => (runner = reply.runner))),
+            Effect.flatMap((reply) =>
+              Effect.all({
+                values: Effect.forEach(reply.values, (value) => Protocol.decodeValue(task.success, value)).pipe(
+                  Effect.mapError((error) => new WorkerPool.ResultError({ task: task.name, issue: error.message }))
+                ),
+                failure:
+                  reply.failure === undefined
+                    ? Effect.succeedNone
+                    : Effect.asSome(Effect.flip(failWith(task, reply.failure)))
+              })
+            ),
+            Effect.catchTag("RemoteFailure", (failure) => {
+              runner = failure.runner
+              return Effect.map(
+                Effect.flip(failWith(task, failure)),
+                (error): Outcome => ({
+                  values: [],
+                  failure: Option.some(error)
+                })
+              )
+            }),
+            Effect.catch((error) =>
+              Effect.succeed<Outcome>({ values: [], failure: Option.some(undelivered(task)(error)) })
+            ),
+            Effect.ensuring(Effect.sync(() => router.done(slot, payloads.length, runner)))
+          )
+      })
+
+    const chunkSizeOf = (option: WorkerPool.MapOptions["chunkSize"], length: number | undefined) => {
+      if (typeof option === "number") {
+        return Number.isInteger(option) && option >= 1
+          ? Effect.succeed(option)
+          : Effect.fail(invalid("chunkSize", option, 'a whole number of at least 1, or "auto"'))
+      }
+      if (option !== undefined && option !== "auto") {
+        return Effect.fail(invalid("chunkSize", option, 'a whole number of at least 1, or "auto"'))
+      }
+      if (length === undefined) return Effect.succeed(64)
+      const runners = Math.max(1, router.runners().size)
+      return Effect.succeed(Math.min(1000, Math.max(1, Math.ceil(length / (4 * runners)))))
+    }
+
+    const mapStream = <T extends SingleTask, E, R>(
+      task: T,
+      inputs: Iterable<Task.Payload<T>> | Stream.Stream<Task.Payload<T>, E, R>,
+      options?: WorkerPool.MapOptions
+    ): Stream.Stream<Task.Success<T>, Task.Error<T> | WorkerPool.WorkerPoolError | E, R> =>
+      Stream.unwrap(
+        Effect.gen(function* () {
+          if (options?.order !== undefined && options.order !== "input" && options.order !== "completion") {
+            return yield* Effect.fail(invalid("order", options.order, '"input" or "completion"'))
+          }
+          const timeout = yield* timeoutMillis(options?.timeout)
+          yield* checkServed(task)
+          const isStream = Stream.isStream(inputs)
+          const known = isStream ? undefined : Array.isArray(inputs) ? inputs.length : undefined
+          const size = yield* chunkSizeOf(options?.chunkSize, known)
+          const source: Stream.Stream<Task.Payload<T>, E, R> = isStream ? inputs : Stream.fromIterable(inputs)
+          const chunks: Stream.Stream<ReadonlyArray<Task.Payload<T>>, E, R> = isStream
+            ? Stream.groupedWithin(source, size, Duration.millis(10))
+            : Stream.grouped(source, size)
+          const sent = chunks.pipe(
+            Stream.mapEffect(
+              (chunk) =>
+                Effect.flatMap(
+                  Effect.forEach(chunk, (input) => encodePayload(task, input)),
+                  (payloads) => counted(payloads.length, runChunk(task, payloads, timeout))
+                ),
+              { concurrency: 32, unordered: options?.order === "completion" }
+            ),
+            Stream.flatMap((outcome) =>
+              Stream.concat(
+                Stream.fromIterable(outcome.values as ReadonlyArray<Task.Success<T>>),
+                Option.isSome(outcome.failure) ? Stream.fail(outcome.failure.value as Task.Error<T>) : Stream.empty
+              )
+            )
+          )
+          return options?.signal === undefined ? sent : Stream.interruptWhen(sent, onAbort(task, options.signal))
+        })
+      )
+
+    const service: WorkerPool.Service = {
+      run: (task, payload, options) =>
+        Effect.gen(function* () {
+          yield* noTransfer(options)
+          const timeout = yield* timeoutMillis(options?.timeout)
+          yield* checkServed(task)
+          const encoded = yield* encodePayload(task, payload)
+          const slot = router.pick(options?.key, 1)
+          let runner: string | undefined
+          return yield* clientFor(Router.id(slot))
+            .Run({ task: task.name, payload: encoded, timeoutMillis: timeout })
+            .pipe(
+              Effect.tap((reply) => Effect.sync(() => (runner = reply.runner))),
+              Effect.flatMap((reply) =>
+                Protocol.decodeValue(task.success, reply.value).pipe(
+                  Effect.mapError((error) => new WorkerPool.ResultError({ task: task.name, issue: error.message }))
+                )
+              ),
+              Effect.catchTag("RemoteFailure", (failure) => {
+                runner = failure.runner
+                return failWith(task, failure)
+              }),
+              Effect.catchTags({
+                MailboxFull: undelivered(task),
+                AlreadyProcessingMessage: undelivered(task),
+                PersistenceError: undelivered(task),
+                EntityNotAssignedToRunner: undelivered(task),
+                RpcClientError: undelivered(task)
+              } as never),
+              Effect.ensuring(Effect.sync(() => router.done(slot, 1, runner))),
+              (effect) =>
+                options?.signal === undefined ? effect : Effect.raceFirst(effect, onAbort(task, options.signal)),
+              (effect) => counted(1, effect)
+            )
+        }) as never,
+      map: (task, inputs, options) => Stream.runCollect(mapStream(task, inputs, options)),
+      mapStream,
+      stream: (task, payload, options) =>
+        Stream.unwrap(
+          Effect.gen(function* () {
+            yield* noTransfer(options)
+            const timeout = yield* timeoutMillis(options?.timeout)
+            const bufferSize = options?.bufferSize
+            if (bufferSize !== undefined && (!Number.isInteger(bufferSize) || bufferSize < 1)) {
+              return yield* Effect.fail(invalid("bufferSize", bufferSize, "a whole number of at least 1"))
+            }
+            yield* checkServed(task)
+            const encoded = yield* encodePayload(task, payload)
+            const slot = router.pick(options?.key, 1)
+            const items = clientFor(Router.id(slot))
+              .RunStream({ task: task.name, payload: encoded, timeoutMillis: timeout, bufferSize })
+              .pipe(
+                Stream.mapEffect((value) =>
+                  Protocol.decodeValue(task.success, value).pipe(
+                    Effect.mapError((error) => new WorkerPool.ResultError({ task: task.name, issue: error.message }))
+                  )
+                ),
+                Stream.catch((error: { readonly _tag: string }) =>
+                  error._tag === "RemoteFailure"
+                    ? Stream.fromEffect(failWith(task, error as Protocol.RemoteFailure))
+                    : error._tag === "ResultError"
+                      ? Stream.fail(error)
+                      : Stream.fail(undelivered(task)(error))
+                ),
+                Stream.ensuring(Effect.sync(() => router.done(slot, 1, undefined)))
+              )
+            return options?.signal === undefined ? items : Stream.interruptWhen(items, onAbort(task, options.signal))
+          })
+        ) as never,
+      stats: Effect.sync(() => ({
+        size: router.runners().size,
+        spares: 0,
+        queued: 0,
+        inflight: counts.inflight,
+        started: counts.started,
+        succeeded: counts.succeeded,
+        failed: counts.failed,
+        cancelled: counts.cancelled,
+        crashed: 0,
+        respawned: 0,
+        startFailures: 0,
+        malformed: 0,
+        refused: 0,
+        timedOut: counts.timedOut,
+        workers: []
+      })),
+      messages: Stream.never
+    }
+    return service
+  })
+
+/** Asks every slot which runner holds it, now and then again, so the router spreads work from the start. */
+const locate = (router: Router, every: Duration.Duration) =>
+  Effect.gen(function* () {
+    const clientFor = yield* Protocol.Tasks.client
+    const probe = Effect.forEach(
+      Array.from({ length: router.slots }, (_, slot) => slot),
+      (slot) =>
+        clientFor(Router.id(slot))
+          .Locate()
+          .pipe(
+            Effect.tap((runner) => Effect.sync(() => router.learn(slot, runner))),
+            Effect.timeout(every),
+            Effect.ignore
+          ),
+      { concurrency: "unbounded", discard: true }
+    )
+    yield* probe
+    yield* probe.pipe(Effect.repeat(Schedule.spaced(every)), Effect.forkScoped)
+  })
+
+const routerOf = (options: RoutingOptions | undefined) => {
+  const slots = options?.slots ?? 64
+  return Number.isInteger(slots) && slots >= 1 && slots <= 100_000
+    ? Effect.succeed(new Router(slots))
+    : Effect.fail(invalid("slots", slots, "a whole number from 1 to 100000"))
+}
+
+/**
+ * The `WorkerPool` service on a `Sharding` you provide: tasks go to the
+ * runners that serve them (see `ClusterRunner.layerOnSharding`).
+ *
+ * **When to use**
+ *
+ * Tests, with Effect's `TestRunner.layer` as the `Sharding`, or a cluster you
+ * assemble yourself. A program that calls a real cluster uses `layer`.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer, Schema } from "effect"
+ * import { TestRunner } from "effect/cluster"
+ * import { ClusterPool, ClusterRunner } from "@strand/cluster"
+ * import { Task, WorkerPool } from "@strand/platform-node"
+ *
+ * const Square = Task.make("Square", { payload: Schema.Number, success: Schema.Number })
+ *
+ * const program = WorkerPool.map(Square, [1, 2, 3]) // the same program as on one machine
+ *
+ * const PoolInMemory = ClusterPool.layerOnSharding().pipe(
+ *   Layer.provideMerge(ClusterRunner.layerOnSharding({ tasks: [Square] })),
+ *   Layer.provide(WorkerPool.layer({ module: new URL("./worker.ts", import.meta.url) })),
+ *   Layer.provide(TestRunner.layer)
+ * )
+ * const squares = program.pipe(Effect.provide(PoolInMemory))
+ * ```
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layerOnSharding = (
+  options?: RoutingOptions
+): Layer.Layer<WorkerPool.WorkerPool, WorkerPool.InvalidPoolOptions, Sharding> =>
+  Layer.effect(
+    WorkerPool.WorkerPool,
+    Effect.gen(function* () {
+      const router = yield* routerOf(options)
+      yield* locate(router, Duration.seconds(2))
+      return yield* make(router, () => Effect.succeed(true))
+    })
+  )
+
+/**
+ * The `WorkerPool` service on a cluster: the same program that runs on one
+ * machine with `WorkerPool.layer` runs its tasks on the worker threads of the
+ * cluster's runner processes.
+ *
+ * **Details**
+ *
+ * - The caller joins the cluster in the database the `SqlClient` reaches as
+ *   a client only: it runs no tasks itself. While the layer is built, it
+ *   waits for a live runner (`NoRunners` after `startupTimeout`) and checks
+ *   that its shard count is theirs (`ClusterConfigMismatch` otherwise), so a
+ *   mistake fails at once instead of hanging.
+ * - Routing: each call goes to one of `slots` virtual slots, and Effect
+ *   Cluster hashes slots to shards and shards to runners. The caller learns
+ *   which runner holds each slot and sends new work to the runner with the
+ *   least of this caller's work in flight. `RunOptions.key` pins a task to
+ *   the slot its key hashes to, so equal keys meet on one runner.
+ * - `map` and `mapStream` send inputs in chunks: `chunkSize` defaults to
+ *   `"auto"` here, ceil(n / (4 × runners)) capped at 1,000, and 64 for a
+ *   Stream of inputs.
+ * - Differences from a local pool: payloads, results and errors cross as
+ *   JSON through the task's schemas, so a `transfer` list fails with
+ *   `InvalidPoolOptions` and shared memory cannot be sent (`PayloadError`);
+ *   `stats` counts this caller's calls, with `size` the runners it has seen
+ *   and no `workers`; `messages` carries nothing, since workers' messages
+ *   stay on their runner.
+ * - A task that a runner had started when it died runs again on the shard's
+ *   new owner, once the dead runner's locks expire: the caller still gets
+ *   exactly one result for it.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer, Schema } from "effect"
+ * import { ClusterPool, Postgres } from "@strand/cluster"
+ * import { Task, WorkerPool } from "@strand/platform-node"
+ *
+ * const Square = Task.make("Square", { payload: Schema.Number, success: Schema.Number })
+ * const program = WorkerPool.map(Square, [1, 2, 3])
+ *
+ * // One machine:
+ * const Local = WorkerPool.layer({ module: new URL("./worker.ts", import.meta.url) })
+ * // Many machines: the same program, another Layer.
+ * const Cluster = ClusterPool.layer().pipe(
+ *   Layer.provide(Postgres.layer({ url: process.env.DATABASE_URL ?? "postgres://localhost/strand" }))
+ * )
+ * const squares = program.pipe(Effect.provide(Cluster))
+ * ```
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layer = (
+  options?: Options
+): Layer.Layer<
+  WorkerPool.WorkerPool,
+  WorkerPool.InvalidPoolOptions | DatabaseUnavailable | ClusterConfigMismatch | NoRunners | ConfigError,
+  SqlClient
+> =>
+  Settings.unwrap(options ?? {}, (resolved) =>
+    Layer.effect(
+      WorkerPool.WorkerPool,
+      Effect.gen(function* () {
+        const router = yield* routerOf(options)
+        const startup =
+          options?.startupTimeout === undefined
+            ? Duration.seconds(30)
+            : yield* Effect.flatMap(timeoutMillis(options.startupTimeout), (millis) =>
+                millis === undefined
+                  ? Effect.fail(invalid("startupTimeout", options.startupTimeout, "a finite positive duration"))
+                  : Effect.succeed(Duration.millis(millis))
+              )
+        let served = yield* Registry.awaitRunners(resolved.shards, resolved.lockExpiration, startup)
+        const database = yield* Effect.context<SqlClient>()
+        // A task the known runners do not serve is looked up once more, in case a runner has just joined.
+        const isServed = (name: string) =>
+          served.has(name)
+            ? Effect.succeed(true)
+            : Registry.live(resolved.lockExpiration).pipe(
+                Effect.map((entries) => {
+                  served = new Set([...served, ...Registry.servedBy(entries)])
+                  return served.has(name)
+                }),
+                Effect.orElseSucceed(() => false),
+                Effect.provideContext(database)
+              )
+        yield* locate(router, Duration.seconds(2))
+        return yield* make(router, isServed)
+      })
+    ).pipe(Layer.provide(Settings.clusterLayer(resolved, undefined)))
+  ) as never
