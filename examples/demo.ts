@@ -101,6 +101,15 @@ const tour: ReadonlyArray<Stop> = [
     figure: match(/speedup: ([\d.]+)x on (\d+) cores/, (m) => `${m[1]}x on ${m[2]} cores`)
   },
   {
+    file: "cluster",
+    title: "Scaling out: the same map on a cluster of runner processes",
+    shows: "ClusterPool.layer: swap one Layer; a runner's SIGKILL loses nothing",
+    figure: match(
+      /Failover: .* again ([\d.]+) s after[\s\S]*Every task ended exactly once: (\d+) results for (\d+) inputs/,
+      (m) => `${m[2]}/${m[3]} results, failover ${m[1]} s`
+    )
+  },
+  {
     file: "ipc-queue",
     title: "Inter-process queue: a message from the worker",
     shows: "streaming tasks are pipes",

@@ -71,7 +71,7 @@ rmSync(out, { recursive: true, force: true })
 mkdirSync(out, { recursive: true })
 const origin = new Map<string, string>()
 let count = 0
-for (const pkg of ["core", "platform-node"]) {
+for (const pkg of ["core", "platform-node", "cluster"]) {
   for (const file of sources(join(root, "packages", pkg, "src"))) {
     for (const { line, code } of examples(readFileSync(file, "utf8"))) {
       const name = `example-${++count}.ts`

@@ -8,6 +8,18 @@ const exec = promisify(execFile)
 const root = fileURLToPath(new URL("..", import.meta.url))
 
 /** Runs an example as a real process, in quick mode, the way a user would with `pnpm tsx`. */
+/** The number of primes below `limit`, by a sieve (the example divides instead). */
+const countPrimes = (limit: number) => {
+  const composite = new Uint8Array(limit)
+  let count = 0
+  for (let n = 2; n < limit; n++) {
+    if (composite[n]) continue
+    count++
+    for (let m = n * n; m < limit; m += n) composite[m] = 1
+  }
+  return count
+}
+
 const runExample = async (name: string) => {
   const { stdout } = await exec("pnpm", ["exec", "tsx", `examples/${name}.ts`, "--quick"], {
     cwd: root,
@@ -76,6 +88,16 @@ describe("examples", () => {
     assert.include(out, "repair finds counter = -1 and resets it to 0")
     assert.include(out, "After repair, withLock works again: counter = 1")
   })
+
+  it("cluster runs a map over two runner processes and survives a runner's SIGKILL", async () => {
+    const out = await runExample("cluster")
+    assert.match(out, /Two runner processes joined: (\d+) and (\d+)/)
+    assert.match(out, /Killed runner \d+ with SIGKILL after 8 of 24 tasks/)
+    assert.include(out, "Every task ended exactly once: 24 results for 24 inputs")
+    // The sum of the primes below 150,000 + i, for i from 0 to 23, counted here too.
+    const expected = Array.from({ length: 24 }, (_, i) => countPrimes(150_000 + i)).reduce((a, b) => a + b, 0)
+    assert.include(out, `Result: ${expected} primes counted in all`)
+  }, 90_000)
 
   it("data-parallel agrees with the sequential sum and histogram, shared and copied", async () => {
     const out = await runExample("data-parallel")
@@ -163,6 +185,7 @@ describe("pnpm demo", () => {
       "process-pool",
       "isolation",
       "cpu-bound",
+      "cluster",
       "ipc-queue",
       "semaphore-lifecycle",
       "primitives",

@@ -118,6 +118,13 @@ const onAbort = (task: Task.Any, signal: AbortSignal | undefined) =>
         return Effect.sync(() => signal.removeEventListener("abort", abort))
       })
 
+/** One client per slot, made once: making an entity's client costs more than a call. */
+const clientsOf = (router: Router) =>
+  Effect.map(Protocol.Tasks.client, (clientFor) => {
+    const clients = Array.from({ length: router.slots }, (_, slot) => clientFor(Router.id(slot)))
+    return (slot: number) => clients[slot]!
+  })
+
 /** One chunk's outcome: its results in input order, then its failure if it had one. */
 interface Outcome {
   readonly values: ReadonlyArray<unknown>
@@ -126,7 +133,7 @@ interface Outcome {
 
 const make = (router: Router, isServed: (name: string) => Effect.Effect<boolean>) =>
   Effect.gen(function* () {
-    const clientFor = yield* Protocol.Tasks.client
+    const clientFor = yield* clientsOf(router)
     const counts = { started: 0, succeeded: 0, failed: 0, cancelled: 0, timedOut: 0, inflight: 0 }
 
     /** Counts a call's tasks in `stats`, as seen from this caller. */
@@ -182,7 +189,7 @@ const make = (router: Router, isServed: (name: string) => Effect.Effect<boolean>
       Effect.suspend(() => {
         const slot = router.pick(undefined, payloads.length)
         let runner: string | undefined
-        return clientFor(Router.id(slot))
+        return clientFor(slot)
           .RunMany({ task: task.name, payloads, timeoutMillis: timeout })
           .pipe(
             Effect.tap((reply) => Effect.sync(() => (runner = reply.runner))),
@@ -276,7 +283,7 @@ const make = (router: Router, isServed: (name: string) => Effect.Effect<boolean>
           const encoded = yield* encodePayload(task, payload)
           const slot = router.pick(options?.key, 1)
           let runner: string | undefined
-          return yield* clientFor(Router.id(slot))
+          return yield* clientFor(slot)
             .Run({ task: task.name, payload: encoded, timeoutMillis: timeout })
             .pipe(
               Effect.tap((reply) => Effect.sync(() => (runner = reply.runner))),
@@ -316,7 +323,7 @@ const make = (router: Router, isServed: (name: string) => Effect.Effect<boolean>
             yield* checkServed(task)
             const encoded = yield* encodePayload(task, payload)
             const slot = router.pick(options?.key, 1)
-            const items = clientFor(Router.id(slot))
+            const items = clientFor(slot)
               .RunStream({ task: task.name, payload: encoded, timeoutMillis: timeout, bufferSize })
               .pipe(
                 Stream.mapEffect((value) =>
@@ -361,11 +368,11 @@ const make = (router: Router, isServed: (name: string) => Effect.Effect<boolean>
 /** Asks every slot which runner holds it, now and then again, so the router spreads work from the start. */
 const locate = (router: Router, every: Duration.Duration) =>
   Effect.gen(function* () {
-    const clientFor = yield* Protocol.Tasks.client
+    const clientFor = yield* clientsOf(router)
     const probe = Effect.forEach(
       Array.from({ length: router.slots }, (_, slot) => slot),
       (slot) =>
-        clientFor(Router.id(slot))
+        clientFor(slot)
           .Locate()
           .pipe(
             Effect.tap((runner) => Effect.sync(() => router.learn(slot, runner))),

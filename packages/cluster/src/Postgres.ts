@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 
-import { execFile } from "node:child_process"
+import { execFile, spawn } from "node:child_process"
 import { existsSync, readdirSync } from "node:fs"
 import { chown, mkdtemp, readFile, rm } from "node:fs/promises"
 import * as Net from "node:net"
@@ -128,6 +128,25 @@ const asServerUser = Effect.gen(function* () {
 })
 
 /**
+ * A process that outlives this one only to stop the server and delete its
+ * folder once this process has gone without doing so (SIGKILL, or a program
+ * that exits without closing its scopes). Closing the scope ends it first.
+ */
+const watchdog = (stop: readonly [string, ReadonlyArray<string>], folder: string) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const quote = (word: string) => `'${word.replaceAll("'", "'\\''")}'`
+      const script =
+        `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; ` +
+        `${[stop[0], ...stop[1]].map(quote).join(" ")} >/dev/null 2>&1; rm -rf ${quote(folder)}`
+      const child = spawn("sh", ["-c", script], { detached: true, stdio: "ignore" })
+      child.unref()
+      return child
+    }),
+    (child) => Effect.sync(() => child.kill("SIGKILL"))
+  )
+
+/**
  * Starts a throwaway Postgres: `initdb` in a new temporary folder, a server
  * on a free port of 127.0.0.1, stopped and deleted when the scope closes.
  *
@@ -143,8 +162,9 @@ const asServerUser = Effect.gen(function* () {
  * user (they refuse root). The programs are looked for in `STRAND_PG_BIN`,
  * `/usr/lib/postgresql/<version>/bin` (Debian's `postgresql` package), then
  * the `PATH`; if none is found, the typed `PostgresNotFound` says how to
- * install them. A process killed with SIGKILL cannot stop its server: it is
- * then left running in its temporary folder.
+ * install them. If this process ends without closing the scope (SIGKILL, say),
+ * a small watchdog process stops the server and deletes its folder within a
+ * second or so.
  *
  * @example
  * ```ts
@@ -214,6 +234,7 @@ export const throwaway: Effect.Effect<Database, PostgresNotFound | PostgresStart
       ),
       () => Effect.ignore(exec("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"], "pg_ctl stop"))
     )
+    yield* watchdog(user.wrap(join(bin, "pg_ctl"), ["-D", data, "-m", "immediate", "stop"]), folder)
     return { url: `postgres://strand@127.0.0.1:${port}/postgres`, throwaway: true }
   }
 )

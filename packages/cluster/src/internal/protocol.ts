@@ -79,20 +79,38 @@ const PoolError = Schema.toCodecJson(
   ])
 )
 
-const json = <S extends Task.AnySchema>(schema: S) => Schema.toCodecJson(schema)
-
 const issueOf = (error: unknown): string =>
   error instanceof Error ? error.message : typeof error === "string" ? error : "the value does not match"
 
+interface Codec {
+  readonly encode: (value: unknown) => Effect.Effect<Schema.Json, Schema.SchemaError>
+  readonly decode: (value: unknown) => Effect.Effect<unknown, Schema.SchemaError>
+}
+
+/** Each schema's JSON codec, derived once: deriving it is far dearer than using it. */
+const codecs = new WeakMap<Task.AnySchema, Codec>()
+
+const codecOf = (schema: Task.AnySchema): Codec => {
+  let codec = codecs.get(schema)
+  if (codec === undefined) {
+    const json = Schema.toCodecJson(schema)
+    codec = {
+      encode: Schema.encodeUnknownEffect(json) as Codec["encode"],
+      decode: Schema.decodeUnknownEffect(json) as Codec["decode"]
+    }
+    codecs.set(schema, codec)
+  }
+  return codec
+}
+
 /** A value of `schema` as JSON; `ResultError` when it does not encode. */
 export const encodeValue = (task: Task.Any, schema: Task.AnySchema, value: unknown) =>
-  Schema.encodeUnknownEffect(json(schema))(value).pipe(
-    Effect.mapError((error) => new WorkerPool.ResultError({ task: task.name, issue: issueOf(error) }))
-  ) as Effect.Effect<Schema.Json, WorkerPool.ResultError>
+  codecOf(schema)
+    .encode(value)
+    .pipe(Effect.mapError((error) => new WorkerPool.ResultError({ task: task.name, issue: issueOf(error) })))
 
 /** A value of `schema` from JSON. */
-export const decodeValue = (schema: Task.AnySchema, value: Schema.Json) =>
-  Schema.decodeUnknownEffect(json(schema))(value) as Effect.Effect<unknown, Schema.SchemaError>
+export const decodeValue = (schema: Task.AnySchema, value: Schema.Json) => codecOf(schema).decode(value)
 
 /** A runner's side: any failure of a task, as what crosses the network. */
 export const encodeFailure = (task: Task.Any, error: unknown, runner: string): Effect.Effect<RemoteFailure> =>

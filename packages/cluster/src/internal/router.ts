@@ -65,7 +65,8 @@ export class Router {
         if (load === 0) break
       }
     }
-    this.cursor = (best + 1) % this.slots
+    // The next pick starts here: sequential calls stay on one warm slot, concurrent ones spread.
+    this.cursor = best
     return best
   }
 }
