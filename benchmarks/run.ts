@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { availableParallelism, tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { cluster } from "./cluster.ts"
 import { markdown, type Summary, summarize, svg, type Target } from "./report.ts"
 import * as Scenarios from "./scenarios.ts"
 import { sharedMemory } from "./shared.ts"
@@ -184,6 +185,18 @@ const scenarios: ReadonlyArray<Scenario> = [
       millis: `ms, sum and histogram of ${quick ? "2" : "50"} million float64s`
     },
     run: sharedMemory
+  },
+  {
+    name: "16. Cluster",
+    subjects: ["local pool", "cluster"],
+    units: {
+      spreadSpeedup: "x sequential, 32 tasks of 20 ms (local: 2 worker threads; cluster: 2 runner processes of 1)",
+      mapPerSecond: `trivial tasks/s, a map of ${quick ? "10,000" : "100,000"} inputs (chunkSize "auto")`,
+      roundTripMedian: "µs per trivial task, one at a time, median",
+      roundTripP99: "µs per trivial task, one at a time, p99",
+      failoverMillis: "ms from a runner's SIGKILL until its shards serve again (default settings)"
+    },
+    run: cluster
   }
 ]
 
@@ -294,6 +307,39 @@ const coldStartTargets = (): Array<Target> =>
       pass: time <= bound && rss <= bound
     }
   })
+
+/** Scenario 16: the same program on a cluster of two runner processes, beside a local pool. */
+const clusterTargets = (): Array<Target> => {
+  const of = (subject: string, metric: string) => get("16.", subject, metric)
+  const spread = of("cluster", "spreadSpeedup")
+  const map = of("cluster", "mapPerSecond")
+  const median = of("cluster", "roundTripMedian") / 1000
+  const p99 = of("cluster", "roundTripP99") / 1000
+  const failover = of("cluster", "failoverMillis") / 1000
+  const side = (metric: string, digits: number) => `local pool ${of("local pool", metric).toFixed(digits)}`
+  return [
+    {
+      target: "Cluster: 32 tasks of 20 ms over two runner processes >= 1.7x sequential",
+      figure: `${ratio(spread)} (${side("spreadSpeedup", 2)}x)`,
+      pass: spread >= 1.7
+    },
+    {
+      target: "Cluster: a map of 100,000 trivial inputs >= 50,000 tasks/s",
+      figure: `${Math.round(map).toLocaleString("en")}/s (${side("mapPerSecond", 0)}/s)`,
+      pass: map >= 50_000
+    },
+    {
+      target: "Cluster: one task's round trip, client to runner to worker thread: median < 1 ms, p99 < 5 ms",
+      figure: `${median.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms (local pool ${(of("local pool", "roundTripMedian") / 1000).toFixed(3)} ms)`,
+      pass: median < 1 && p99 < 5
+    },
+    {
+      target: "Cluster: tasks flow again within 5 s of a runner's SIGKILL, default settings",
+      figure: `${failover.toFixed(1)} s`,
+      pass: failover <= 5
+    }
+  ]
+}
 
 /** Scenario 15: the shared-memory primitives against their peers and postMessage. */
 const sharedTargets = (): Array<Target> => {
@@ -414,6 +460,7 @@ const targets: ReadonlyArray<Target> = [
   ...coldStartTargets(),
   ...processTargets(),
   ...sharedTargets(),
+  ...clusterTargets(),
   {
     target: "100,000 fibers waiting on one Lock fit in < 100 MB of heap",
     figure: `${memoryFor100k.toFixed(1)} MB`,

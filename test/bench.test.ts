@@ -29,7 +29,8 @@ describe("pnpm bench --quick", () => {
       "12. Tracing",
       "13. Cold start",
       "14. Worker processes",
-      "15. Shared memory"
+      "15. Shared memory",
+      "16. Cluster"
     ]) {
       assert.include(stdout, `| ${scenario} |`)
     }

@@ -5,6 +5,8 @@ import { BINS, spin, sumAndCount, trivial } from "../tasks.ts"
 export const Trivial = Task.make("Trivial", { payload: Schema.Number, success: Schema.Number })
 export const Spin = Task.make("Spin", { payload: Schema.Number, success: Schema.Number })
 export const Exit = Task.make("Exit", { payload: Schema.Number, success: Schema.Number })
+/** The process a task ran in: a cluster runner's pid, for scenario 16. */
+export const Pid = Task.make("Pid", { payload: Schema.Void, success: Schema.Number })
 /** A stream of the numbers from 0 to n - 1. */
 export const Count = Task.stream("Count", { payload: Schema.Number, success: Schema.Number })
 /** A result of `n` megabytes of float64s, copied back or moved with WorkerRunner.transfer. */
@@ -38,6 +40,7 @@ WorkerRunner.launch([
   WorkerRunner.handle(SumCopy, (values) => Effect.sync(() => sumAndCount(values, new Int32Array(BINS)))),
   WorkerRunner.handle(Trivial, (n) => Effect.succeed(trivial(n))),
   WorkerRunner.handle(Spin, (ms) => Effect.sync(() => spin(ms))),
+  WorkerRunner.handle(Pid, () => Effect.sync(() => process.pid)),
   WorkerRunner.handle(Count, (n) => Stream.range(0, n - 1)),
   WorkerRunner.handle(Exit, () => Effect.sync(() => process.exit(3))),
   WorkerRunner.handle(Floats, ({ megabytes, move }) =>

@@ -6,7 +6,6 @@
  */
 
 import { type Task, WorkerPool } from "@strand/platform-node"
-import type { ConfigError } from "effect/Config"
 import type { Sharding } from "effect/cluster/Sharding"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -365,24 +364,32 @@ const make = (router: Router, isServed: (name: string) => Effect.Effect<boolean>
     return service
   })
 
-/** Asks every slot which runner holds it, now and then again, so the router spreads work from the start. */
-const locate = (router: Router, every: Duration.Duration) =>
+/**
+ * Asks every slot which runner holds it before the first task, so the router
+ * spreads work from the start; then one slot every `pace`, so that a runner
+ * that joins later is found without bursts of calls that would slow tasks.
+ */
+const locate = (router: Router, pace: Duration.Duration) =>
   Effect.gen(function* () {
     const clientFor = yield* clientsOf(router)
-    const probe = Effect.forEach(
+    const probe = (slot: number) =>
+      clientFor(slot)
+        .Locate()
+        .pipe(
+          Effect.tap((runner) => Effect.sync(() => router.learn(slot, runner))),
+          Effect.timeout(Duration.seconds(2)),
+          Effect.ignore
+        )
+    yield* Effect.forEach(
       Array.from({ length: router.slots }, (_, slot) => slot),
-      (slot) =>
-        clientFor(slot)
-          .Locate()
-          .pipe(
-            Effect.tap((runner) => Effect.sync(() => router.learn(slot, runner))),
-            Effect.timeout(every),
-            Effect.ignore
-          ),
-      { concurrency: "unbounded", discard: true }
+      probe,
+      { concurrency: 8, discard: true }
     )
-    yield* probe
-    yield* probe.pipe(Effect.repeat(Schedule.spaced(every)), Effect.forkScoped)
+    let next = 0
+    yield* Effect.suspend(() => probe(next++ % router.slots)).pipe(
+      Effect.repeat(Schedule.spaced(pace)),
+      Effect.forkScoped
+    )
   })
 
 const routerOf = (options: RoutingOptions | undefined) => {
@@ -430,7 +437,7 @@ export const layerOnSharding = (
     WorkerPool.WorkerPool,
     Effect.gen(function* () {
       const router = yield* routerOf(options)
-      yield* locate(router, Duration.seconds(2))
+      yield* locate(router, Duration.millis(100))
       return yield* make(router, () => Effect.succeed(true))
     })
   )
@@ -490,7 +497,7 @@ export const layer = (
   options?: Options
 ): Layer.Layer<
   WorkerPool.WorkerPool,
-  WorkerPool.InvalidPoolOptions | DatabaseUnavailable | ClusterConfigMismatch | NoRunners | ConfigError,
+  WorkerPool.InvalidPoolOptions | DatabaseUnavailable | ClusterConfigMismatch | NoRunners,
   SqlClient
 > =>
   Settings.unwrap(options ?? {}, (resolved) =>
@@ -520,7 +527,7 @@ export const layer = (
                 Effect.orElseSucceed(() => false),
                 Effect.provideContext(database)
               )
-        yield* locate(router, Duration.seconds(2))
+        yield* locate(router, Duration.millis(100))
         return yield* make(router, isServed)
       })
     ).pipe(Layer.provide(Settings.clusterLayer(resolved, undefined)))

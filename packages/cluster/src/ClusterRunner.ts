@@ -7,7 +7,6 @@
 
 import * as Net from "node:net"
 import { type Task, WorkerPool } from "@strand/platform-node"
-import type { ConfigError } from "effect/Config"
 import * as Entity from "effect/cluster/Entity"
 import type { Sharding } from "effect/cluster/Sharding"
 import * as Effect from "effect/Effect"
@@ -268,11 +267,7 @@ export const layer = (
   options: Options
 ): Layer.Layer<
   never,
-  | WorkerPool.InvalidPoolOptions
-  | DatabaseUnavailable
-  | ClusterConfigMismatch
-  | SocketServer.SocketServerError
-  | ConfigError,
+  WorkerPool.InvalidPoolOptions | DatabaseUnavailable | ClusterConfigMismatch | SocketServer.SocketServerError,
   SqlClient | WorkerPool.WorkerPool
 > =>
   Settings.unwrap(options, (resolved) =>
