@@ -437,7 +437,7 @@ export const layerOnSharding = (
     WorkerPool.WorkerPool,
     Effect.gen(function* () {
       const router = yield* routerOf(options)
-      yield* locate(router, Duration.millis(100))
+      yield* locate(router, Duration.millis(250))
       return yield* make(router, () => Effect.succeed(true))
     })
   )
@@ -527,7 +527,7 @@ export const layer = (
                 Effect.orElseSucceed(() => false),
                 Effect.provideContext(database)
               )
-        yield* locate(router, Duration.millis(100))
+        yield* locate(router, Duration.millis(250))
         return yield* make(router, isServed)
       })
     ).pipe(Layer.provide(Settings.clusterLayer(resolved, undefined)))

@@ -131,11 +131,14 @@ const serve = (byName: ReadonlyMap<string, Task.Any>) =>
               }
               payloads.push(decoded.success)
             }
+            // The caller has already balanced its chunks over the runners: here each chunk is split
+            // once per local worker, so a worker runs its share without a round trip between inputs.
+            const workers = Math.max(1, (yield* pool.stats).size)
             const values: Array<Protocol.Json> = []
             const ran = yield* pool
               .mapStream(task, payloads, {
                 order: "input",
-                chunkSize: "auto",
+                chunkSize: Math.max(1, Math.ceil(payloads.length / workers)),
                 timeout: timeoutOf(request.timeoutMillis)
               })
               .pipe(

@@ -64,7 +64,7 @@ export const resolve = (settings: Settings): Effect.Effect<Resolved, WorkerPool.
     return {
       shards,
       lockExpiration: yield* duration("lockExpiration", settings.lockExpiration, Duration.seconds(3)),
-      assignmentRefresh: yield* duration("assignmentRefresh", settings.assignmentRefresh, Duration.millis(500)),
+      assignmentRefresh: yield* duration("assignmentRefresh", settings.assignmentRefresh, Duration.seconds(1)),
       healthCheckInterval: yield* duration("healthCheckInterval", settings.healthCheckInterval, Duration.seconds(1))
     }
   })
