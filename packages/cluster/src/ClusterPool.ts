@@ -92,13 +92,22 @@ const noTransfer = (options: WorkerPool.RunOptions | undefined) =>
       )
     : Effect.void
 
-/** The cluster's own delivery failures, as the error a local pool gives for a lost worker. */
-const undelivered = (task: Task.Any) => (error: { readonly _tag: string; readonly message?: string }) =>
-  new WorkerPool.WorkerCrashed({
-    task: task.name,
-    workerId: -1,
-    reason: `the cluster could not deliver the task (${error._tag}${error.message ? `: ${error.message}` : ""})`
-  })
+/**
+ * A runner's answer stays as it is; the cluster's own delivery failures (a full mailbox, storage,
+ * the transport) become the error a local pool gives for a lost worker.
+ */
+const deliveryError =
+  (task: Task.Any) =>
+  <E extends { readonly _tag: string; readonly message?: string }>(
+    error: E
+  ): Extract<E, Protocol.RemoteFailure> | WorkerPool.WorkerCrashed =>
+    error._tag === "RemoteFailure"
+      ? (error as Extract<E, Protocol.RemoteFailure>)
+      : new WorkerPool.WorkerCrashed({
+          task: task.name,
+          workerId: -1,
+          reason: `the cluster could not deliver the task (${error._tag}${error.message ? `: ${error.message}` : ""})`
+        })
 
 const abortedBy = (task: Task.Any, signal: AbortSignal) =>
   new WorkerPool.TaskAborted({
@@ -135,7 +144,16 @@ const make = (router: Router, isServed: (name: string) => Effect.Effect<boolean>
     const clientFor = yield* clientsOf(router)
     const counts = { started: 0, succeeded: 0, failed: 0, cancelled: 0, timedOut: 0, inflight: 0 }
 
-    /** Counts a call's tasks in `stats`, as seen from this caller. */
+    const failedWith = (error: unknown) => {
+      counts.failed += 1
+      if (error instanceof WorkerPool.TaskTimeout) counts.timedOut += 1
+    }
+
+    /**
+     * Counts a call's `weight` tasks in `stats`, as seen from this caller. A chunk's outcome
+     * counts its results as succeeded, its failure as failed, and the inputs after the failure,
+     * which never ran, as cancelled.
+     */
     const counted = <A, E, R>(weight: number, effect: Effect.Effect<A, E, R>) =>
       Effect.suspend(() => {
         counts.started += weight
@@ -145,18 +163,17 @@ const make = (router: Router, isServed: (name: string) => Effect.Effect<boolean>
         Effect.onExit((exit) =>
           Effect.sync(() => {
             counts.inflight -= weight
-            if (exit._tag === "Success") counts.succeeded += weight
-            else if (exit.cause.reasons.every((reason) => reason._tag === "Interrupt")) counts.cancelled += weight
-            else {
-              counts.failed += weight
-              if (
-                exit.cause.reasons.some(
-                  (reason) => reason._tag === "Fail" && reason.error instanceof WorkerPool.TaskTimeout
-                )
-              ) {
-                counts.timedOut += weight
-              }
+            if (exit._tag === "Failure") {
+              const error = exit.cause.reasons.find((reason) => reason._tag === "Fail")
+              if (error === undefined) counts.cancelled += weight
+              else failedWith(error.error)
+              return
             }
+            const outcome = exit.value as Partial<Outcome>
+            if (outcome.values === undefined || outcome.failure === undefined) return void (counts.succeeded += weight)
+            counts.succeeded += outcome.values.length
+            if (Option.isSome(outcome.failure)) failedWith(outcome.failure.value)
+            counts.cancelled += weight - outcome.values.length - (Option.isSome(outcome.failure) ? 1 : 0)
           })
         )
       )
@@ -191,6 +208,7 @@ const make = (router: Router, isServed: (name: string) => Effect.Effect<boolean>
         return clientFor(slot)
           .RunMany({ task: task.name, payloads, timeoutMillis: timeout })
           .pipe(
+            Effect.mapError(deliveryError(task)),
             Effect.tap((reply) => Effect.sync(() => (runner = reply.runner))),
             Effect.flatMap((reply) =>
               Effect.all({
@@ -213,9 +231,7 @@ const make = (router: Router, isServed: (name: string) => Effect.Effect<boolean>
                 })
               )
             }),
-            Effect.catch((error) =>
-              Effect.succeed<Outcome>({ values: [], failure: Option.some(undelivered(task)(error)) })
-            ),
+            Effect.catch((error) => Effect.succeed<Outcome>({ values: [], failure: Option.some(error) })),
             Effect.ensuring(Effect.sync(() => router.done(slot, payloads.length, runner)))
           )
       })
@@ -285,6 +301,7 @@ const make = (router: Router, isServed: (name: string) => Effect.Effect<boolean>
           return yield* clientFor(slot)
             .Run({ task: task.name, payload: encoded, timeoutMillis: timeout })
             .pipe(
+              Effect.mapError(deliveryError(task)),
               Effect.tap((reply) => Effect.sync(() => (runner = reply.runner))),
               Effect.flatMap((reply) =>
                 Protocol.decodeValue(task.success, reply.value).pipe(
@@ -295,13 +312,6 @@ const make = (router: Router, isServed: (name: string) => Effect.Effect<boolean>
                 runner = failure.runner
                 return failWith(task, failure)
               }),
-              Effect.catchTags({
-                MailboxFull: undelivered(task),
-                AlreadyProcessingMessage: undelivered(task),
-                PersistenceError: undelivered(task),
-                EntityNotAssignedToRunner: undelivered(task),
-                RpcClientError: undelivered(task)
-              } as never),
               Effect.ensuring(Effect.sync(() => router.done(slot, 1, runner))),
               (effect) =>
                 options?.signal === undefined ? effect : Effect.raceFirst(effect, onAbort(task, options.signal)),
@@ -325,18 +335,13 @@ const make = (router: Router, isServed: (name: string) => Effect.Effect<boolean>
             const items = clientFor(slot)
               .RunStream({ task: task.name, payload: encoded, timeoutMillis: timeout, bufferSize })
               .pipe(
+                Stream.mapError(deliveryError(task)),
                 Stream.mapEffect((value) =>
                   Protocol.decodeValue(task.success, value).pipe(
                     Effect.mapError((error) => new WorkerPool.ResultError({ task: task.name, issue: error.message }))
                   )
                 ),
-                Stream.catch((error: { readonly _tag: string }) =>
-                  error._tag === "RemoteFailure"
-                    ? Stream.fromEffect(failWith(task, error as Protocol.RemoteFailure))
-                    : error._tag === "ResultError"
-                      ? Stream.fail(error)
-                      : Stream.fail(undelivered(task)(error))
-                ),
+                Stream.catchTag("RemoteFailure", (failure) => Stream.fromEffect(failWith(task, failure))),
                 Stream.ensuring(Effect.sync(() => router.done(slot, 1, undefined)))
               )
             return options?.signal === undefined ? items : Stream.interruptWhen(items, onAbort(task, options.signal))

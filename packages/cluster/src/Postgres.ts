@@ -279,6 +279,7 @@ export interface Options {
 }
 
 const hidePassword = (url: string): string => {
+  if (url === "") return "(no URL)"
   try {
     const parsed = new URL(url)
     if (parsed.password !== "") parsed.password = "***"
@@ -315,6 +316,9 @@ export const layer = (options: Options): Layer.Layer<SqlClient | PgClient.PgClie
   const unavailable = (reason: string) => new DatabaseUnavailable({ database: hidePassword(options.url), reason })
   return PgClient.layerFrom(
     Effect.gen(function* () {
+      if (options.url === "") {
+        return yield* Effect.fail(unavailable("no URL was given: set DATABASE_URL, or pass the url option"))
+      }
       if (!/^postgres(ql)?:\/\//.test(options.url)) {
         return yield* Effect.fail(unavailable("the URL must start with postgres:// or postgresql://"))
       }

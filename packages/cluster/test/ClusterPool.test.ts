@@ -90,6 +90,17 @@ describe("ClusterPool on TestRunner", () => {
     )
   )
 
+  it.live("stats count a chunk's results, its failure, and the inputs after it that never ran", () =>
+    withCluster(() =>
+      Effect.gen(function* () {
+        const failed = yield* Effect.flip(WorkerPool.map(EvenOnly, [2, 4, 7, 8, 10], { chunkSize: 5 }))
+        assert.deepStrictEqual(failed, new Odd({ n: 7 }))
+        const stats = yield* WorkerPool.stats
+        assert.deepInclude(stats, { started: 5, succeeded: 2, failed: 1, cancelled: 2, inflight: 0 })
+      })
+    )
+  )
+
   it.live("an interrupted call stops its task on the runner's worker", () =>
     withCluster((local) =>
       Effect.gen(function* () {
