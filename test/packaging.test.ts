@@ -54,6 +54,24 @@ const program = Effect.gen(function* () {
   return { squares, inProcesses, wrong: wrong.option }
 }).pipe(Effect.provide(WorkerPool.layer({ module: new URL("./worker.js", import.meta.url), size: 2 })))
 Effect.runPromise(program).then((result) => console.log(JSON.stringify(result)))
+`,
+  // The cluster's caller and runner in one process, on Effect's in-memory TestRunner.
+  "src/cluster.ts": `import { Effect, Layer } from "effect"
+import { TestRunner } from "effect/cluster"
+import { ClusterPool, ClusterRunner, Postgres } from "@strand/cluster"
+import { WorkerPool } from "@strand/platform-node"
+import { Square } from "./tasks.js"
+const InMemory = ClusterPool.layerOnSharding().pipe(
+  Layer.provideMerge(ClusterRunner.layerOnSharding({ tasks: [Square] })),
+  Layer.provide(WorkerPool.layer({ module: new URL("./worker.js", import.meta.url), size: 1 })),
+  Layer.provide(TestRunner.layer)
+)
+const program = Effect.gen(function* () {
+  const squares = yield* WorkerPool.map(Square, [6, 7]).pipe(Effect.provide(InMemory))
+  const noDatabase = yield* Effect.flip(Effect.scoped(Layer.build(Postgres.layer({ url: "" }))))
+  return { squares, noDatabase: noDatabase._tag }
+})
+Effect.runPromise(program).then((result) => console.log(JSON.stringify(result)))
 `
 }
 
@@ -61,11 +79,11 @@ describe("packaging", () => {
   it("packed tarballs install with npm outside the workspace, type-check and run on plain node", async () => {
     const work = mkdtempSync(join(tmpdir(), "strand-pack-"))
     const packs = join(work, "packs")
-    for (const name of ["core", "platform-node"]) {
+    for (const name of ["core", "platform-node", "cluster"]) {
       await exec("pnpm", ["pack", "--pack-destination", packs], { cwd: join(root, "packages", name) })
     }
     const tarballs = readdirSync(packs).map((file) => join(packs, file))
-    assert.lengthOf(tarballs, 2)
+    assert.lengthOf(tarballs, 3)
     for (const tarball of tarballs) {
       const { stdout } = await exec("tar", ["-tzf", tarball])
       assert.include(stdout, "package/README.md")
@@ -83,11 +101,22 @@ describe("packaging", () => {
     }
     await exec(
       "npm",
-      ["install", "--no-audit", "--no-fund", "--prefer-offline", ...tarballs, "effect@4.1.0", "@types/node@24"],
+      [
+        "install",
+        "--no-audit",
+        "--no-fund",
+        "--prefer-offline",
+        ...tarballs,
+        "effect@4.1.0",
+        "@effect/platform-node@4.1.0",
+        "@types/node@24"
+      ],
       { cwd: project, timeout: 240_000 }
     )
     await exec(tsc, ["-p", "."], { cwd: project })
     const { stdout } = await exec(process.execPath, ["dist/main.js"], { cwd: project, timeout: 60_000 })
     assert.deepStrictEqual(JSON.parse(stdout), { squares: [1, 4, 9], inProcesses: [16, 25], wrong: "module" })
+    const cluster = await exec(process.execPath, ["dist/cluster.js"], { cwd: project, timeout: 60_000 })
+    assert.deepStrictEqual(JSON.parse(cluster.stdout), { squares: [36, 49], noDatabase: "DatabaseUnavailable" })
   }, 300_000)
 })
