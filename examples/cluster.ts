@@ -57,6 +57,8 @@ if (WorkerRunner.isWorker) {
   // It stops when its parent closes its standard input (the parent ended, even by SIGKILL).
   process.stdin.resume()
   process.stdin.once("close", () => process.kill(process.pid, "SIGTERM"))
+  // Its output went to that parent: with the parent gone, a last log line must not crash it.
+  process.stdout.on("error", () => {})
   NodeRuntime.runMain(
     Effect.scoped(
       Effect.gen(function* () {
@@ -86,7 +88,9 @@ if (WorkerRunner.isWorker) {
           if (output.includes(`ready ${child.pid}`))
             resume(Effect.succeed({ pid: child.pid!, kill: () => child.kill("SIGKILL") }))
         })
-        child.once("exit", (code) => resume(Effect.fail(new Error(`a runner exited (${code}) before it was ready`))))
+        child.once("exit", (code) =>
+          resume(Effect.fail(new Error(`a runner exited (${code}) before it was ready; it said:\n${output.trim()}`)))
+        )
       }),
       (runner) => Effect.sync(() => runner.kill())
     )

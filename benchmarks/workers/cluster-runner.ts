@@ -8,6 +8,8 @@ import { Pid, Spin, Trivial } from "./strand.ts"
 
 process.stdin.resume()
 process.stdin.once("close", () => process.kill(process.pid, "SIGTERM"))
+// Its output went to that parent: with the parent gone, a last log line must not crash it.
+process.stdout.on("error", () => {})
 
 NodeRuntime.runMain(
   Effect.scoped(
