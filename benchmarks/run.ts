@@ -190,7 +190,7 @@ const scenarios: ReadonlyArray<Scenario> = [
     name: "16. Cluster",
     subjects: ["local pool", "cluster"],
     units: {
-      spreadSpeedup: "x sequential, 32 tasks of 20 ms (local: 2 worker threads; cluster: 2 runner processes of 1)",
+      spreadSpeedup: `x sequential, ${quick ? 8 : 32} tasks of 20 ms (local: 2 worker threads; cluster: 2 runner processes of 1)`,
       mapPerSecond: `trivial tasks/s, a map of ${quick ? "10,000" : "100,000"} inputs (chunkSize "auto")`,
       roundTripMedian: "µs per trivial task, one at a time, median",
       roundTripP99: "µs per trivial task, one at a time, p99",
