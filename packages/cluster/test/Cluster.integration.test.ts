@@ -5,10 +5,10 @@ import { networkInterfaces } from "node:os"
 import { assert, layer } from "@effect/vitest"
 import { ClusterPool, Postgres } from "@strand/cluster"
 import { WorkerPool } from "@strand/platform-node"
-import { Cause, Context, Effect, Exit, Layer, Option, Stream } from "effect"
+import { Cause, Context, Effect, Exit, Fiber, Layer, Option, Stream } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
 import { type RunnerProcess, ready, startRunner } from "./fixtures/processes.ts"
-import { Count, EvenOnly, Sleep, Square, Where } from "./fixtures/tasks.ts"
+import { Count, EvenOnly, Sleep, Spin, Square, Where } from "./fixtures/tasks.ts"
 
 class Cluster extends Context.Service<
   Cluster,
@@ -100,6 +100,25 @@ layer(ClusterLive, { timeout: "120 seconds", excludeTestServices: true })(
           assert.instanceOf(errorOf(closed), Postgres.DatabaseUnavailable)
         }),
       120_000
+    )
+
+    it.effect(
+      "interrupting a call stops its task on the runner, even a synchronous loop",
+      () =>
+        Effect.gen(function* () {
+          const { url } = yield* Cluster
+          yield* Effect.gen(function* () {
+            // Both calls go to the runner that holds the key's slot, whose pool has one worker thread.
+            const home = yield* WorkerPool.run(Where, 0, { key: "busy" })
+            const fiber = yield* Effect.forkChild(WorkerPool.run(Spin, 600_000, { key: "busy" }))
+            yield* Effect.sleep("1 second")
+            yield* Fiber.interrupt(fiber)
+            // Were the loop still running, this would wait ten minutes behind it.
+            const next = yield* WorkerPool.run(Where, 1, { key: "busy" })
+            assert.strictEqual(next.pid, home.pid)
+          }).pipe(Effect.provide(clientOf(url)))
+        }),
+      60_000
     )
 
     it.effect(
