@@ -155,5 +155,10 @@ if (WorkerRunner.isWorker) {
     }).pipe(Effect.provide(ClusterLive))
   })
 
-  NodeRuntime.runMain(Effect.scoped(program))
+  NodeRuntime.runMain(
+    Effect.scoped(program).pipe(
+      // Without Postgres's server programs there is no throwaway database: say so, and how to get one.
+      Effect.catchTag("PostgresNotFound", (error) => Console.log(`Skipped: ${error.message}`))
+    )
+  )
 }

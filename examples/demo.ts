@@ -104,10 +104,13 @@ const tour: ReadonlyArray<Stop> = [
     file: "cluster",
     title: "Scaling out: the same map on a cluster of runner processes",
     shows: "ClusterPool.layer: swap one Layer; a runner's SIGKILL loses nothing",
-    figure: match(
-      /Failover: .* again ([\d.]+) s after[\s\S]*Every task ended exactly once: (\d+) results for (\d+) inputs/,
-      (m) => `${m[2]}/${m[3]} results, failover ${m[1]} s`
-    )
+    figure: (output) =>
+      output.includes("Skipped: no Postgres")
+        ? "skipped: Postgres is not installed (apt-get install postgresql)"
+        : match(
+            /Failover: .* again ([\d.]+) s after[\s\S]*Every task ended exactly once: (\d+) results for (\d+) inputs/,
+            (m) => `${m[2]}/${m[3]} results, failover ${m[1]} s`
+          )(output)
   },
   {
     file: "ipc-queue",

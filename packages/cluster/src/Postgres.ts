@@ -89,7 +89,30 @@ const safeList = (folder: string): Array<string> => {
   }
 }
 
-const findBinaries = Effect.suspend(() => {
+/**
+ * The folder that holds Postgres's server programs (`initdb`, `pg_ctl`), as
+ * `throwaway` finds it, or `PostgresNotFound`, which says how to install them.
+ *
+ * **When to use**
+ *
+ * To skip, with a message, what needs a throwaway Postgres on a machine that
+ * has none, instead of failing half-way.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Postgres } from "@strand/cluster"
+ *
+ * const program = Postgres.serverPrograms.pipe(
+ *   Effect.flatMap((folder) => Effect.log(`Postgres's programs are in ${folder}`)),
+ *   Effect.catchTag("PostgresNotFound", (error) => Effect.log(error.message))
+ * )
+ * ```
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const serverPrograms: Effect.Effect<string, PostgresNotFound> = Effect.suspend(() => {
   const folders = candidates()
   const found = folders.find((folder) => existsSync(join(folder, "initdb")) && existsSync(join(folder, "pg_ctl")))
   return found === undefined ? Effect.fail(new PostgresNotFound({ searched: folders })) : Effect.succeed(found)
@@ -184,7 +207,7 @@ const watchdog = (stop: readonly [string, ReadonlyArray<string>], folder: string
  */
 export const throwaway: Effect.Effect<Database, PostgresNotFound | PostgresStartError, Scope.Scope> = Effect.gen(
   function* () {
-    const bin = yield* findBinaries
+    const bin = yield* serverPrograms
     const user = yield* asServerUser
     const folder = yield* Effect.acquireRelease(
       Effect.tryPromise({
