@@ -11,7 +11,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { SqlClient } from "effect/sql/SqlClient"
-import { invalid, locate, make, routerOf, timeoutMillis } from "./internal/client.ts"
+import { make, routerOf, timeoutMillis } from "./internal/client.ts"
 import type { ClusterConfigMismatch, DatabaseUnavailable, NoRunners } from "./internal/errors.ts"
 import * as Registry from "./internal/registry.ts"
 import * as Settings from "./internal/settings.ts"
@@ -102,7 +102,6 @@ export const layerOnSharding = (
     WorkerPool.WorkerPool,
     Effect.gen(function* () {
       const router = yield* routerOf(options)
-      yield* locate(router, Duration.millis(250))
       return yield* make(router, () => Effect.succeed(true))
     })
   )
@@ -175,7 +174,9 @@ export const layer = (
             ? Duration.seconds(30)
             : yield* Effect.flatMap(timeoutMillis(options.startupTimeout), (millis) =>
                 millis === undefined
-                  ? Effect.fail(invalid("startupTimeout", options.startupTimeout, "a finite positive duration"))
+                  ? Effect.fail(
+                      Settings.invalid("startupTimeout", options.startupTimeout, "a finite positive duration")
+                    )
                   : Effect.succeed(Duration.millis(millis))
               )
         let served = yield* Registry.awaitRunners(resolved.shards, resolved.lockExpiration, startup)
@@ -192,7 +193,6 @@ export const layer = (
                 Effect.orElseSucceed(() => false),
                 Effect.provideContext(database)
               )
-        yield* locate(router, Duration.millis(250))
         return yield* make(router, isServed)
       })
     ).pipe(Layer.provide(Settings.clusterLayer(resolved, undefined)))

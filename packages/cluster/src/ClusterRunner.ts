@@ -5,7 +5,6 @@
  * @since 0.1.0
  */
 
-import * as Net from "node:net"
 import { type Task, WorkerPool } from "@strand/platform-node"
 import * as Entity from "effect/cluster/Entity"
 import type { Sharding } from "effect/cluster/Sharding"
@@ -55,22 +54,14 @@ const taskList = (tasks: ReadonlyArray<Task.Any>) =>
   Effect.gen(function* () {
     if (tasks.length === 0) {
       return yield* Effect.fail(
-        new WorkerPool.InvalidPoolOptions({
-          option: "tasks",
-          value: "[]",
-          expected: "the Task definitions this runner serves (at least one)"
-        })
+        Settings.invalid("tasks", "[]", "the Task definitions this runner serves (at least one)")
       )
     }
     const byName = new Map<string, Task.Any>()
     for (const task of tasks) {
       if (byName.has(task.name)) {
         return yield* Effect.fail(
-          new WorkerPool.InvalidPoolOptions({
-            option: "tasks",
-            value: task.name,
-            expected: "tasks with distinct names (this one is listed twice)"
-          })
+          Settings.invalid("tasks", task.name, "tasks with distinct names (this one is listed twice)")
         )
       }
       byName.set(task.name, task)
@@ -99,7 +90,7 @@ const serve = (byName: ReadonlyMap<string, Task.Any>) =>
         const task = byName.get(name)
         return task !== undefined && task._tag === tag
           ? Effect.succeed(task as Extract<Task.Any, { readonly _tag: Tag }>)
-          : fail({ name } as Task.Any, new WorkerPool.TaskNotServed({ task: name }))
+          : Effect.flatMap(Protocol.encodePoolError(new WorkerPool.TaskNotServed({ task: name }), runner), Effect.fail)
       }
       const decode = (task: Task.Any, value: unknown) =>
         Protocol.decodeValue(task.payload, value as never).pipe(
@@ -204,27 +195,6 @@ export const layerOnSharding = (
 ): Layer.Layer<never, WorkerPool.InvalidPoolOptions, Sharding | WorkerPool.WorkerPool> =>
   Layer.unwrap(Effect.map(taskList(options.tasks), serve))
 
-const freePort = (host: string) =>
-  Effect.callback<number, WorkerPool.InvalidPoolOptions>((resume) => {
-    const server = Net.createServer()
-    server.once("error", (error) =>
-      resume(
-        Effect.fail(
-          new WorkerPool.InvalidPoolOptions({
-            option: "host",
-            value: host,
-            expected: `an address of this machine to listen on (${error.message})`
-          })
-        )
-      )
-    )
-    server.listen(0, host, () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => resume(Effect.succeed(port)))
-    })
-  })
-
 /**
  * A runner: joins the cluster in the database the `SqlClient` reaches, takes
  * a share of its shards and runs the tasks sent to them on the `WorkerPool`
@@ -280,15 +250,14 @@ export const layer = (
         const host = options.host ?? "127.0.0.1"
         const port = options.port ?? 0
         if (!Number.isInteger(port) || port < 0 || port > 65535) {
-          return yield* Effect.fail(
-            new WorkerPool.InvalidPoolOptions({
-              option: "port",
-              value: String(port),
-              expected: "a port from 0 to 65535"
-            })
-          )
+          return yield* Effect.fail(Settings.invalid("port", port, "a port from 0 to 65535"))
         }
-        const address = { host, port: port === 0 ? yield* freePort(host) : port }
+        const free = Settings.freePort(host).pipe(
+          Effect.mapError((error) =>
+            Settings.invalid("host", host, `an address of this machine to listen on (${error.message})`)
+          )
+        )
+        const address = { host, port: port === 0 ? yield* free : port }
         const entry = {
           address: `${address.host}:${address.port}`,
           shards: resolved.shards,

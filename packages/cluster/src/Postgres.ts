@@ -8,7 +8,6 @@
 import { execFile, spawn } from "node:child_process"
 import { existsSync, readdirSync } from "node:fs"
 import { chown, mkdtemp, readFile, rm } from "node:fs/promises"
-import * as Net from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { PgClient } from "@effect/sql-pg"
@@ -19,6 +18,7 @@ import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import type { SqlClient } from "effect/sql/SqlClient"
 import { DatabaseUnavailable, PostgresNotFound, PostgresStartError } from "./internal/errors.ts"
+import { freePort } from "./internal/settings.ts"
 
 export {
   /**
@@ -116,16 +116,6 @@ export const serverPrograms: Effect.Effect<string, PostgresNotFound> = Effect.su
   const folders = candidates()
   const found = folders.find((folder) => existsSync(join(folder, "initdb")) && existsSync(join(folder, "pg_ctl")))
   return found === undefined ? Effect.fail(new PostgresNotFound({ searched: folders })) : Effect.succeed(found)
-})
-
-const freePort = Effect.callback<number, PostgresStartError>((resume) => {
-  const server = Net.createServer()
-  server.once("error", (error) => resume(Effect.fail(new PostgresStartError({ step: "port", reason: error.message }))))
-  server.listen(0, "127.0.0.1", () => {
-    const address = server.address()
-    const port = typeof address === "object" && address !== null ? address.port : 0
-    server.close(() => resume(Effect.succeed(port)))
-  })
 })
 
 /** `initdb` and `pg_ctl` refuse to run as root, so root runs them as the `postgres` user. */
@@ -229,7 +219,9 @@ export const throwaway: Effect.Effect<Database, PostgresNotFound | PostgresStart
       return run(file, wrapped, step)
     }
     yield* exec("initdb", ["-D", data, "-A", "trust", "-U", "strand", "-E", "UTF8", "--no-sync"], "initdb")
-    const port = yield* freePort
+    const port = yield* freePort("127.0.0.1").pipe(
+      Effect.mapError((error) => new PostgresStartError({ step: "port", reason: error.message }))
+    )
     const settings = [
       "-c listen_addresses=127.0.0.1",
       `-p ${port}`,

@@ -13,11 +13,9 @@ import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as Protocol from "./protocol.ts"
 import { Router } from "./router.ts"
+import { invalid } from "./settings.ts"
 
 type SingleTask = Task.Task<string, Task.AnySchema, Task.AnySchema, Task.AnySchema>
-
-export const invalid = (option: string, value: unknown, expected: string) =>
-  new WorkerPool.InvalidPoolOptions({ option, value: String(value), expected })
 
 export const timeoutMillis = (timeout: Duration.Input | undefined) => {
   if (timeout === undefined) return Effect.succeed(undefined)
@@ -72,6 +70,12 @@ const onAbort = (task: Task.Any, signal: AbortSignal | undefined) =>
         return Effect.sync(() => signal.removeEventListener("abort", abort))
       })
 
+/** A result from JSON, or the `ResultError` a local pool gives for one that does not decode. */
+const decodeResult = (task: Task.Any, value: Protocol.Json) =>
+  Protocol.decodeValue(task.success, value).pipe(
+    Effect.mapError((error) => new WorkerPool.ResultError({ task: task.name, issue: error.message }))
+  )
+
 /** One client per slot, made once: making an entity's client costs more than a call. */
 const clientsOf = (router: Router) =>
   Effect.map(Protocol.Tasks.client, (clientFor) => {
@@ -85,9 +89,38 @@ interface Outcome {
   readonly failure: Option.Option<unknown>
 }
 
+/**
+ * Asks every slot which runner holds it before the first task, so the router
+ * spreads work from the start; then one slot every 250 ms, so that a runner
+ * that joins later is found without bursts of calls that would slow tasks.
+ */
+const locate = (router: Router, clientFor: (slot: number) => Protocol.TasksClient) =>
+  Effect.gen(function* () {
+    const probe = (slot: number) =>
+      clientFor(slot)
+        .Locate()
+        .pipe(
+          Effect.tap((runner) => Effect.sync(() => router.learn(slot, runner))),
+          Effect.timeout(Duration.seconds(2)),
+          Effect.ignore
+        )
+    yield* Effect.forEach(
+      Array.from({ length: router.slots }, (_, slot) => slot),
+      probe,
+      { concurrency: 8, discard: true }
+    )
+    let next = 0
+    yield* Effect.suspend(() => probe(next++ % router.slots)).pipe(
+      Effect.repeat(Schedule.spaced(Duration.millis(250))),
+      Effect.forkScoped
+    )
+  })
+
+/** The `WorkerPool` service over the cluster's entity, with its router located first. */
 export const make = (router: Router, isServed: (name: string) => Effect.Effect<boolean>) =>
   Effect.gen(function* () {
     const clientFor = yield* clientsOf(router)
+    yield* locate(router, clientFor)
     const counts = { started: 0, succeeded: 0, failed: 0, cancelled: 0, timedOut: 0, inflight: 0 }
 
     const failedWith = (error: unknown) => {
@@ -95,12 +128,8 @@ export const make = (router: Router, isServed: (name: string) => Effect.Effect<b
       if (error instanceof WorkerPool.TaskTimeout) counts.timedOut += 1
     }
 
-    /**
-     * Counts a call's `weight` tasks in `stats`, as seen from this caller. A chunk's outcome
-     * counts its results as succeeded, its failure as failed, and the inputs after the failure,
-     * which never ran, as cancelled.
-     */
-    const counted = <A, E, R>(weight: number, effect: Effect.Effect<A, E, R>) =>
+    /** Counts a call's `weight` tasks in `stats`, as seen from this caller; `succeeded` tallies a success. */
+    const counted = <A, E, R>(weight: number, effect: Effect.Effect<A, E, R>, succeeded: (value: A) => void) =>
       Effect.suspend(() => {
         counts.started += weight
         counts.inflight += weight
@@ -113,16 +142,22 @@ export const make = (router: Router, isServed: (name: string) => Effect.Effect<b
               const error = exit.cause.reasons.find((reason) => reason._tag === "Fail")
               if (error === undefined) counts.cancelled += weight
               else failedWith(error.error)
-              return
+            } else {
+              succeeded(exit.value)
             }
-            const outcome = exit.value as Partial<Outcome>
-            if (outcome.values === undefined || outcome.failure === undefined) return void (counts.succeeded += weight)
-            counts.succeeded += outcome.values.length
-            if (Option.isSome(outcome.failure)) failedWith(outcome.failure.value)
-            counts.cancelled += weight - outcome.values.length - (Option.isSome(outcome.failure) ? 1 : 0)
           })
         )
       )
+
+    /**
+     * A chunk's outcome counts its results as succeeded, its failure as failed, and the inputs
+     * after the failure, which never ran, as cancelled.
+     */
+    const tally = (weight: number) => (outcome: Outcome) => {
+      counts.succeeded += outcome.values.length
+      if (Option.isSome(outcome.failure)) failedWith(outcome.failure.value)
+      counts.cancelled += weight - outcome.values.length - (Option.isSome(outcome.failure) ? 1 : 0)
+    }
 
     const checkServed = (task: Task.Any) =>
       Effect.flatMap(isServed(task.name), (yes) =>
@@ -158,9 +193,7 @@ export const make = (router: Router, isServed: (name: string) => Effect.Effect<b
             Effect.tap((reply) => Effect.sync(() => (runner = reply.runner))),
             Effect.flatMap((reply) =>
               Effect.all({
-                values: Effect.forEach(reply.values, (value) => Protocol.decodeValue(task.success, value)).pipe(
-                  Effect.mapError((error) => new WorkerPool.ResultError({ task: task.name, issue: error.message }))
-                ),
+                values: Effect.forEach(reply.values, (value) => decodeResult(task, value)),
                 failure:
                   reply.failure === undefined
                     ? Effect.succeedNone
@@ -183,11 +216,7 @@ export const make = (router: Router, isServed: (name: string) => Effect.Effect<b
       })
 
     const chunkSizeOf = (option: WorkerPool.MapOptions["chunkSize"], length: number | undefined) => {
-      if (typeof option === "number") {
-        return Number.isInteger(option) && option >= 1
-          ? Effect.succeed(option)
-          : Effect.fail(invalid("chunkSize", option, 'a whole number of at least 1, or "auto"'))
-      }
+      if (typeof option === "number" && Number.isInteger(option) && option >= 1) return Effect.succeed(option)
       if (option !== undefined && option !== "auto") {
         return Effect.fail(invalid("chunkSize", option, 'a whole number of at least 1, or "auto"'))
       }
@@ -220,7 +249,7 @@ export const make = (router: Router, isServed: (name: string) => Effect.Effect<b
               (chunk) =>
                 Effect.flatMap(
                   Effect.forEach(chunk, (input) => encodePayload(task, input)),
-                  (payloads) => counted(payloads.length, runChunk(task, payloads, timeout))
+                  (payloads) => counted(payloads.length, runChunk(task, payloads, timeout), tally(payloads.length))
                 ),
               { concurrency: 32, unordered: options?.order === "completion" }
             ),
@@ -249,11 +278,7 @@ export const make = (router: Router, isServed: (name: string) => Effect.Effect<b
             .pipe(
               Effect.mapError(deliveryError(task)),
               Effect.tap((reply) => Effect.sync(() => (runner = reply.runner))),
-              Effect.flatMap((reply) =>
-                Protocol.decodeValue(task.success, reply.value).pipe(
-                  Effect.mapError((error) => new WorkerPool.ResultError({ task: task.name, issue: error.message }))
-                )
-              ),
+              Effect.flatMap((reply) => decodeResult(task, reply.value)),
               Effect.catchTag("RemoteFailure", (failure) => {
                 runner = failure.runner
                 return failWith(task, failure)
@@ -261,7 +286,10 @@ export const make = (router: Router, isServed: (name: string) => Effect.Effect<b
               Effect.ensuring(Effect.sync(() => router.done(slot, 1, runner))),
               (effect) =>
                 options?.signal === undefined ? effect : Effect.raceFirst(effect, onAbort(task, options.signal)),
-              (effect) => counted(1, effect)
+              (effect) =>
+                counted(1, effect, () => {
+                  counts.succeeded += 1
+                })
             )
         }) as never,
       map: (task, inputs, options) => Stream.runCollect(mapStream(task, inputs, options)),
@@ -282,11 +310,7 @@ export const make = (router: Router, isServed: (name: string) => Effect.Effect<b
               .RunStream({ task: task.name, payload: encoded, timeoutMillis: timeout, bufferSize })
               .pipe(
                 Stream.mapError(deliveryError(task)),
-                Stream.mapEffect((value) =>
-                  Protocol.decodeValue(task.success, value).pipe(
-                    Effect.mapError((error) => new WorkerPool.ResultError({ task: task.name, issue: error.message }))
-                  )
-                ),
+                Stream.mapEffect((value) => decodeResult(task, value)),
                 Stream.catchTag("RemoteFailure", (failure) => Stream.fromEffect(failWith(task, failure))),
                 Stream.ensuring(Effect.sync(() => router.done(slot, 1, undefined)))
               )
@@ -313,34 +337,6 @@ export const make = (router: Router, isServed: (name: string) => Effect.Effect<b
       messages: Stream.never
     }
     return service
-  })
-
-/**
- * Asks every slot which runner holds it before the first task, so the router
- * spreads work from the start; then one slot every `pace`, so that a runner
- * that joins later is found without bursts of calls that would slow tasks.
- */
-export const locate = (router: Router, pace: Duration.Duration) =>
-  Effect.gen(function* () {
-    const clientFor = yield* clientsOf(router)
-    const probe = (slot: number) =>
-      clientFor(slot)
-        .Locate()
-        .pipe(
-          Effect.tap((runner) => Effect.sync(() => router.learn(slot, runner))),
-          Effect.timeout(Duration.seconds(2)),
-          Effect.ignore
-        )
-    yield* Effect.forEach(
-      Array.from({ length: router.slots }, (_, slot) => slot),
-      probe,
-      { concurrency: 8, discard: true }
-    )
-    let next = 0
-    yield* Effect.suspend(() => probe(next++ % router.slots)).pipe(
-      Effect.repeat(Schedule.spaced(pace)),
-      Effect.forkScoped
-    )
   })
 
 export const routerOf = (options: { readonly slots?: number | undefined } | undefined) => {

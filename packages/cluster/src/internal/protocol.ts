@@ -63,6 +63,9 @@ export const Tasks = Entity.make("StrandTasks", [Run, RunMany, RunStream, Locate
 /** @internal */
 export type Json = Schema.Json
 
+/** A client of one slot's entity. */
+export type TasksClient = ReturnType<Effect.Success<typeof Tasks.client>>
+
 const PoolError = Schema.toCodecJson(
   Schema.Union([
     WorkerPool.WorkerCrashed,
@@ -112,13 +115,17 @@ export const encodeValue = (task: Task.Any, schema: Task.AnySchema, value: unkno
 /** A value of `schema` from JSON. */
 export const decodeValue = (schema: Task.AnySchema, value: Schema.Json) => codecOf(schema).decode(value)
 
+/** A runner's side: one of the pool's own errors, as what crosses the network. */
+export const encodePoolError = (error: WorkerPool.WorkerPoolError, runner: string): Effect.Effect<RemoteFailure> =>
+  Schema.encodeUnknownEffect(PoolError)(error).pipe(
+    Effect.orDie,
+    Effect.map((encoded) => new RemoteFailure({ kind: "pool", error: encoded, runner }))
+  )
+
 /** A runner's side: any failure of a task, as what crosses the network. */
 export const encodeFailure = (task: Task.Any, error: unknown, runner: string): Effect.Effect<RemoteFailure> =>
   WorkerPool.isWorkerPoolError(error)
-    ? Schema.encodeUnknownEffect(PoolError)(error).pipe(
-        Effect.orDie,
-        Effect.map((encoded) => new RemoteFailure({ kind: "pool", error: encoded, runner }))
-      )
+    ? encodePoolError(error, runner)
     : encodeValue(task, task.error, error).pipe(
         Effect.map((encoded) => new RemoteFailure({ kind: "task", error: encoded, runner })),
         Effect.catch((resultError) => encodeFailure(task, resultError, runner))

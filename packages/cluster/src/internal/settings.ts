@@ -4,6 +4,8 @@
  *
  * @internal
  */
+
+import * as Net from "node:net"
 import * as NodeCrypto from "@effect/platform-node/NodeCrypto"
 import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import * as NodeSocketServer from "@effect/platform-node/NodeSocketServer"
@@ -43,8 +45,21 @@ export interface Resolved {
   readonly healthCheckInterval: Duration.Duration
 }
 
-const invalid = (option: string, value: unknown, expected: string) =>
+/** An option out of range, as the pool's own typed error. */
+export const invalid = (option: string, value: unknown, expected: string) =>
   new WorkerPool.InvalidPoolOptions({ option, value: String(value), expected })
+
+/** A port on `host` that is free now: listen on port 0, read what the system gave, close. */
+export const freePort = (host: string): Effect.Effect<number, Error> =>
+  Effect.callback<number, Error>((resume) => {
+    const server = Net.createServer()
+    server.once("error", (error) => resume(Effect.fail(error)))
+    server.listen(0, host, () => {
+      const address = server.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      server.close(() => resume(Effect.succeed(port)))
+    })
+  })
 
 const duration = (option: string, input: Duration.Input | undefined, fallback: Duration.Duration) => {
   if (input === undefined) return Effect.succeed(fallback)
