@@ -24,10 +24,16 @@
  *   fibers and can be interrupted; an item is either delivered or left in the
  *   channel, never lost. `sendSync` and `receiveSync` block a worker's
  *   synchronous code and throw `BlockingOnMainThread` on the main thread.
+ * - Senders and receivers take separate locks, so a sender never waits for a
+ *   receiver's lock or the other way round; they meet through counts in shared
+ *   memory, and an item becomes visible only once it is whole.
  * - A thread that dies half-way through an operation on the channel (a worker
- *   terminated in the middle of `sendSync`) leaves it closed for good: every
- *   later operation fails with `ChannelClosed` naming that thread, rather than
- *   reading a half-written ring.
+ *   terminated in the middle of `sendSync`) leaves it closed for good: once
+ *   that is noticed, every operation fails with `ChannelClosed` naming that
+ *   thread, rather than reading a half-written ring. A dead sender is noticed
+ *   by the next sender, or by a receiver that finds the channel empty; a dead
+ *   receiver by the next receiver, or by a sender that finds it full. Until
+ *   then, items sent whole are still received.
  * - Items from one sender arrive in order. The order of waiting senders and
  *   receivers across threads is not FIFO.
  * - Pass it in a task's payload with `SharedChannel.schema(item)`.
@@ -56,17 +62,20 @@ import type * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import {
   type ChannelParts,
+  checkOtherSide,
+  closedError,
   decodeAll,
   encodeAll,
   encodeOne,
+  enterSync,
   type ItemCodec,
   itemCodec,
-  locked,
-  lockedSync
+  leave,
+  locked
 } from "./internal/shared/channel.ts"
 import { ChannelClosed, ChannelItemError } from "./internal/shared/errors.ts"
 import { labelOf } from "./internal/shared/lock.ts"
-import { allocateRing, ITEMS, RECEIVED, RECEIVED_SLEEPERS, Ring, SENT, SENT_SLEEPERS } from "./internal/shared/ring.ts"
+import { allocateRing, Ring, type RingRecord, type RingWait } from "./internal/shared/ring.ts"
 import { isNamedRecord, sharedSchema } from "./internal/shared/schema.ts"
 import { waitSync as block, deadlineOf, waitAsync } from "./internal/shared/wait.ts"
 
@@ -200,7 +209,7 @@ export const make = <A, I>(
   })
 
 /** The outcome of one attempt to send under the lock: how far it got, closed, or the receive count to sleep on. */
-const trySend = (ring: Ring, records: ReadonlyArray<string>, from: number): number | "closed" => {
+const trySend = (ring: Ring, records: ReadonlyArray<RingRecord>, from: number): number | "closed" => {
   if (ring.closed) return "closed"
   return from + ring.put(records, from)
 }
@@ -237,15 +246,19 @@ export const sendAll = <A>(
     const records = encodeAll(impl, items)
     if (records instanceof ChannelItemError) return Effect.fail(records)
     const ring = impl.ring
-    const closed = new ChannelClosed({ channel: impl.label, operation: "send" })
     const loop = (from: number): Effect.Effect<void, ChannelClosed | ChannelItemError> => {
-      const seen = Atomics.load(ring.cells, RECEIVED)
+      let wait: RingWait | undefined
       return Effect.flatMap(
-        locked(impl, "send", () => trySend(ring, records, from)),
+        locked(impl, "send", "send", () => {
+          const sent = trySend(ring, records, from)
+          if (sent !== "closed" && sent < records.length) wait = ring.roomWait()
+          return sent
+        }),
         (sent) => {
-          if (sent === "closed") return Effect.fail(closed)
-          if (sent === records.length) return Effect.void
-          return Effect.flatMap(waitAsync(ring.cells, RECEIVED, seen, RECEIVED_SLEEPERS), () => loop(sent))
+          if (sent === "closed") return Effect.fail(closedError(impl, "send"))
+          if (wait === undefined) return Effect.void
+          checkOtherSide(impl, "send")
+          return Effect.flatMap(waitAsync(ring.cells, wait.index, wait.expected, wait.flagged), () => loop(sent))
         }
       )
     }
@@ -281,16 +294,23 @@ const receiveUpTo = <A>(
     const impl = implOf(self)
     const ring = impl.ring
     const loop: Effect.Effect<Array<A>, ChannelItemError | ChannelClosed> = Effect.suspend(() => {
-      const seen = Atomics.load(ring.cells, SENT)
+      let wait: RingWait | undefined
       return Effect.flatMap(
-        locked(impl, "receive", () => ring.take(max, impl.codec.read)),
+        locked(impl, "receive", "receive", () => {
+          const records = ring.take(max, impl.codec.read)
+          if (records.length === 0) wait = ring.itemsWait()
+          return records
+        }),
         (records) => {
           if (records.length > 0) {
             const items = decodeAll(impl, records)
             return items instanceof ChannelItemError ? Effect.fail(items) : Effect.succeed(items)
           }
-          if (ring.closed && Atomics.load(ring.cells, ITEMS) === 0) return Effect.succeed([])
-          return Effect.flatMap(waitAsync(ring.cells, SENT, seen, SENT_SLEEPERS), () => loop)
+          if (ring.closed && ring.size === 0) {
+            return ring.brokenBy === undefined ? Effect.succeed([]) : Effect.fail(closedError(impl, "receive"))
+          }
+          checkOtherSide(impl, "receive")
+          return Effect.flatMap(waitAsync(ring.cells, wait!.index, wait!.expected, wait!.flagged), () => loop)
         }
       )
     })
@@ -387,7 +407,7 @@ export const stream = <A>(
 export const close = <A>(self: SharedChannel<A>): Effect.Effect<void> => {
   const impl = implOf(self)
   // A broken channel is closed already.
-  return Effect.ignore(locked(impl, "close", () => impl.ring.close()))
+  return Effect.ignore(locked(impl, "send", "close", () => impl.ring.close()))
 }
 
 /**
@@ -428,8 +448,7 @@ export const isClosed = <A>(self: SharedChannel<A>): Effect.Effect<boolean> =>
  * @category combinators
  * @since 0.6.0
  */
-export const size = <A>(self: SharedChannel<A>): Effect.Effect<number> =>
-  Effect.sync(() => Atomics.load(implOf(self).ring.cells, ITEMS))
+export const size = <A>(self: SharedChannel<A>): Effect.Effect<number> => Effect.sync(() => implOf(self).ring.size)
 
 /**
  * Options for the blocking forms.
@@ -441,9 +460,6 @@ export interface SyncOptions {
   /** The longest to block, in milliseconds; without it, as long as it takes. */
   readonly timeoutMillis?: number | undefined
 }
-
-/** The one record of a `sendSync`, in an array made once: a send allocates nothing. */
-const one: Array<string> = [""]
 
 /**
  * Sends one item from a worker's synchronous code, blocking the thread while
@@ -471,21 +487,17 @@ export const sendSync = <A>(self: SharedChannel<A>, item: A, options?: SyncOptio
   const ring = impl.ring
   let deadline: number | undefined
   for (;;) {
-    let closed = false
-    // Read under the lock: a receive after it changes the count, so the wait below cannot miss it.
-    let seen = 0
-    const sent = lockedSync(impl, "send", () => {
-      closed = ring.closed
-      one[0] = record
-      const put = !closed && ring.put(one, 0) === 1
-      if (!put) seen = Atomics.load(ring.cells, RECEIVED)
-      return put
-    })
-    if (closed) throw new ChannelClosed({ channel: impl.label, operation: "send" })
+    enterSync(impl, "send", "send")
+    const closed = ring.closed
+    const sent = !closed && ring.putOne(record)
+    const wait = sent || closed ? undefined : ring.roomWait()
+    leave(impl, "send")
+    if (closed) throw closedError(impl, "send")
     if (sent) return true
     deadline ??= deadlineOf(options?.timeoutMillis)
     if (performance.now() >= deadline) return false
-    block(ring.cells, RECEIVED, seen, deadline, `SharedChannel.sendSync on ${impl.label}`, RECEIVED_SLEEPERS)
+    checkOtherSide(impl, "send")
+    block(ring.cells, wait!.index, wait!.expected, deadline, `SharedChannel.sendSync on ${impl.label}`, wait!.flagged)
   }
 }
 
@@ -514,17 +526,30 @@ export const receiveSync = <A>(self: SharedChannel<A>, options?: SyncOptions): O
   const ring = impl.ring
   let deadline: number | undefined
   for (;;) {
-    const seen = Atomics.load(ring.cells, SENT)
-    const records = lockedSync(impl, "receive", () => ring.take(1, impl.codec.read))
+    enterSync(impl, "receive", "receive")
+    const records = ring.take(1, impl.codec.read)
+    const wait = records.length === 0 ? ring.itemsWait() : undefined
+    leave(impl, "receive")
     if (records.length > 0) {
       const items = decodeAll(impl, records)
       if (items instanceof ChannelItemError) throw items
       return Option.some(items[0]!)
     }
-    if (ring.closed) throw new ChannelClosed({ channel: impl.label, operation: "receive" })
+    if (ring.closed) {
+      if (ring.size === 0) throw closedError(impl, "receive")
+      continue
+    }
     deadline ??= deadlineOf(options?.timeoutMillis)
     if (performance.now() >= deadline) return Option.none()
-    block(ring.cells, SENT, seen, deadline, `SharedChannel.receiveSync on ${impl.label}`, SENT_SLEEPERS)
+    checkOtherSide(impl, "receive")
+    block(
+      ring.cells,
+      wait!.index,
+      wait!.expected,
+      deadline,
+      `SharedChannel.receiveSync on ${impl.label}`,
+      wait!.flagged
+    )
   }
 }
 

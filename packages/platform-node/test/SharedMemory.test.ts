@@ -450,18 +450,19 @@ describe("SharedChannel", () => {
     })
   )
 
-  it.live("a thread that dies holding the channel's lock leaves it closed for good, typed, naming the thread", () =>
+  /** One of the channel's two locks, reached through its encoded form: the send lock, or the receive lock. */
+  const channelLock = (channel: SharedChannel.SharedChannel<number>, side: "send" | "receive") => {
+    const { buffer } = Schema.encodeSync(SharedChannel.schema(Schema.Number))(channel)
+    return Schema.decodeSync(SharedLock.schema)({
+      name: `the channel's ${side} lock`,
+      cells: new Int32Array(buffer, side === "send" ? 64 : 128, 2),
+      at: 0
+    })
+  }
+
+  /** Has a worker take `lock` and die holding it; the dead thread's id. */
+  const dieHolding = (workers: WorkerPool.Service, lock: SharedLock.SharedLock) =>
     Effect.gen(function* () {
-      const workers = yield* pool(1)
-      const channel = yield* SharedChannel.make(Schema.Number, { name: "jobs" })
-      yield* SharedChannel.send(channel, 1)
-      // The channel's own lock, reached through its encoded form, held by a worker that then dies.
-      const { buffer } = Schema.encodeSync(SharedChannel.schema(Schema.Number))(channel)
-      const lock = Schema.decodeSync(SharedLock.schema)({
-        name: "the channel's lock",
-        cells: new Int32Array(buffer, 0, 2),
-        at: 0
-      })
       const held = yield* SharedEvent.make()
       const release = yield* SharedEvent.make()
       const holder = yield* Effect.forkChild(Effect.exit(workers.run(HoldLock, { lock, held, release, die: true })))
@@ -469,14 +470,73 @@ describe("SharedChannel", () => {
       const dead = Option.getOrThrow(yield* SharedLock.holder(lock))
       yield* SharedEvent.set(release)
       yield* Fiber.join(holder)
-      const error = yield* Effect.flip(SharedChannel.receive(channel))
-      assert.strictEqual(error._tag, "ChannelClosed")
-      assert.strictEqual((error as SharedChannel.ChannelClosed).brokenBy, dead)
-      assert.include(error.message, `shared channel "jobs", which thread ${dead} left half-way`)
-      assert.strictEqual((yield* Effect.flip(SharedChannel.send(channel, 2)))._tag, "ChannelClosed")
-      assert.isTrue(yield* SharedChannel.isClosed(channel))
-      yield* SharedChannel.close(channel)
-    }).pipe(Effect.scoped)
+      return dead
+    })
+
+  it.live(
+    "a sender that dies holding the send lock: what was sent whole is received, then the channel is broken, naming the thread",
+    () =>
+      Effect.gen(function* () {
+        const workers = yield* pool(1)
+        const channel = yield* SharedChannel.make(Schema.Number, { name: "jobs" })
+        yield* SharedChannel.send(channel, 1)
+        const dead = yield* dieHolding(workers, channelLock(channel, "send"))
+        assert.strictEqual(yield* SharedChannel.receive(channel), 1)
+        // Empty: the receiver looks at the send lock before it waits, and finds its holder dead.
+        const error = yield* Effect.flip(SharedChannel.receive(channel))
+        assert.strictEqual(error._tag, "ChannelClosed")
+        assert.strictEqual((error as SharedChannel.ChannelClosed).brokenBy, dead)
+        assert.include(error.message, `shared channel "jobs", which thread ${dead} left half-way`)
+        const send = yield* Effect.flip(SharedChannel.send(channel, 2))
+        assert.strictEqual((send as SharedChannel.ChannelClosed).brokenBy, dead)
+        assert.isTrue(yield* SharedChannel.isClosed(channel))
+        yield* SharedChannel.close(channel)
+      }).pipe(Effect.scoped)
+  )
+
+  it.live(
+    "a receiver that dies holding the receive lock: a sender that finds the channel full, and every receive, fail naming the thread",
+    () =>
+      Effect.gen(function* () {
+        const workers = yield* pool(1)
+        const channel = yield* SharedChannel.make(Schema.Number, { name: "jobs", capacity: 1 })
+        yield* SharedChannel.send(channel, 1)
+        const dead = yield* dieHolding(workers, channelLock(channel, "receive"))
+        // Full: the sender looks at the receive lock before it waits, and finds its holder dead.
+        const send = yield* Effect.flip(SharedChannel.send(channel, 2))
+        assert.strictEqual(send._tag, "ChannelClosed")
+        assert.strictEqual((send as SharedChannel.ChannelClosed).brokenBy, dead)
+        const receive = yield* Effect.flip(SharedChannel.receive(channel))
+        assert.strictEqual(
+          (receive as SharedChannel.ChannelClosed).brokenBy,
+          dead,
+          "its half-taken item is not trusted"
+        )
+        const stream = yield* Effect.flip(Stream.runCollect(SharedChannel.stream(channel)))
+        assert.strictEqual((stream as SharedChannel.ChannelClosed).brokenBy, dead)
+      }).pipe(Effect.scoped)
+  )
+
+  it.effect("the counts of items and units wrap around Int32 without losing or repeating an item", () =>
+    Effect.gen(function* () {
+      const channel = yield* SharedChannel.make(Schema.Number, { capacity: 8, bytes: 128 })
+      // White-box: the senders' and receivers' counts (see internal/shared/ring.ts), set just short of 2^31.
+      const { buffer } = Schema.encodeSync(SharedChannel.schema(Schema.Number))(channel)
+      const cells = new Int32Array(buffer, 0, 48)
+      for (const at of [19, 23, 35, 39]) cells[at] = 2 ** 31 - 3
+      for (const at of [20, 24, 36]) cells[at] = 2 ** 31 - 13
+      for (let round = 0; round < 10; round++) {
+        const items = Array.from({ length: 5 }, (_, i) => round * 5 + i)
+        yield* SharedChannel.sendAll(channel, items)
+        assert.strictEqual(yield* SharedChannel.size(channel), 5)
+        assert.deepStrictEqual(
+          yield* Stream.runCollect(Stream.take(SharedChannel.stream(channel, { batch: 3 }), 5)),
+          items
+        )
+      }
+      assert.isBelow(cells[19]!, 0, "the senders' count went past 2^31")
+      assert.strictEqual(yield* SharedChannel.size(channel), 0)
+    })
   )
 
   it.live("the main thread produces, a worker consumes with a Stream", () =>

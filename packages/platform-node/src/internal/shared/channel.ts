@@ -8,7 +8,17 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { ChannelClosed, ChannelItemError } from "./errors.ts"
 import * as cell from "./lock.ts"
-import { type Reader, type Ring, textOf } from "./ring.ts"
+import {
+  RECEIVE_LOCK,
+  type Reader,
+  type Ring,
+  type RingRecord,
+  readFloat,
+  recordLength,
+  SEND_LOCK,
+  textOf
+} from "./ring.ts"
+import { isDead } from "./threads.ts"
 
 /** What an operation needs of a channel. */
 export interface ChannelParts<A> {
@@ -27,34 +37,26 @@ export class Problem {
 
 /**
  * What a channel's items go through: `encode` makes an item's record; `read` takes it out of the
- * ring, holding the ring's lock, so it must be cheap; `decode` finishes it after the lock is let go.
+ * ring, holding the ring's lock, so it must be cheap; `decode` finishes it after the lock is let go,
+ * unless it is `undefined`: then what `read` gave is the item (or a `Problem`).
  */
 export interface ItemCodec<A> {
-  readonly encode: (item: A) => string | Problem
+  readonly encode: (item: A) => RingRecord | Problem
   readonly read: Reader<unknown>
-  readonly decode: (raw: unknown) => A | Problem
+  readonly decode: ((raw: unknown) => A | Problem) | undefined
 }
-
-const float = new Float64Array(1)
-const floatUnits = new Uint16Array(float.buffer)
 
 /** Numbers cross as the 4 UTF-16 units of their float64 bits: no text, no JSON, any value (NaN too). */
 const numberCodec: ItemCodec<number> = {
-  encode: (value) => {
-    if (typeof value !== "number") {
-      return new Problem(`an item does not encode with the channel's schema: expected a number, got ${typeof value}`)
-    }
-    float[0] = value
-    return String.fromCharCode(floatUnits[0]!, floatUnits[1]!, floatUnits[2]!, floatUnits[3]!)
-  },
-  read: (data, start, length) => {
-    if (length !== 4) {
-      return new Problem("an item does not decode with this side's schema (does it match the sender's?): not a number")
-    }
-    for (let i = 0, at = start; i < 4; i++, at = at + 1 === data.length ? 0 : at + 1) floatUnits[i] = data[at]!
-    return float[0]!
-  },
-  decode: (raw) => raw as number | Problem
+  encode: (value) =>
+    typeof value === "number"
+      ? value
+      : new Problem(`an item does not encode with the channel's schema: expected a number, got ${typeof value}`),
+  read: (data, start, length) =>
+    length === 4
+      ? readFloat(data, start)
+      : new Problem("an item does not decode with this side's schema (does it match the sender's?): not a number"),
+  decode: undefined
 }
 
 /** Strings cross as themselves. */
@@ -64,7 +66,7 @@ const stringCodec: ItemCodec<string> = {
       ? value
       : new Problem(`an item does not encode with the channel's schema: expected a string, got ${typeof value}`),
   read: textOf,
-  decode: (raw) => raw as string
+  decode: undefined
 }
 
 export const itemCodec = <A, I>(item: Schema.Codec<A, I>): ItemCodec<A> => {
@@ -101,66 +103,107 @@ export const itemCodec = <A, I>(item: Schema.Codec<A, I>): ItemCodec<A> => {
   }
 }
 
+/** Which of the ring's locks an operation holds: senders and `close` the send lock, receivers the receive lock. */
+export type Side = "send" | "receive"
+
+const lockOf = (side: Side): number => (side === "send" ? SEND_LOCK : RECEIVE_LOCK)
+
 /**
  * Takes over a ring whose lock a dead thread held (its operation may have stopped half-way): the
- * ring is marked broken and closed. Call holding the lock; whether the ring is usable.
+ * ring is marked broken and closed. Call holding the lock at `at`; whether the ring is usable.
  */
-const usable = (ring: Ring): boolean => {
-  const died = cell.diedHolding(ring.cells, 0)
+const usable = (ring: Ring, at: number): boolean => {
+  const died = cell.diedHolding(ring.cells, at)
   if (died !== undefined) {
     ring.break(died)
-    cell.markConsistent(ring.cells, 0)
+    cell.markConsistent(ring.cells, at)
   }
   return ring.brokenBy === undefined
 }
 
-const broken = (impl: ChannelParts<unknown>, operation: string): ChannelClosed =>
+const broken = (impl: ChannelParts<any>, operation: string): ChannelClosed =>
   new ChannelClosed({ channel: impl.label, operation, brokenBy: impl.ring.brokenBy! })
 
+/** The error of `operation` on a closed channel: one a dead thread broke names that thread. */
+export const closedError = (impl: ChannelParts<any>, operation: string): ChannelClosed =>
+  impl.ring.brokenBy === undefined ? new ChannelClosed({ channel: impl.label, operation }) : broken(impl, operation)
+
 /**
- * Runs `f` holding the ring's lock, waiting for it as a fiber; `f` must not throw. Fails with
- * `ChannelClosed` if a thread died half-way through an operation on the ring.
+ * Breaks the ring if the other side's lock is held by a thread that died: a
+ * sender that finds no room looks at the receive lock, and a receiver that
+ * finds nothing at the send lock, before it waits for that side to move.
  */
-export const locked = <B>(impl: ChannelParts<any>, operation: string, f: () => B): Effect.Effect<B, ChannelClosed> => {
+export const checkOtherSide = (impl: ChannelParts<any>, side: Side): void => {
   const ring = impl.ring
+  const at = lockOf(side === "send" ? "receive" : "send")
+  const holder = cell.holder(ring.cells, at)
+  if (holder === undefined || !isDead(holder) || !cell.tryTake(ring.cells, at)) return
+  usable(ring, at)
+  cell.give(ring.cells, at)
+}
+
+/**
+ * Runs `f` holding the ring's lock of `side`, waiting for it as a fiber; `f` must not throw. Fails
+ * with `ChannelClosed` if a thread died half-way through an operation on the ring.
+ */
+export const locked = <B>(
+  impl: ChannelParts<any>,
+  side: Side,
+  operation: string,
+  f: () => B
+): Effect.Effect<B, ChannelClosed> => {
+  const ring = impl.ring
+  const at = lockOf(side)
   const run = (): Effect.Effect<B, ChannelClosed> => {
     try {
-      return usable(ring) ? Effect.succeed(f()) : Effect.fail(broken(impl, operation))
+      return usable(ring, at) ? Effect.succeed(f()) : Effect.fail(broken(impl, operation))
     } finally {
-      cell.give(ring.cells, 0)
+      cell.release(ring.cells, at)
     }
   }
-  return Effect.suspend(() => (cell.tryTake(ring.cells, 0) ? run() : Effect.flatMap(cell.take(ring.cells, 0), run)))
+  return Effect.suspend(() => (cell.tryTake(ring.cells, at) ? run() : Effect.flatMap(cell.take(ring.cells, at), run)))
 }
 
-/** Runs `f` holding the ring's lock, blocking this thread for it; throws as `locked` fails. */
-export const lockedSync = <B>(impl: ChannelParts<any>, operation: string, f: () => B): B => {
+/**
+ * Takes the ring's lock of `side`, blocking this thread for it; throws `ChannelClosed` if a thread
+ * died half-way through an operation on the ring. The hot path of `sendSync` and `receiveSync`:
+ * a free lock costs one compare-and-swap, and a sender looks no further, because a broken ring is
+ * closed, which it checks.
+ */
+export const enterSync = (impl: ChannelParts<any>, side: Side, operation: string): void => {
   const ring = impl.ring
-  cell.takeSync(ring.cells, 0, undefined, impl.label)
-  try {
-    if (!usable(ring)) throw broken(impl, operation)
-    return f()
-  } finally {
-    cell.give(ring.cells, 0)
+  const cells = ring.cells
+  const at = lockOf(side)
+  if (!cell.takeFree(cells, at)) {
+    cell.takeSync(cells, at, undefined, impl.label)
+    if (usable(ring, at)) return
+  } else if (side === "send" || ring.brokenBy === undefined) {
+    return
   }
+  cell.release(cells, at)
+  throw broken(impl, operation)
 }
 
-export const encodeOne = <A>(self: ChannelParts<A>, item: A): string | ChannelItemError => {
+/** Lets go of the ring's lock of `side`, which this thread holds. */
+export const leave = (impl: ChannelParts<any>, side: Side): void => cell.release(impl.ring.cells, lockOf(side))
+
+export const encodeOne = <A>(self: ChannelParts<A>, item: A): RingRecord | ChannelItemError => {
   const record = self.codec.encode(item)
   if (record instanceof Problem) return new ChannelItemError({ channel: self.label, reason: record.reason })
-  if (record.length > self.ring.largest) {
+  const length = recordLength(record)
+  if (length > self.ring.largest) {
     return new ChannelItemError({
       channel: self.label,
       reason:
-        `an item encodes to ${2 * record.length + 4} bytes, more than the channel's ${self.ring.bytes}: ` +
+        `an item encodes to ${2 * length + 4} bytes, more than the channel's ${self.ring.bytes}: ` +
         "make the channel with more bytes, or send smaller items"
     })
   }
   return record
 }
 
-export const encodeAll = <A>(self: ChannelParts<A>, items: Iterable<A>): Array<string> | ChannelItemError => {
-  const records: Array<string> = []
+export const encodeAll = <A>(self: ChannelParts<A>, items: Iterable<A>): Array<RingRecord> | ChannelItemError => {
+  const records: Array<RingRecord> = []
   for (const item of items) {
     const record = encodeOne(self, item)
     if (record instanceof ChannelItemError) return record
@@ -169,10 +212,19 @@ export const encodeAll = <A>(self: ChannelParts<A>, items: Iterable<A>): Array<s
   return records
 }
 
-export const decodeAll = <A>(self: ChannelParts<A>, records: ReadonlyArray<unknown>): Array<A> | ChannelItemError => {
+/** The items of what `read` took: the same array when the codec has no `decode` and nothing failed. */
+export const decodeAll = <A>(self: ChannelParts<A>, records: Array<unknown>): Array<A> | ChannelItemError => {
+  const decode = self.codec.decode
+  if (decode === undefined) {
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i]
+      if (record instanceof Problem) return new ChannelItemError({ channel: self.label, reason: record.reason })
+    }
+    return records as Array<A>
+  }
   const items: Array<A> = []
   for (const record of records) {
-    const item = self.codec.decode(record)
+    const item = decode(record)
     if (item instanceof Problem) return new ChannelItemError({ channel: self.label, reason: item.reason })
     items.push(item)
   }

@@ -98,12 +98,24 @@ export const takeSync = (view: Int32Array, at: number, timeoutMillis: number | u
   }
 }
 
+/**
+ * Takes the lock only if it is free: one compare-and-swap, the fast path of a
+ * primitive that embeds a lock. A lock that was free had no dead holder, so
+ * its guarded data is consistent.
+ */
+export const takeFree = (view: Int32Array, at: number): boolean => Atomics.compareExchange(view, at, 0, mine) === 0
+
 /** Releases the lock if this thread holds it; `false` if it does not. */
 export const give = (view: Int32Array, at: number): boolean => {
   const state = Atomics.load(view, at)
   if (state === 0 || holderOf(state) !== self) return false
-  if ((Atomics.exchange(view, at, 0) & 1) === 1) Atomics.notify(view, at, 1)
+  release(view, at)
   return true
+}
+
+/** Releases a lock this thread is known to hold, and wakes a waiter if one may sleep. */
+export const release = (view: Int32Array, at: number): void => {
+  if ((Atomics.exchange(view, at, 0) & 1) === 1) Atomics.notify(view, at, 1)
 }
 
 /** The thread that holds the lock, if any. */

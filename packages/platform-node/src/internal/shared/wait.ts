@@ -24,9 +24,25 @@ const SLICE_MILLIS = 50
  */
 const SPINS = 1_000
 
-/** Whether `view[index]` stopped holding `expected` within a short spin. */
-const changedSoon = (view: Int32Array, index: number, expected: number): boolean => {
-  for (let i = 0; i < SPINS; i++) if (Atomics.load(view, index) !== expected) return true
+/**
+ * How a waiter on a count that moves only when someone may sleep (see `wake`)
+ * says so: the flag it raises before it sleeps, and the cell whose change it
+ * waits for, which moves without a notify, with its value when it last looked.
+ */
+export interface Flagged {
+  readonly flag: number
+  readonly cell: number
+  readonly value: number
+}
+
+/** Whether the wait is over already: `view[index]` moved, or the flagged cell did. */
+const moved = (view: Int32Array, index: number, expected: number, flagged: Flagged | undefined): boolean =>
+  Atomics.load(view, index) !== expected ||
+  (flagged !== undefined && Atomics.load(view, flagged.cell) !== flagged.value)
+
+/** Whether the wait ended within a short spin. */
+const changedSoon = (view: Int32Array, index: number, expected: number, flagged: Flagged | undefined): boolean => {
+  for (let i = 0; i < SPINS; i++) if (moved(view, index, expected, flagged)) return true
   return false
 }
 
@@ -58,30 +74,26 @@ export type Woken = "ok" | "not-equal" | "timed-out"
  * taking a lock, cannot be cut off). A wake-up that lands on an interrupted
  * wait is passed on to the next waiter, so none is lost.
  */
-export const waitAsync = (view: Int32Array, index: number, expected: number, sleepers?: number): Effect.Effect<Woken> =>
-  Effect.interruptible(waitAsyncUninterruptible(view, index, expected, sleepers))
+export const waitAsync = (view: Int32Array, index: number, expected: number, flagged?: Flagged): Effect.Effect<Woken> =>
+  Effect.interruptible(waitAsyncUninterruptible(view, index, expected, flagged))
 
 /** `waitAsync`, under the caller's interruptibility: for a wait that must finish, such as taking a lock back. */
 export const waitAsyncUninterruptible = (
   view: Int32Array,
   index: number,
   expected: number,
-  sleepers?: number
+  flagged?: Flagged
 ): Effect.Effect<Woken> =>
   Effect.callback<Woken>((resume) => {
-    if (changedSoon(view, index, expected) || !announce(view, index, expected, sleepers)) {
+    if (changedSoon(view, index, expected, flagged) || !announce(view, index, expected, flagged)) {
       return resume(Effect.succeed("not-equal"))
     }
     const result = Atomics.waitAsync(view, index, expected, SLICE_MILLIS)
-    if (!result.async) {
-      if (sleepers !== undefined) Atomics.sub(view, sleepers, 1)
-      return resume(Effect.succeed(result.value))
-    }
+    if (!result.async) return resume(Effect.succeed(result.value))
     let abandoned = false
     holdLoop()
     void result.value.then((woken) => {
       releaseLoop()
-      if (sleepers !== undefined) Atomics.sub(view, sleepers, 1)
       if (!abandoned) return resume(Effect.succeed(woken))
       if (woken === "ok") Atomics.notify(view, index, 1)
     })
@@ -101,29 +113,35 @@ export const waitSync = (
   expected: number,
   deadline: number,
   operation: string,
-  sleepers?: number
+  flagged?: Flagged
 ): Woken => {
   if (onMainThread) throw new BlockingOnMainThread({ operation })
-  if (changedSoon(view, index, expected) || !announce(view, index, expected, sleepers)) return "not-equal"
-  try {
-    return Atomics.wait(view, index, expected, Math.max(0, Math.min(SLICE_MILLIS, deadline - performance.now())))
-  } finally {
-    if (sleepers !== undefined) Atomics.sub(view, sleepers, 1)
-  }
+  if (changedSoon(view, index, expected, flagged) || !announce(view, index, expected, flagged)) return "not-equal"
+  return Atomics.wait(view, index, expected, Math.max(0, Math.min(SLICE_MILLIS, deadline - performance.now())))
 }
 
 /**
- * Counts this waiter in `view[sleepers]` (where the cell has such a count) before it sleeps, so
- * that a notifier may skip `Atomics.notify` while nobody sleeps; `false`, uncounted, if the cell
- * changed meanwhile. The count goes up before the cell is read again, and the notifier reads the
- * count after it has changed the cell, so one of the two always sees the other.
+ * Raises the flag (where the wait has one) before this waiter sleeps; `false` if the wait is over
+ * meanwhile. The flag goes up before the cells are read again, and a notifier reads the flag
+ * after it has changed its cell, so one of the two always sees the other.
  */
-const announce = (view: Int32Array, index: number, expected: number, sleepers: number | undefined): boolean => {
-  if (sleepers === undefined) return true
-  Atomics.add(view, sleepers, 1)
-  if (Atomics.load(view, index) === expected) return true
-  Atomics.sub(view, sleepers, 1)
-  return false
+const announce = (view: Int32Array, index: number, expected: number, flagged: Flagged | undefined): boolean => {
+  if (flagged === undefined) return true
+  Atomics.store(view, flagged.flag, 1)
+  return !moved(view, index, expected, flagged)
+}
+
+/**
+ * Wakes everyone who may sleep on the count `view[index]`, after the caller
+ * changed the cell they watch (see `Flagged`): only if `view[flag]` is up does
+ * it move the count and notify. It lowers the flag, so a burst of changes
+ * costs a read each, and one notify. A sleeper that wakes for another reason
+ * leaves the flag up, which costs at most one needless notify.
+ */
+export const wake = (view: Int32Array, index: number, flag: number): void => {
+  if (Atomics.load(view, flag) === 0 || Atomics.exchange(view, flag, 0) === 0) return
+  Atomics.add(view, index, 1)
+  Atomics.notify(view, index)
 }
 
 /** The `performance.now()` deadline of a blocking wait of `timeoutMillis` (`undefined`: none). */
