@@ -121,7 +121,8 @@ const run = async (): Promise<number> => {
     }
     case "channel-shared": {
       // the consumer's ms for the last n items of warm + n; the producer sends one item at a time,
-      // blocking while the channel is full, and the consumer reads it as a Stream, in batches
+      // blocking while the channel is full, and the consumer reads it as a Stream, a chunk at a time
+      // (each chunk is what one pull took out of the channel)
       const channel = Schema.decodeSync(Channel)(job.channel as SharedChannel.Encoded)
       const warm = job.n / 4
       waitForGate()
@@ -132,9 +133,9 @@ const run = async (): Promise<number> => {
       let received = 0
       let start = 0
       await Effect.runPromise(
-        Stream.runForEach(Stream.take(SharedChannel.stream(channel), warm + job.n), () =>
+        Stream.runForEachArray(Stream.take(SharedChannel.stream(channel), warm + job.n), (items) =>
           Effect.sync(() => {
-            if (++received === warm) start = performance.now()
+            for (let i = 0; i < items.length; i++) if (++received === warm) start = performance.now()
           })
         )
       )
