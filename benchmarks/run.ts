@@ -181,7 +181,7 @@ const scenarios: ReadonlyArray<Scenario> = [
       contendedSync: "ns per acquire-release, 4 threads blocking",
       contendedAsync: "ns per acquire-release, 4 threads waiting without blocking",
       roundTrip: "ns per round trip between two worker threads, median",
-      itemsPerSecond: "small items/s from one worker thread to another, read a chunk at a time",
+      itemsPerSecond: "small items/s from one worker thread to another",
       millis: `ms, sum and histogram of ${quick ? "2" : "50"} million float64s, median of 5 rounds`
     },
     run: sharedMemory
