@@ -21,6 +21,7 @@ import {
   AwaitEvent,
   ConsumeFrom,
   CountUp,
+  DrainSync,
   HoldLock,
   Licensed,
   MakeCounter,
@@ -29,6 +30,7 @@ import {
   ReadCounter,
   SumCopy,
   SumSlice,
+  TrySendSync,
   WaitCondition
 } from "./fixtures/shared-tasks.ts"
 
@@ -551,6 +553,31 @@ describe("SharedChannel", () => {
       yield* SharedChannel.close(channel)
       assert.strictEqual(yield* Fiber.join(consumer), (999 * 1000) / 2)
     }).pipe(Effect.scoped)
+  )
+
+  it.live(
+    "a worker's blocking forms: receiveSync sleeps until the main thread sends, sendSync on a full channel times out",
+    () =>
+      Effect.gen(function* () {
+        const workers = yield* pool(2)
+        // A ring of 2 items: the worker's receiveSync sleeps, over and over, until a send wakes it.
+        const channel = yield* SharedChannel.make(Schema.Number, { capacity: 2 })
+        const drained = yield* Effect.forkChild(workers.run(DrainSync, { input: channel }))
+        for (let i = 1; i <= 1_000; i++) {
+          yield* SharedChannel.send(channel, i)
+          if (i % 100 === 0) yield* Effect.sleep("1 millis") // the receiver drains the ring and sleeps
+        }
+        yield* SharedChannel.close(channel)
+        assert.strictEqual(yield* Fiber.join(drained), (1_000 * 1_001) / 2)
+        const full = yield* SharedChannel.make(Schema.Number, { capacity: 1 })
+        yield* SharedChannel.send(full, 1)
+        assert.isFalse(yield* workers.run(TrySendSync, { out: full, item: 2, timeoutMillis: 20 }), "full: it timed out")
+        assert.strictEqual(yield* SharedChannel.size(full), 1, "and sent nothing")
+        const sending = yield* Effect.forkChild(workers.run(TrySendSync, { out: full, item: 3, timeoutMillis: 10_000 }))
+        assert.strictEqual(yield* SharedChannel.receive(full), 1, "a receive makes room for the sleeping sender")
+        assert.isTrue(yield* Fiber.join(sending))
+        assert.strictEqual(yield* SharedChannel.receive(full), 3)
+      }).pipe(Effect.scoped)
   )
 
   it.live("a schema that differs between sender and receiver is a typed error on receive", () =>
