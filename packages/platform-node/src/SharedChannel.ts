@@ -62,22 +62,20 @@ import type * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import {
   type ChannelParts,
-  checkOtherSide,
-  closedError,
-  decodeAll,
   encodeAll,
   encodeOne,
-  enterSync,
   type ItemCodec,
   itemCodec,
-  leave,
-  locked
+  locked,
+  receiveOneSync,
+  receiveUpTo,
+  sendOneSync,
+  sendRecords
 } from "./internal/shared/channel.ts"
 import { ChannelClosed, ChannelItemError } from "./internal/shared/errors.ts"
 import { labelOf } from "./internal/shared/lock.ts"
-import { allocateRing, Ring, type RingRecord, type RingWait } from "./internal/shared/ring.ts"
+import { allocateRing, Ring } from "./internal/shared/ring.ts"
 import { isNamedRecord, sharedSchema } from "./internal/shared/schema.ts"
-import { waitSync as block, deadlineOf, waitAsync } from "./internal/shared/wait.ts"
 
 export {
   /**
@@ -208,12 +206,6 @@ export const make = <A, I>(
     return Effect.succeed(new SharedChannelImpl(labelOf("shared channel", options?.name), ring, itemCodec(item)))
   })
 
-/** The outcome of one attempt to send under the lock: how far it got, closed, or the receive count to sleep on. */
-const trySend = (ring: Ring, records: ReadonlyArray<RingRecord>, from: number): number | "closed" => {
-  if (ring.closed) return "closed"
-  return from + ring.put(records, from)
-}
-
 /**
  * Sends every item, in order, waiting for room as a fiber.
  *
@@ -244,25 +236,7 @@ export const sendAll = <A>(
   Effect.suspend((): Effect.Effect<void, ChannelClosed | ChannelItemError> => {
     const impl = implOf(self)
     const records = encodeAll(impl, items)
-    if (records instanceof ChannelItemError) return Effect.fail(records)
-    const ring = impl.ring
-    const loop = (from: number): Effect.Effect<void, ChannelClosed | ChannelItemError> => {
-      let wait: RingWait | undefined
-      return Effect.flatMap(
-        locked(impl, "send", "send", () => {
-          const sent = trySend(ring, records, from)
-          if (sent !== "closed" && sent < records.length) wait = ring.roomWait()
-          return sent
-        }),
-        (sent) => {
-          if (sent === "closed") return Effect.fail(closedError(impl, "send"))
-          if (wait === undefined) return Effect.void
-          checkOtherSide(impl, "send")
-          return Effect.flatMap(waitAsync(ring.cells, wait.index, wait.expected, wait.flagged), () => loop(sent))
-        }
-      )
-    }
-    return loop(0)
+    return records instanceof ChannelItemError ? Effect.fail(records) : sendRecords(impl, records)
   })
 
 /**
@@ -285,38 +259,6 @@ export const sendAll = <A>(
 export const send = <A>(self: SharedChannel<A>, item: A): Effect.Effect<void, ChannelClosed | ChannelItemError> =>
   sendAll(self, [item])
 
-/** Waits for at least one item and takes up to `max`; an empty array once closed and drained. */
-const receiveUpTo = <A>(
-  self: SharedChannel<A>,
-  max: number
-): Effect.Effect<Array<A>, ChannelItemError | ChannelClosed> =>
-  Effect.suspend(() => {
-    const impl = implOf(self)
-    const ring = impl.ring
-    const loop: Effect.Effect<Array<A>, ChannelItemError | ChannelClosed> = Effect.suspend(() => {
-      let wait: RingWait | undefined
-      return Effect.flatMap(
-        locked(impl, "receive", "receive", () => {
-          const records = ring.take(max, impl.codec.read)
-          if (records.length === 0) wait = ring.itemsWait()
-          return records
-        }),
-        (records) => {
-          if (records.length > 0) {
-            const items = decodeAll(impl, records)
-            return items instanceof ChannelItemError ? Effect.fail(items) : Effect.succeed(items)
-          }
-          if (ring.closed && ring.size === 0) {
-            return ring.brokenBy === undefined ? Effect.succeed([]) : Effect.fail(closedError(impl, "receive"))
-          }
-          checkOtherSide(impl, "receive")
-          return Effect.flatMap(waitAsync(ring.cells, wait!.index, wait!.expected, wait!.flagged), () => loop)
-        }
-      )
-    })
-    return loop
-  })
-
 /**
  * Receives one item, waiting for one as a fiber; `ChannelClosed` once the
  * channel is closed and empty.
@@ -337,7 +279,7 @@ const receiveUpTo = <A>(
  * @since 0.6.0
  */
 export const receive = <A>(self: SharedChannel<A>): Effect.Effect<A, ChannelClosed | ChannelItemError> =>
-  Effect.flatMap(receiveUpTo(self, 1), (items) =>
+  Effect.flatMap(receiveUpTo(implOf(self), 1), (items) =>
     items.length === 0
       ? Effect.fail(new ChannelClosed({ channel: self.label, operation: "receive" }))
       : Effect.succeed(items[0]!)
@@ -379,7 +321,7 @@ export const stream = <A>(
   const batch = Math.max(1, Math.floor(options?.batch ?? 512))
   return Stream.paginate(undefined, () =>
     Effect.map(
-      receiveUpTo(self, batch),
+      receiveUpTo(implOf(self), batch),
       (items) => [items, items.length === 0 ? Option.none() : Option.some(undefined)] as const
     )
   )
@@ -484,21 +426,7 @@ export const sendSync = <A>(self: SharedChannel<A>, item: A, options?: SyncOptio
   const impl = implOf(self)
   const record = encodeOne(impl, item)
   if (record instanceof ChannelItemError) throw record
-  const ring = impl.ring
-  let deadline: number | undefined
-  for (;;) {
-    enterSync(impl, "send", "send")
-    const closed = ring.closed
-    const sent = !closed && ring.putOne(record)
-    const wait = sent || closed ? undefined : ring.roomWait()
-    leave(impl, "send")
-    if (closed) throw closedError(impl, "send")
-    if (sent) return true
-    deadline ??= deadlineOf(options?.timeoutMillis)
-    if (performance.now() >= deadline) return false
-    checkOtherSide(impl, "send")
-    block(ring.cells, wait!.index, wait!.expected, deadline, `SharedChannel.sendSync on ${impl.label}`, wait!.flagged)
-  }
+  return sendOneSync(impl, record, options?.timeoutMillis)
 }
 
 /**
@@ -521,37 +449,8 @@ export const sendSync = <A>(self: SharedChannel<A>, item: A, options?: SyncOptio
  * @category blocking
  * @since 0.6.0
  */
-export const receiveSync = <A>(self: SharedChannel<A>, options?: SyncOptions): Option.Option<A> => {
-  const impl = implOf(self)
-  const ring = impl.ring
-  let deadline: number | undefined
-  for (;;) {
-    enterSync(impl, "receive", "receive")
-    const records = ring.take(1, impl.codec.read)
-    const wait = records.length === 0 ? ring.itemsWait() : undefined
-    leave(impl, "receive")
-    if (records.length > 0) {
-      const items = decodeAll(impl, records)
-      if (items instanceof ChannelItemError) throw items
-      return Option.some(items[0]!)
-    }
-    if (ring.closed) {
-      if (ring.size === 0) throw closedError(impl, "receive")
-      continue
-    }
-    deadline ??= deadlineOf(options?.timeoutMillis)
-    if (performance.now() >= deadline) return Option.none()
-    checkOtherSide(impl, "receive")
-    block(
-      ring.cells,
-      wait!.index,
-      wait!.expected,
-      deadline,
-      `SharedChannel.receiveSync on ${impl.label}`,
-      wait!.flagged
-    )
-  }
-}
+export const receiveSync = <A>(self: SharedChannel<A>, options?: SyncOptions): Option.Option<A> =>
+  receiveOneSync(implOf(self), options?.timeoutMillis)
 
 /**
  * Whether `u` is a `SharedChannel`.

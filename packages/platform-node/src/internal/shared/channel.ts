@@ -1,10 +1,12 @@
 /**
  * A `SharedChannel`'s insides: how items become records in its ring and back
- * (the item schema's codec), and how an operation holds the ring's lock.
+ * (the item schema's codec), how an operation holds one of the ring's locks,
+ * and how a send or a receive waits, as a fiber or blocking its thread.
  *
  * @internal
  */
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { ChannelClosed, ChannelItemError } from "./errors.ts"
 import * as cell from "./lock.ts"
@@ -13,12 +15,14 @@ import {
   type Reader,
   type Ring,
   type RingRecord,
+  type RingWait,
   readFloat,
   recordLength,
   SEND_LOCK,
   textOf
 } from "./ring.ts"
 import { isDead } from "./threads.ts"
+import { deadlineOf, waitAsync, waitSync } from "./wait.ts"
 
 /** What an operation needs of a channel. */
 export interface ChannelParts<A> {
@@ -229,4 +233,116 @@ export const decodeAll = <A>(self: ChannelParts<A>, records: Array<unknown>): Ar
     items.push(item)
   }
   return items
+}
+
+/** Sends `records` from `from` on, in order, waiting for room as a fiber. */
+export const sendRecords = (
+  impl: ChannelParts<any>,
+  records: ReadonlyArray<RingRecord>,
+  from = 0
+): Effect.Effect<void, ChannelClosed> => {
+  const ring = impl.ring
+  let wait: RingWait | undefined
+  return Effect.flatMap(
+    locked(impl, "send", "send", () => {
+      if (ring.closed) return "closed"
+      const sent = from + ring.put(records, from)
+      wait = sent < records.length ? ring.roomWait() : undefined
+      return sent
+    }),
+    (sent) => {
+      if (sent === "closed") return Effect.fail(closedError(impl, "send"))
+      if (wait === undefined) return Effect.void
+      checkOtherSide(impl, "send")
+      return Effect.flatMap(waitAsync(ring.cells, wait.index, wait.expected, wait.flagged), () =>
+        sendRecords(impl, records, sent)
+      )
+    }
+  )
+}
+
+/** Waits as a fiber for at least one item and takes up to `max`; an empty array once closed and drained. */
+export const receiveUpTo = <A>(
+  impl: ChannelParts<A>,
+  max: number
+): Effect.Effect<Array<A>, ChannelItemError | ChannelClosed> =>
+  Effect.suspend(() => {
+    const ring = impl.ring
+    let wait: RingWait | undefined
+    return Effect.flatMap(
+      locked(impl, "receive", "receive", () => {
+        const records = ring.take(max, impl.codec.read)
+        if (records.length === 0) wait = ring.itemsWait()
+        return records
+      }),
+      (records) => {
+        if (records.length > 0) {
+          const items = decodeAll(impl, records)
+          return items instanceof ChannelItemError ? Effect.fail(items) : Effect.succeed(items)
+        }
+        if (ring.closed && ring.size === 0) {
+          return ring.brokenBy === undefined ? Effect.succeed([]) : Effect.fail(closedError(impl, "receive"))
+        }
+        checkOtherSide(impl, "receive")
+        return Effect.flatMap(waitAsync(ring.cells, wait!.index, wait!.expected, wait!.flagged), () =>
+          receiveUpTo(impl, max)
+        )
+      }
+    )
+  })
+
+/** Sends `record`, blocking this thread while the ring is full, at most `timeoutMillis`; whether it sent. */
+export const sendOneSync = (
+  impl: ChannelParts<any>,
+  record: RingRecord,
+  timeoutMillis: number | undefined
+): boolean => {
+  const ring = impl.ring
+  let deadline: number | undefined
+  for (;;) {
+    enterSync(impl, "send", "send")
+    const closed = ring.closed
+    const sent = !closed && ring.putOne(record)
+    const wait = sent || closed ? undefined : ring.roomWait()
+    leave(impl, "send")
+    if (closed) throw closedError(impl, "send")
+    if (sent) return true
+    deadline ??= deadlineOf(timeoutMillis)
+    if (performance.now() >= deadline) return false
+    checkOtherSide(impl, "send")
+    waitSync(
+      ring.cells,
+      wait!.index,
+      wait!.expected,
+      deadline,
+      `SharedChannel.sendSync on ${impl.label}`,
+      wait!.flagged
+    )
+  }
+}
+
+/** Receives one item, blocking this thread while the ring is empty, at most `timeoutMillis`. */
+export const receiveOneSync = <A>(impl: ChannelParts<A>, timeoutMillis: number | undefined): Option.Option<A> => {
+  const ring = impl.ring
+  let deadline: number | undefined
+  for (;;) {
+    enterSync(impl, "receive", "receive")
+    const records = ring.take(1, impl.codec.read)
+    const wait = records.length === 0 ? ring.itemsWait() : undefined
+    leave(impl, "receive")
+    if (records.length > 0) {
+      const items = decodeAll(impl, records)
+      if (items instanceof ChannelItemError) throw items
+      return Option.some(items[0]!)
+    }
+    if (ring.closed) {
+      if (ring.size === 0) throw closedError(impl, "receive")
+      continue
+    }
+    deadline ??= deadlineOf(timeoutMillis)
+    if (performance.now() >= deadline) return Option.none()
+    checkOtherSide(impl, "receive")
+    const operation = `SharedChannel.receiveSync on ${impl.label}`
+    waitSync(ring.cells, wait!.index, wait!.expected, deadline, operation, wait!.flagged)
+  }
 }
