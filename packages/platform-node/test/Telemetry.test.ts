@@ -113,8 +113,7 @@ describe("spans across the thread boundary", () => {
   it.live("a stream's client span lasts the stream; its worker span is the client span's child", () => {
     const { spans, tracer } = recording()
     return Effect.gen(function* () {
-      // When the last item reached the caller, on the caller's clock: the worker's clock may be a
-      // fraction of a millisecond apart, so the client span is compared with the caller's times only.
+      // When the last item reached the caller, on the caller's clock.
       let lastItemAt = 0n
       const items = yield* withPool((pool) =>
         Stream.runCollect(
@@ -131,8 +130,36 @@ describe("spans across the thread boundary", () => {
       assert.strictEqual(server!.status._tag, "Ended")
       const end = (span: Tracer.NativeSpan) => (span.status as { endTime: bigint }).endTime
       assert.isTrue(end(client!) >= lastItemAt, "the client span ends once the stream's last item has arrived")
+      assert.isTrue(server!.startTime >= client!.startTime && end(server!) <= end(client!), "within the client span")
     }).pipe(Effect.withTracer(tracer))
   })
+
+  it.live(
+    "worker span times land on the caller's clock, even from a worker whose Effect clock is an hour ahead",
+    () => {
+      const { spans, tracer } = recording()
+      return Effect.gen(function* () {
+        const skewed = new URL("./fixtures/skewed-clock-worker.ts", import.meta.url)
+        const before = yield* Clock.currentTimeNanos
+        const result = yield* Effect.scoped(
+          Effect.flatMap(WorkerPool.make({ module: skewed, size: 1 }), (pool) => pool.run(Traced, 4))
+        )
+        const after = yield* Clock.currentTimeNanos
+        assert.strictEqual(result, 8)
+        const [client] = named(spans, "Traced", "client")
+        const [server] = named(spans, "Traced", "server")
+        const [inner] = named(spans, "inner")
+        const end = (span: Tracer.NativeSpan) => (span.status as { endTime: bigint }).endTime
+        for (const span of [server!, inner!]) {
+          assert.isTrue(
+            span.startTime >= client!.startTime && end(span) <= end(client!),
+            `${span.name} within the client span`
+          )
+        }
+        assert.isTrue(client!.startTime >= before && end(client!) <= after)
+      }).pipe(Effect.withTracer(tracer))
+    }
+  )
 
   it.live("a typed failure ends the worker span as a failure with the error's message", () => {
     const { spans, tracer } = recording()

@@ -8,6 +8,7 @@
  */
 import { threadId } from "node:worker_threads"
 import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -23,7 +24,8 @@ import {
   type SpanEnd,
   type SpanStart,
   serializeCause,
-  serializeDefect
+  serializeDefect,
+  sharedNowNanos
 } from "./protocol.ts"
 
 /** The task a fiber works for, by its job id (0: none); inherited by the fibers it forks. */
@@ -36,19 +38,28 @@ class ForwardedSpan extends Tracer.NativeSpan {
   readonly job: number
   readonly local: number
   private readonly emit: Emit
+  /** A time of this thread's Effect clock on the clock all threads share (`sharedNowNanos`). */
+  private readonly shared: (time: bigint) => bigint
 
-  constructor(options: ConstructorParameters<typeof Tracer.NativeSpan>[0], job: number, local: number, emit: Emit) {
+  constructor(
+    options: ConstructorParameters<typeof Tracer.NativeSpan>[0],
+    job: number,
+    local: number,
+    emit: Emit,
+    shared: (time: bigint) => bigint
+  ) {
     super(options)
     this.job = job
     this.local = local
     this.emit = emit
+    this.shared = shared
     const parent = Option.getOrUndefined(options.parent)
     const start: SpanStart = [
       local,
       parent instanceof ForwardedSpan ? parent.local : 0,
       options.name,
       options.kind,
-      options.startTime
+      shared(options.startTime)
     ]
     emit(Reply.SpanStart, job, start)
   }
@@ -57,8 +68,10 @@ class ForwardedSpan extends Tracer.NativeSpan {
     if (this.status._tag === "Ended") return
     super.end(endTime, exit)
     const attributes = Array.from(this.attributes, ([key, value]) => [key, cloneable(value)] as const)
-    const events = this.events.map(([name, time, attributes]) => [name, time, cloneable(attributes)] as const)
-    const ended: SpanEnd = [this.local, endTime, exitOf(exit), attributes, events as SpanEnd[4]]
+    const events = this.events.map(
+      ([name, time, attributes]) => [name, this.shared(time), cloneable(attributes)] as const
+    )
+    const ended: SpanEnd = [this.local, this.shared(endTime), exitOf(exit), attributes, events as SpanEnd[4]]
     this.emit(Reply.SpanEnd, this.job, ended)
   }
 }
@@ -84,10 +97,16 @@ export class Forwarder {
   /** Loggers for code that runs outside any task (a Layer, a background fiber): the worker's own. */
   private readonly others: ReadonlySet<Logger.Logger<unknown, unknown>>
 
+  /** This thread's Effect clock, whose span times cross on the shared clock. */
+  private readonly clock: Clock.Clock
+
   constructor(emit: Emit, context: Context.Context<never>) {
     this.emit = emit
     this.others = Context.get(context, References.CurrentLoggers)
+    this.clock = Context.get(context, Clock.Clock)
   }
+
+  private readonly shared = (time: bigint): bigint => time - (this.clock.currentTimeNanosUnsafe() - sharedNowNanos())
 
   /**
    * The context every task runs in: this forwarding tracer, unless the
@@ -136,7 +155,7 @@ export class Forwarder {
         parent === undefined ? undefined : parent instanceof ForwardedSpan ? parent.job : this.callers.get(parent)
       // A span outside any traced task, or one not sampled, stays in the worker.
       if (job === undefined || !options.sampled) return new Tracer.NativeSpan(options)
-      return new ForwardedSpan(options, job, this.nextSpan++, this.emit)
+      return new ForwardedSpan(options, job, this.nextSpan++, this.emit, this.shared)
     }
   })
 

@@ -69,6 +69,16 @@ export interface Channel {
   postMessage(message: unknown, transfer?: ReadonlyArray<TransferListItem>): void
 }
 
+/**
+ * Now, in nanoseconds since the epoch, on a clock every thread of the process
+ * shares: `performance.timeOrigin + performance.now()`. Each thread's Effect
+ * clock anchors itself on `Date.now()`, whose millisecond truncation leaves
+ * two threads' clocks up to a millisecond apart (measured: -449 to +240 µs
+ * between a worker and its caller), so span times cross the thread boundary
+ * on this one, and each side converts from and to its own Effect clock.
+ */
+export const sharedNowNanos = (): bigint => BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6))
+
 /** `workerData` key that marks a thread as a Strand pool worker. */
 export const WORKER_MARK = "~@strand/worker"
 

@@ -8,6 +8,7 @@
  * @internal
  */
 import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -17,7 +18,7 @@ import * as Option from "effect/Option"
 import * as References from "effect/References"
 import * as Tracer from "effect/Tracer"
 import type { Carried, LogRecord, SpanEnd, SpanStart } from "./protocol.ts"
-import { deserializeDefect, Reply } from "./protocol.ts"
+import { deserializeDefect, Reply, sharedNowNanos } from "./protocol.ts"
 
 /**
  * Whether a call opens spans: tracing is on for the pool and the call, the
@@ -77,7 +78,7 @@ export class Replay {
   /** The job is over: a span the worker never ended (it crashed, or was stopped) ends now, interrupted. */
   finish(): void {
     if (this.spans.size === 0) return
-    const now = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6))
+    const now = this.caller.getRef(Clock.Clock).currentTimeNanosUnsafe()
     for (const span of this.spans.values()) span.end(now, Exit.interrupt())
     this.spans.clear()
   }
@@ -91,7 +92,7 @@ export class Replay {
       parent: Option.some(this.spans.get(parent) ?? client),
       annotations: Context.empty(),
       links: [],
-      startTime,
+      startTime: this.local(startTime),
       kind: kind as Tracer.SpanKind,
       root: false,
       sampled: true
@@ -104,7 +105,7 @@ export class Replay {
     if (span === undefined) return
     this.spans.delete(local)
     for (const [key, value] of attributes) span.attribute(key, value)
-    for (const [name, time, eventAttributes] of events) span.event(name, time, eventAttributes)
+    for (const [name, time, eventAttributes] of events) span.event(name, this.local(time), eventAttributes)
     const exit =
       code === Reply.Success
         ? Exit.void
@@ -113,7 +114,12 @@ export class Replay {
           : code === Reply.Failure
             ? Exit.fail(deserializeDefect(error))
             : Exit.die(deserializeDefect(error))
-    span.end(endTime, exit)
+    span.end(this.local(endTime), exit)
+  }
+
+  /** A time on the clock all threads share (the worker sends its span times on it) on the caller's Effect clock. */
+  private local(time: bigint): bigint {
+    return time + (this.caller.getRef(Clock.Clock).currentTimeNanosUnsafe() - sharedNowNanos())
   }
 
   /**
