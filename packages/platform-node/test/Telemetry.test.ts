@@ -135,9 +135,10 @@ describe("spans across the thread boundary", () => {
   })
 
   it.live(
-    "worker span times land on the caller's clock, even from a worker whose Effect clock is an hour ahead",
+    "worker span and log times land on the caller's clock, even from a worker whose Effect clock is an hour ahead",
     () => {
       const { spans, tracer } = recording()
+      const logs = capturing()
       return Effect.gen(function* () {
         const skewed = new URL("./fixtures/skewed-clock-worker.ts", import.meta.url)
         const before = yield* Clock.currentTimeNanos
@@ -157,7 +158,11 @@ describe("spans across the thread boundary", () => {
           )
         }
         assert.isTrue(client!.startTime >= before && end(client!) <= after)
-      }).pipe(Effect.withTracer(tracer))
+        const [line] = logs.seen.filter((seen) => seen.message[0] === "skewed")
+        // Log dates are whole milliseconds.
+        assert.isAtLeast(line!.date.getTime(), Number(before / 1_000_000n) - 1)
+        assert.isAtMost(line!.date.getTime(), Number(after / 1_000_000n) + 1)
+      }).pipe(Effect.withTracer(tracer), Effect.provide(logs.layer))
     }
   )
 

@@ -25,6 +25,7 @@ import {
   type SpanStart,
   serializeCause,
   serializeDefect,
+  sharedNowMillis,
   sharedNowNanos
 } from "./protocol.ts"
 
@@ -97,7 +98,7 @@ export class Forwarder {
   /** Loggers for code that runs outside any task (a Layer, a background fiber): the worker's own. */
   private readonly others: ReadonlySet<Logger.Logger<unknown, unknown>>
 
-  /** This thread's Effect clock, whose span times cross on the shared clock. */
+  /** This thread's Effect clock, whose span and log times cross on the shared clock. */
   private readonly clock: Clock.Clock
 
   constructor(emit: Emit, context: Context.Context<never>) {
@@ -173,7 +174,7 @@ export class Forwarder {
     }
     const record: LogRecord = [
       options.logLevel,
-      options.date.getTime(),
+      options.date.getTime() - (this.clock.currentTimeMillisUnsafe() - sharedNowMillis()),
       message.map(cloneable),
       annotations,
       span instanceof ForwardedSpan ? span.local : 0,

@@ -79,6 +79,9 @@ export interface Channel {
  */
 export const sharedNowNanos = (): bigint => BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6))
 
+/** `sharedNowNanos` in milliseconds, for log lines. */
+export const sharedNowMillis = (): number => performance.timeOrigin + performance.now()
+
 /** `workerData` key that marks a thread as a Strand pool worker. */
 export const WORKER_MARK = "~@strand/worker"
 

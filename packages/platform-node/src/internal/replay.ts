@@ -18,7 +18,7 @@ import * as Option from "effect/Option"
 import * as References from "effect/References"
 import * as Tracer from "effect/Tracer"
 import type { Carried, LogRecord, SpanEnd, SpanStart } from "./protocol.ts"
-import { deserializeDefect, Reply, sharedNowNanos } from "./protocol.ts"
+import { deserializeDefect, Reply, sharedNowMillis, sharedNowNanos } from "./protocol.ts"
 
 /**
  * Whether a call opens spans: tracing is on for the pool and the call, the
@@ -124,8 +124,9 @@ export class Replay {
 
   /**
    * A worker's log line, given to the caller's loggers as if the caller's
-   * fiber had written it inside the worker's span, with the worker's time and
-   * annotations naming the task, the worker and the worker's fiber.
+   * fiber had written it inside the worker's span, with the worker's time (on
+   * the caller's clock) and annotations naming the task, the worker and the
+   * worker's fiber.
    */
   private log([level, date, message, annotations, span, fiberId, cause]: LogRecord): void {
     const caller = this.caller
@@ -137,7 +138,7 @@ export class Replay {
         logLevel: level as LogLevel.LogLevel,
         cause: cause === undefined ? Cause.empty : Cause.die(deserializeDefect(cause)),
         fiber,
-        date: new Date(date)
+        date: new Date(date + (caller.getRef(Clock.Clock).currentTimeMillisUnsafe() - sharedNowMillis()))
       }
       for (const logger of fiber.getRef(References.CurrentLoggers)) logger.log(options)
       return Effect.void
