@@ -148,7 +148,8 @@ export const checkOtherSide = (impl: ChannelParts<any>, side: Side): void => {
 
 /**
  * Runs `f` holding the ring's lock of `side`, waiting for it as a fiber; `f` must not throw. Fails
- * with `ChannelClosed` if a thread died half-way through an operation on the ring.
+ * with `ChannelClosed` if a thread died half-way through an operation on the ring. Only the wait
+ * for the lock can be interrupted, never the step from taking it to letting it go.
  */
 export const locked = <B>(
   impl: ChannelParts<any>,
@@ -165,7 +166,9 @@ export const locked = <B>(
       cell.release(ring.cells, at)
     }
   }
-  return Effect.suspend(() => (cell.tryTake(ring.cells, at) ? run() : Effect.flatMap(cell.take(ring.cells, at), run)))
+  return Effect.uninterruptible(
+    Effect.suspend(() => (cell.tryTake(ring.cells, at) ? run() : Effect.flatMap(cell.take(ring.cells, at), run)))
+  )
 }
 
 /**
@@ -235,61 +238,75 @@ export const decodeAll = <A>(self: ChannelParts<A>, records: Array<unknown>): Ar
   return items
 }
 
-/** Sends `records` from `from` on, in order, waiting for room as a fiber. */
+/**
+ * Sends `records` from `from` on, in order, waiting for room as a fiber. Only
+ * its waits can be interrupted (see `waitAsync`), so an interruption never
+ * lands between a send and the count of what was sent.
+ */
 export const sendRecords = (
   impl: ChannelParts<any>,
   records: ReadonlyArray<RingRecord>,
   from = 0
-): Effect.Effect<void, ChannelClosed> => {
-  const ring = impl.ring
-  let wait: RingWait | undefined
-  return Effect.flatMap(
-    locked(impl, "send", "send", () => {
-      if (ring.closed) return "closed"
-      const sent = from + ring.put(records, from)
-      wait = sent < records.length ? ring.roomWait() : undefined
-      return sent
-    }),
-    (sent) => {
-      if (sent === "closed") return Effect.fail(closedError(impl, "send"))
-      if (wait === undefined) return Effect.void
-      checkOtherSide(impl, "send")
-      return Effect.flatMap(waitAsync(ring.cells, wait.index, wait.expected, wait.flagged), () =>
-        sendRecords(impl, records, sent)
+): Effect.Effect<void, ChannelClosed> =>
+  Effect.uninterruptible(
+    Effect.suspend(() => {
+      const ring = impl.ring
+      let wait: RingWait | undefined
+      return Effect.flatMap(
+        locked(impl, "send", "send", () => {
+          if (ring.closed) return "closed"
+          const sent = from + ring.put(records, from)
+          wait = sent < records.length ? ring.roomWait() : undefined
+          return sent
+        }),
+        (sent) => {
+          if (sent === "closed") return Effect.fail(closedError(impl, "send"))
+          if (wait === undefined) return Effect.void
+          checkOtherSide(impl, "send")
+          return Effect.flatMap(waitAsync(ring.cells, wait.index, wait.expected, wait.flagged), () =>
+            sendRecords(impl, records, sent)
+          )
+        }
       )
-    }
+    })
   )
-}
 
-/** Waits as a fiber for at least one item and takes up to `max`; an empty array once closed and drained. */
+/**
+ * Waits as a fiber for at least one item and takes up to `max`; an empty array
+ * once closed and drained. Only its waits can be interrupted, so items taken
+ * out of the ring always reach the caller: none is lost to an interruption
+ * between the take and the return.
+ */
 export const receiveUpTo = <A>(
   impl: ChannelParts<A>,
   max: number
 ): Effect.Effect<Array<A>, ChannelItemError | ChannelClosed> =>
-  Effect.suspend(() => {
-    const ring = impl.ring
-    let wait: RingWait | undefined
-    return Effect.flatMap(
-      locked(impl, "receive", "receive", () => {
-        const records = ring.take(max, impl.codec.read)
-        if (records.length === 0) wait = ring.itemsWait()
-        return records
-      }),
-      (records) => {
-        if (records.length > 0) {
-          const items = decodeAll(impl, records)
-          return items instanceof ChannelItemError ? Effect.fail(items) : Effect.succeed(items)
+  Effect.uninterruptible(
+    Effect.suspend(() => {
+      const ring = impl.ring
+      let wait: RingWait | undefined
+      return Effect.flatMap(
+        locked(impl, "receive", "receive", () => {
+          const records = ring.take(max, impl.codec.read)
+          if (records.length === 0) wait = ring.itemsWait()
+          return records
+        }),
+        (records) => {
+          if (records.length > 0) {
+            const items = decodeAll(impl, records)
+            return items instanceof ChannelItemError ? Effect.fail(items) : Effect.succeed(items)
+          }
+          if (ring.closed && ring.size === 0) {
+            return ring.brokenBy === undefined ? Effect.succeed([]) : Effect.fail(closedError(impl, "receive"))
+          }
+          checkOtherSide(impl, "receive")
+          return Effect.flatMap(waitAsync(ring.cells, wait!.index, wait!.expected, wait!.flagged), () =>
+            receiveUpTo(impl, max)
+          )
         }
-        if (ring.closed && ring.size === 0) {
-          return ring.brokenBy === undefined ? Effect.succeed([]) : Effect.fail(closedError(impl, "receive"))
-        }
-        checkOtherSide(impl, "receive")
-        return Effect.flatMap(waitAsync(ring.cells, wait!.index, wait!.expected, wait!.flagged), () =>
-          receiveUpTo(impl, max)
-        )
-      }
-    )
-  })
+      )
+    })
+  )
 
 /** Sends `record`, blocking this thread while the ring is full, at most `timeoutMillis`; whether it sent. */
 export const sendOneSync = (

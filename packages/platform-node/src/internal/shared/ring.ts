@@ -318,7 +318,11 @@ export class Ring {
     this.close()
   }
 
-  /** Closes the ring and wakes everyone. Call holding the send lock, so that no send is half-way. */
+  /**
+   * Closes the ring and wakes everyone. `close` calls it holding the send lock,
+   * so that no send is half-way; `break` holding whichever lock a dead thread
+   * held, after which every operation fails anyway.
+   */
   close(): void {
     Atomics.store(this.cells, CLOSED, 1)
     Atomics.add(this.cells, SENT, 1)
