@@ -70,17 +70,17 @@ export interface Channel {
 }
 
 /**
- * Now, in nanoseconds since the epoch, on a clock every thread of the process
+ * Now, in milliseconds since the epoch, on a clock every thread of the process
  * shares: `performance.timeOrigin + performance.now()`. Each thread's Effect
  * clock anchors itself on `Date.now()`, whose millisecond truncation leaves
  * two threads' clocks up to a millisecond apart (measured: -449 to +240 µs
  * between a worker and its caller), so span times cross the thread boundary
  * on this one, and each side converts from and to its own Effect clock.
  */
-export const sharedNowNanos = (): bigint => BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6))
-
-/** `sharedNowNanos` in milliseconds, for log lines. */
 export const sharedNowMillis = (): number => performance.timeOrigin + performance.now()
+
+/** `sharedNowMillis` in nanoseconds, for span times. */
+export const sharedNowNanos = (): bigint => BigInt(Math.round(sharedNowMillis() * 1e6))
 
 /** `workerData` key that marks a thread as a Strand pool worker. */
 export const WORKER_MARK = "~@strand/worker"

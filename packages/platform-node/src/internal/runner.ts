@@ -34,6 +34,7 @@ import {
   schemaIssue,
   serializeCause,
   serializeDefect,
+  sharedNowMillis,
   uncloneableIssue
 } from "./protocol.ts"
 import type { Host } from "./transport/host.ts"
@@ -147,7 +148,7 @@ export class Runner {
       const startedAt = this.startedAt.get(id)
       if (startedAt !== undefined) {
         this.startedAt.delete(id)
-        this.emit(Reply.Timing, id, [startedAt, performance.timeOrigin + performance.now()])
+        this.emit(Reply.Timing, id, [startedAt, sharedNowMillis()])
       }
       if (Exit.isSuccess(exit)) {
         if (exit.value === Answered) return
@@ -216,7 +217,7 @@ export class Runner {
       Effect.suspend(() => {
         // Nothing of the task runs before its claim: a task the pool took back runs elsewhere.
         if (!this.host.claim(cell, id)) return Effect.succeed(Answered)
-        if (carried?.timing) this.startedAt.set(id, performance.timeOrigin + performance.now())
+        if (carried?.timing) this.startedAt.set(id, sharedNowMillis())
         let effect: Effect.Effect<unknown, unknown, unknown> | undefined
         try {
           effect = this.build(entry, kind, id, payload, credit)
