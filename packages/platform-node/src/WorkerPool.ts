@@ -554,6 +554,30 @@ export interface Options {
    * tracer. `false` opens none. Logs cross either way.
    */
   readonly tracing?: boolean | undefined
+  /**
+   * Whether an idle worker thread watches for its next task for a moment
+   * (default `true`). Waking a sleeping thread is most of a short task's
+   * round trip, so once a worker has sent its last result and has nothing in
+   * flight, it watches a doorbell on shared memory for up to 0.1 ms before
+   * its event loop sleeps. A task sent in that time wakes nobody.
+   * - Fewer threads linger at once than the machine has cores, across every
+   *   pool of the process, so the thread that sends tasks keeps a core.
+   * - A worker whose linger catches nothing backs off: it skips its next 1,
+   *   3, 7... idle moments, up to 63, before it lingers again.
+   * - The worker's event loop waits meanwhile: a timer of its own may fire up
+   *   to 0.1 ms late.
+   *
+   * `false` spends no CPU time on it, for machines where idle cores should
+   * stay idle (battery, or a CPU quota shared with other work). Worker
+   * processes never linger.
+   *
+   * ```ts
+   * import { WorkerPool } from "@strand/platform-node"
+   *
+   * const pool = WorkerPool.make({ module: new URL("./worker.ts", import.meta.url), linger: false })
+   * ```
+   */
+  readonly linger?: boolean | undefined
   /** Records when each task was queued, started and ended on which worker (see `Timeline`). */
   readonly timeline?: Timeline.Timeline | undefined
   /**

@@ -1,9 +1,23 @@
 // The pool inside a long-running service: streams under back-pressure, streams that share their
 // worker, no task stuck behind a long one, refusals and time-outs counted. Real worker threads.
+import { availableParallelism } from "node:os"
 import { assert, describe, it } from "@effect/vitest"
 import { WorkerPool } from "@strand/platform-node"
-import { Effect, Exit, Metric, Scope, Stream } from "effect"
-import { Add, Beacon, ByteSum, Churn, Crash, Produce, Sleep, Spin, Square, Tally, ThreadId } from "./fixtures/tasks.ts"
+import { Effect, Exit, Fiber, Metric, Scope, Stream } from "effect"
+import {
+  Add,
+  Beacon,
+  ByteSum,
+  Churn,
+  Crash,
+  Produce,
+  Sleep,
+  Spin,
+  Square,
+  Tally,
+  ThreadId,
+  WatchSeats
+} from "./fixtures/tasks.ts"
 
 const module = new URL("./fixtures/worker.ts", import.meta.url)
 
@@ -241,4 +255,73 @@ describe("scheduling", () => {
       })
     )
   )
+
+  describe("an idle worker thread lingers for its next task", () => {
+    /** White-box: the process's linger seats (see internal/transport/linger.ts), each 0 or a thread id plus one. */
+    const seats = (globalThis as Record<symbol, Int32Array | undefined>)[
+      Symbol.for("@strand/platform-node/linger-seats")
+    ]!
+    const threadIds = (pool: WorkerPool.Service) => Effect.map(pool.stats, (s) => s.workers.map((w) => w.threadId))
+
+    it.live("in one of the process's seats, which number one fewer than the cores", () =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          assert.strictEqual(seats.length, Math.min(64, availableParallelism() - 1))
+          if (seats.length === 0) return // One core: no thread lingers, and the tests below show nothing.
+          const pool = yield* WorkerPool.make({ module, size: 2 })
+          // One worker watches the seats from its own thread while the other runs tasks one at a time.
+          const stop = new SharedArrayBuffer(4)
+          const watcher = yield* Effect.forkChild(
+            pool.run(WatchSeats, { seats: seats.buffer as SharedArrayBuffer, stop })
+          )
+          for (let i = 0; i < 20_000 && watcher.pollUnsafe() === undefined; i++) yield* pool.run(Square, i)
+          Atomics.store(new Int32Array(stop), 0, 1)
+          const held = yield* Fiber.join(watcher)
+          assert.include(yield* threadIds(pool), held - 1, "a worker of the pool held a seat")
+        })
+      )
+    )
+
+    it.live("not with linger: false, and not while every seat is taken; its tasks run all the same", () =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const quiet = yield* WorkerPool.make({ module, size: 1, linger: false })
+          const busy = yield* WorkerPool.make({ module, size: 1 })
+          const ids = [...(yield* threadIds(quiet)), ...(yield* threadIds(busy))]
+          const taken = Array.from(seats, () => -1)
+          for (let i = 0; i < seats.length; i++) Atomics.store(seats, i, taken[i]!)
+          try {
+            for (let i = 0; i < 300; i++) {
+              assert.strictEqual(yield* quiet.run(Square, i), i * i)
+              assert.strictEqual(yield* busy.run(Square, i), i * i)
+              for (let seat = 0; seat < seats.length; seat++) assert.notInclude(ids, Atomics.load(seats, seat) - 1)
+            }
+            assert.deepStrictEqual(Array.from(seats), taken)
+          } finally {
+            seats.fill(0)
+          }
+          // With free seats, linger: false still takes none.
+          for (let i = 0; i < 300; i++) {
+            yield* quiet.run(Square, i)
+            for (let seat = 0; seat < seats.length; seat++) assert.strictEqual(Atomics.load(seats, seat), 0)
+          }
+        })
+      )
+    )
+
+    it.live("a worker that ends while it holds a seat frees it", () =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          if (seats.length === 0) return
+          const pool = yield* WorkerPool.make({ module, size: 1 })
+          const [id] = yield* threadIds(pool)
+          // As if it were lingering when it crashed.
+          Atomics.store(seats, 0, id! + 1)
+          const crash = yield* Effect.flip(pool.run(Crash, "exit"))
+          assert.strictEqual(crash._tag, "WorkerCrashed")
+          assert.strictEqual(Atomics.load(seats, 0), 0)
+        })
+      )
+    )
+  })
 })

@@ -48,6 +48,7 @@ const known = new Set([
   "env",
   "config",
   "tracing",
+  "linger",
   "timeline",
   "bundle"
 ])
@@ -294,6 +295,7 @@ const decode = (options: Options): PoolConfig => {
     env: optional(o.env, env),
     workerConfig: optional(o.config, workerConfig) ?? {},
     tracing: optional(o.tracing, (v) => check(Schema.Boolean, "tracing", v, "true or false")) ?? true,
+    linger: optional(o.linger, (v) => check(Schema.Boolean, "linger", v, "true or false")) ?? true,
     bundle: optional(o.bundle, (v) => check(Schema.Boolean, "bundle", v, "true or false")) ?? false,
     timeline: optional(o.timeline, (v) => {
       if (!Timeline.isTimeline(v)) throw new Invalid("timeline", v, "a timeline made by Timeline.make()")

@@ -98,6 +98,9 @@ export interface WorkerData {
   readonly bundle?: string | undefined
   /** The process's register of dead threads, shared by every thread: see `shared/threads.ts`. */
   readonly deaths: Int32Array
+  /** The worker's doorbell (none with `linger: false`), and the process's linger seats: see `transport/linger.ts`. */
+  readonly bell: Int32Array | undefined
+  readonly seats: Int32Array
 }
 
 /**
@@ -437,11 +440,19 @@ export class Outbox {
   private readonly stride: number
   private readonly port: Channel
   private readonly refused: (entry: Array<unknown>, error: unknown) => void
+  private readonly posted: () => void
 
-  constructor(stride: number, port: Channel, refused: (entry: Array<unknown>, error: unknown) => void) {
+  /** `posted` runs after each batch has gone out. */
+  constructor(
+    stride: number,
+    port: Channel,
+    refused: (entry: Array<unknown>, error: unknown) => void,
+    posted: () => void = () => {}
+  ) {
     this.stride = stride
     this.port = port
     this.refused = refused
+    this.posted = posted
   }
 
   /**
@@ -494,5 +505,6 @@ export class Outbox {
         }
       }
     }
+    this.posted()
   }
 }

@@ -97,12 +97,19 @@ export class Runner {
     const port = host.channel
     this.host = host
     // A reply structured clone cannot copy fails its own task, as a typed error.
-    this.outbox = new Outbox(RESULT_STRIDE, port, ([code, id, value], error) => {
-      const root = code === Reply.Item ? "item" : code === Reply.Failure ? "error" : "result"
-      port.postMessage([Reply.Unsendable, id, uncloneableIssue(value, root, error)])
-      // A stream whose item cannot be sent has failed: stop producing more.
-      this.fibers.get(id as number)?.interruptUnsafe()
-    })
+    this.outbox = new Outbox(
+      RESULT_STRIDE,
+      port,
+      ([code, id, value], error) => {
+        const root = code === Reply.Item ? "item" : code === Reply.Failure ? "error" : "result"
+        port.postMessage([Reply.Unsendable, id, uncloneableIssue(value, root, error)])
+        // A stream whose item cannot be sent has failed: stop producing more.
+        this.fibers.get(id as number)?.interruptUnsafe()
+      },
+      () => {
+        if (this.fibers.size === 0) host.idle()
+      }
+    )
     this.forwarder = new Forwarder((code, id, value) => this.emit(code, id, value), context as Context.Context<never>)
     this.runFork = Effect.runForkWith(this.forwarder.install(context as Context.Context<never>)) as typeof this.runFork
     for (const handler of handlers) this.served.set(handler.task.name, { handler, codec: codec(handler.task) })

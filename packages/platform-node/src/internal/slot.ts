@@ -290,6 +290,8 @@ export interface PoolConfig {
   readonly workerConfig: Readonly<Record<string, unknown>>
   /** Whether calls open spans where a tracer is installed. */
   readonly tracing: boolean
+  /** Whether idle worker threads linger for their next task (see `transport/linger.ts`). */
+  readonly linger: boolean
   readonly timeline: Timeline | undefined
   /** Bundle the module (the option; see `bundle.ts`). */
   readonly bundle: boolean

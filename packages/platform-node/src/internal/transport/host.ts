@@ -11,6 +11,7 @@ import * as Effect from "effect/Effect"
 import { type Channel, type Control, describeThrown, WORKER_MARK, type WorkerData } from "../protocol.ts"
 import { type Claim, fileClaim, sharedClaim } from "./claims.ts"
 import { ipcChannel, LOOP_REPORT_MILLIS, PROCESS_MARK, type ProcessControl, type ProcessInit } from "./ipc.ts"
+import { Linger } from "./linger.ts"
 
 /** A started worker's end of its pool. */
 export interface Host {
@@ -27,6 +28,8 @@ export interface Host {
    * event loop is busy, which the pool reads itself from a thread.
    */
   readonly watchLoop: (active: boolean) => void
+  /** Nothing is in flight and the last result has gone: a thread lingers (see `linger.ts`). */
+  readonly idle: () => void
   /** Tells the pool why this worker cannot serve, then ends it. */
   readonly fail: (reason: string) => void
 }
@@ -75,19 +78,27 @@ export const failStart = (reason: string): void => {
   process.send?.({ _: "failed", reason } satisfies Control, () => process.exit(1))
 }
 
-const threadHost = (data: WorkerData): Host => ({
-  channel: data.port,
-  listen: (onMessage) => data.port.on("message", onMessage),
-  claim: sharedClaim(data.cells),
-  config: data.config,
-  bundle: data.bundle,
-  watchLoop: () => {},
-  fail: (reason) => {
-    data.port.postMessage({ _: "failed", reason } satisfies Control)
-    data.port.close()
-    process.exit(1)
+const threadHost = (data: WorkerData): Host => {
+  const linger = data.bell === undefined ? undefined : new Linger(data.bell)
+  return {
+    channel: data.port,
+    listen: (onMessage) =>
+      data.port.on("message", (message: unknown) => {
+        linger?.receivedOne()
+        onMessage(message)
+      }),
+    claim: sharedClaim(data.cells),
+    config: data.config,
+    bundle: data.bundle,
+    watchLoop: () => {},
+    idle: () => linger?.idle(),
+    fail: (reason) => {
+      data.port.postMessage({ _: "failed", reason } satisfies Control)
+      data.port.close()
+      process.exit(1)
+    }
   }
-})
+}
 
 /** A process's own `process.send`, before the module's messages were wrapped (see `processHost`). */
 let rawSend: (message: unknown, callback?: () => void) => boolean
@@ -134,6 +145,7 @@ const processHostOf = (
         last = now
       }, LOOP_REPORT_MILLIS)
     },
+    idle: () => {},
     fail: (reason) => {
       send({ _: "failed", reason } satisfies Control, () => process.exit(1))
     }

@@ -12,6 +12,7 @@ import { describeThrown, WORKER_MARK, type WorkerData } from "../protocol.ts"
 import { deaths, markDead } from "../shared/threads.ts"
 import type { PoolConfig, Transport } from "../slot.ts"
 import { SharedClaims } from "./claims.ts"
+import { freeSeat, makeBell, ringing, seats } from "./linger.ts"
 
 /** What the pool hears from one worker, a thread or a process. */
 export interface WorkerEvents {
@@ -37,12 +38,15 @@ export const cellsFor = (config: PoolConfig): number =>
 export const startThread = (config: PoolConfig, isReady: () => boolean, events: WorkerEvents): Transport => {
   const channel = new MessageChannel()
   const cells = new Int32Array(new SharedArrayBuffer(4 * cellsFor(config)))
+  const bell = config.linger ? makeBell() : undefined
   const data: WorkerData = {
     [WORKER_MARK]: 1,
     port: channel.port2,
     config: config.workerConfig,
     cells,
     deaths,
+    bell,
+    seats,
     ...(config.bundled === undefined ? {} : { bundle: config.bundled.bundle.href })
   }
   let worker: Worker
@@ -76,6 +80,7 @@ export const startThread = (config: PoolConfig, isReady: () => boolean, events: 
   worker.on("exit", (exitCode) => {
     // First, so that a shared lock this thread held is taken over rather than waited for.
     markDead(threadId)
+    freeSeat(threadId)
     // Read what the worker said before it went (a failed start posts its reason, then exits).
     for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) events.protocol(m.message)
     port.close()
@@ -84,7 +89,7 @@ export const startThread = (config: PoolConfig, isReady: () => boolean, events: 
   let loop: EventLoopUtilization | undefined
   return {
     isolation: "thread",
-    channel: port,
+    channel: bell === undefined ? port : ringing(port, bell),
     claims: new SharedClaims(cells),
     threadId,
     pid: process.pid,
