@@ -11,7 +11,7 @@ import Tinypool from "tinypool"
 import workerpool from "workerpool"
 import type { Job } from "./tasks.ts"
 import { BenchRpcs } from "./workers/rpc-group.ts"
-import { Spin, Trivial } from "./workers/strand.ts"
+import { RunJob, Spin, Trivial } from "./workers/strand.ts"
 
 const worker = (name: string) => new URL(`./workers/${name}.ts`, import.meta.url)
 
@@ -86,7 +86,12 @@ const strandWith =
   }
 
 const strandPool = (name: string, pool: WorkerPool.Service, scope: Scope.Closeable): Pool => {
-  const effectOf = (job: Job) => (job.kind === "spin" ? pool.run(Spin, job.n) : pool.run(Trivial, job.n))
+  const effectOf = (job: Job) =>
+    job.kind === "spin"
+      ? pool.run(Spin, job.n)
+      : job.kind === "trivial"
+        ? pool.run(Trivial, job.n)
+        : pool.run(RunJob, job)
   return {
     name,
     effectOf,

@@ -66,6 +66,7 @@ const scenarios: ReadonlyArray<Scenario> = [
       "map: BoundedSemaphore(16)",
       "map: p-limit(16)",
       "strand Condition ping-pong",
+      "effect Queue ping-pong",
       "strand PriorityQueue"
     ],
     units: { uncontended: "ns/op", contended: "ns/op", perItem: "ns/item", perRoundTrip: "ns", perOfferAndTake: "ns" },
@@ -197,6 +198,17 @@ const scenarios: ReadonlyArray<Scenario> = [
       failoverMillis: "ms from a runner's SIGKILL until its shards serve again (default settings)"
     },
     run: cluster
+  },
+  {
+    name: "17. Real workloads",
+    subjects: ["sequential", "strand", "piscina", "tinypool", "workerpool"],
+    repetitions: 5,
+    units: {
+      recordsMillis: `ms, ${quick ? 8 : 32} batches of 4,000 JSON records parsed and checked by a Schema`,
+      compressMillis: `ms, ${quick ? 8 : 32} x deflate and SHA-256 of 64 KB of text`,
+      kernelMillis: `ms, ${quick ? 8 : 32} Mandelbrot sets of about 160 x 160 points`
+    },
+    run: Scenarios.realWorkloads
   }
 ]
 
@@ -439,6 +451,12 @@ const targets: ReadonlyArray<Target> = [
     pass: get("6.", "strand Lock", "uncontended") < get("6.", "async-mutex", "uncontended")
   },
   {
+    target: "Condition ping-pong <= 2x the same fibers' ping-pong over Effect's Queue",
+    figure: `${get("6.", "strand Condition ping-pong", "perRoundTrip").toFixed(0)} vs ${get("6.", "effect Queue ping-pong", "perRoundTrip").toFixed(0)} ns (${ratio(get("6.", "strand Condition ping-pong", "perRoundTrip") / get("6.", "effect Queue ping-pong", "perRoundTrip"))})`,
+    pass:
+      get("6.", "strand Condition ping-pong", "perRoundTrip") <= 2 * get("6.", "effect Queue ping-pong", "perRoundTrip")
+  },
+  {
     target: "HTTP service: req/s >= piscina's, both endpoints, 10 and 100 connections",
     figure: httpLoads
       .map((load) => `${load}: ${ratio(http("strand", load, "PerSecond") / http("piscina", load, "PerSecond"))}`)
@@ -468,6 +486,17 @@ const targets: ReadonlyArray<Target> = [
   }
 ]
 
+/** Scenario 17: each workload's speedup over the main thread alone, and Strand's time against each peer's. */
+function workloadNotes(): Array<string> {
+  const peers = ["piscina", "tinypool", "workerpool"]
+  return ["records", "compress", "kernel"].map((name) => {
+    const of = (subject: string) => get("17.", subject, `${name}Millis`)
+    const speedups = ["strand", ...peers].map((s) => `${s} ${ratio(of("sequential") / of(s))}`).join(", ")
+    const against = peers.map((peer) => `${ratio(of(peer) / of("strand"))} ${peer}'s speed`).join(", ")
+    return `Real workload "${name}" (17): speedup over sequential ${speedups}; Strand at ${against}.`
+  })
+}
+
 const machine = `${cores} cores, Node ${process.versions.node}, ${process.platform}/${process.arch}${quick ? ", quick mode (not figures to quote)" : ""}`
 const overhead = (metric: string) =>
   ratio(get("6.", "strand Lock + Diagnostics", metric) / get("6.", "strand Lock", metric))
@@ -479,7 +508,8 @@ const notes = [
   `With a tracer installed, every task opens a client span and its worker a server span, which crosses back to the caller's tracer: ${Math.round(tracingRate("in-memory tracer")).toLocaleString("en")} tasks/s pipelined, ${ratio(tracingRate("in-memory tracer") / tracingRate("tracing: false"))} tracing off.`,
   `Moving a ${quick ? 8 : 64} MB result with WorkerRunner.transfer: ${ratio(moved)} faster than copying it.`,
   `Diagnostics overhead on a Lock: ${overhead("uncontended")} uncontended, ${overhead("contended")} contended. ` +
-    "It is why diagnostics stay off unless Diagnostics.layer is provided."
+    "It is why diagnostics stay off unless Diagnostics.layer is provided.",
+  ...workloadNotes()
 ]
 const table = markdown(machine, summaries, targets, notes)
 const chart = svg(

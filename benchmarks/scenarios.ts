@@ -7,11 +7,11 @@ import { BoundedSemaphore, Condition, Diagnostics, Lock, PriorityQueue } from "@
 import { WorkerPool } from "@strand/platform-node"
 import { Mutex } from "async-mutex"
 import autocannon from "autocannon"
-import { Effect, Exit, Fiber, Order, Scope, Semaphore, Stream, Tracer } from "effect"
+import { Effect, Exit, Fiber, Order, Queue, Scope, Semaphore, Stream, Tracer } from "effect"
 import pLimit from "p-limit"
 import { Piscina } from "piscina"
 import { all, interruptAfter, type Pool, type PoolFactory } from "./pools.ts"
-import { type Job, spin } from "./tasks.ts"
+import { type Job, recordBatch, runJob, spin, textBytes } from "./tasks.ts"
 import { Count, Exit as ExitTask, Floats, Trivial } from "./workers/strand.ts"
 
 export interface Sizes {
@@ -293,6 +293,25 @@ export const primitives = async ({ quick }: Sizes, subject: string): Promise<Sam
             })
           )
         yield* Effect.all([player(0), player(1)], { concurrency: 2 })
+      })
+      return { perRoundTrip: await perOp(rounds, () => run(Effect.orDie(program))) }
+    }
+    case "effect Queue ping-pong": {
+      // The baseline of the Condition's ping-pong: the same two fibers, a ball passed over Effect's Queues.
+      const rounds = quick ? 2_000 : 20_000
+      const program = Effect.gen(function* () {
+        const pings = yield* Queue.bounded<number>(1)
+        const pongs = yield* Queue.bounded<number>(1)
+        const ping = Effect.gen(function* () {
+          for (let i = 0; i < rounds; i++) {
+            yield* Queue.offer(pings, i)
+            yield* Queue.take(pongs)
+          }
+        })
+        const pong = Effect.gen(function* () {
+          for (let i = 0; i < rounds; i++) yield* Queue.offer(pongs, yield* Queue.take(pings))
+        })
+        yield* Effect.all([ping, pong], { concurrency: 2 })
       })
       return { perRoundTrip: await perOp(rounds, () => run(Effect.orDie(program))) }
     }
@@ -663,4 +682,44 @@ export const processes = async ({ cores, quick }: Sizes, subject: string): Promi
     return { speedup, sequentialPerSecond, pipelinedPerSecond, crashFailMillis, crashRecoveredMillis }
   })
   return { ...samples, ...measured }
+}
+
+/** Scenario 17's workloads: name, then the jobs (inputs made once, outside any timing). */
+const workloadJobs = (quick: boolean): ReadonlyArray<readonly [string, ReadonlyArray<Job>]> => {
+  const count = quick ? 8 : 32
+  const jobs = (f: (i: number) => Job) => Array.from({ length: count }, (_, i) => f(i))
+  return [
+    ["records", jobs((i) => ({ kind: "records", n: i, data: recordBatch(4_000, i) }))],
+    ["compress", jobs((i) => ({ kind: "compress", n: i, data: textBytes(64 * 1024, i) }))],
+    ["kernel", jobs((i) => ({ kind: "kernel", n: 160 + (i % 8) }))]
+  ]
+}
+let workloads: ReturnType<typeof workloadJobs> | undefined
+
+/**
+ * 17. Real workloads: 32 tasks of each kind, run one after another on the main thread
+ * ("sequential"), then all at once on each pool sized to the cores, each after one unmeasured batch; ms per batch. JSON parsing
+ * plus Schema validation of 4,000-record batches (440 KB of JSON each, sent as a string); deflate
+ * and SHA-256 of 64 KB of text (sent as bytes, copied); a Mandelbrot set of 160-167 points a side.
+ */
+export const realWorkloads = async ({ cores, quick }: Sizes, subject: string): Promise<Samples> => {
+  workloads ??= workloadJobs(quick)
+  const samples: Samples = {}
+  if (subject === "sequential") {
+    for (const [name, jobs] of workloads) {
+      for (const job of jobs) runJob(job) // unmeasured, as each pool's first batch is
+      samples[`${name}Millis`] = await time(async () => {
+        for (const job of jobs) runJob(job)
+      })
+    }
+    return samples
+  }
+  return withPool(all[subject]!, cores, async (pool) => {
+    for (const [name, jobs] of workloads!) {
+      // One unmeasured batch, so that the figure is not the workload's first compilation in the workers.
+      await Promise.all(jobs.map((job) => pool.run(job)))
+      samples[`${name}Millis`] = await time(() => Promise.all(jobs.map((job) => pool.run(job))))
+    }
+    return samples
+  })
 }

@@ -1,8 +1,17 @@
 import { SharedArray, Task, WorkerRunner } from "@strand/platform-node"
 import { Effect, Schema, Stream } from "effect"
-import { BINS, spin, sumAndCount, trivial } from "../tasks.ts"
+import { BINS, runJob, spin, sumAndCount, trivial } from "../tasks.ts"
 
 export const Trivial = Task.make("Trivial", { payload: Schema.Number, success: Schema.Number })
+/** Any job of tasks.ts, for the real workloads of scenario 17: a record batch's JSON, bytes to compress. */
+export const RunJob = Task.make("RunJob", {
+  payload: Schema.Struct({
+    kind: Schema.Literals(["spin", "trivial", "exit", "records", "compress", "kernel"]),
+    n: Schema.Number,
+    data: Schema.optional(Schema.Union([Schema.String, Schema.Uint8Array]))
+  }),
+  success: Schema.Number
+})
 export const Spin = Task.make("Spin", { payload: Schema.Number, success: Schema.Number })
 export const Exit = Task.make("Exit", { payload: Schema.Number, success: Schema.Number })
 /** The process a task ran in: a cluster runner's pid, for scenario 16. */
@@ -39,6 +48,7 @@ WorkerRunner.launch([
   ),
   WorkerRunner.handle(SumCopy, (values) => Effect.sync(() => sumAndCount(values, new Int32Array(BINS)))),
   WorkerRunner.handle(Trivial, (n) => Effect.succeed(trivial(n))),
+  WorkerRunner.handle(RunJob, (job) => Effect.sync(() => runJob(job))),
   WorkerRunner.handle(Spin, (ms) => Effect.sync(() => spin(ms))),
   WorkerRunner.handle(Pid, () => Effect.sync(() => process.pid)),
   WorkerRunner.handle(Count, (n) => Stream.range(0, n - 1)),
