@@ -37,6 +37,31 @@ export const summarize = (
   }
 }
 
+/**
+ * How much the figures moved since an earlier run: of the figures both runs have, the share of
+ * each moved by less than its median and its 90th percentile of relative change, and the largest.
+ */
+export const movement = (current: ReadonlyArray<Summary>, earlier: ReadonlyArray<Summary>, date: string): string => {
+  const key = (s: Summary) => `${s.scenario}|${s.subject}|${s.metric}`
+  const before = new Map(earlier.map((s) => [key(s), s.median]))
+  const changes: Array<{ readonly change: number; readonly name: string }> = []
+  for (const s of current) {
+    const old = before.get(key(s))
+    if (old === undefined || !Number.isFinite(old) || !Number.isFinite(s.median) || old === 0) continue
+    changes.push({ change: Math.abs(s.median - old) / Math.abs(old), name: `${s.scenario}, ${s.subject}, ${s.metric}` })
+  }
+  if (changes.length === 0) return `No figure of the run of ${date} compares with this one.`
+  changes.sort((a, b) => a.change - b.change)
+  const at = (q: number) =>
+    `${(100 * changes[Math.min(changes.length - 1, Math.floor(q * changes.length))]!.change).toFixed(0)} %`
+  const largest = changes[changes.length - 1]!
+  return (
+    `Against the run of ${date} (the code changed in between, so this is drift and change together): ` +
+    `of ${changes.length} figures in both, half moved by less than ${at(0.5)} and nine in ten by less than ${at(0.9)}; ` +
+    `the most, by ${(100 * largest.change).toFixed(0)} %, was ${largest.name}.`
+  )
+}
+
 const format = (x: number) =>
   !Number.isFinite(x) ? "hung" : Math.abs(x) >= 100 ? Math.round(x).toLocaleString("en") : x.toFixed(2)
 

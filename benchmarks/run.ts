@@ -1,18 +1,18 @@
 // `pnpm bench`: every scenario, Strand side by side with its peers in one run.
 // `pnpm bench --quick` is a smoke run with small sizes and one repetition; it asserts nothing about timings.
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { availableParallelism, tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { cluster } from "./cluster.ts"
-import { markdown, type Summary, summarize, svg, type Target } from "./report.ts"
+import { markdown, movement, type Summary, summarize, svg, type Target } from "./report.ts"
 import * as Scenarios from "./scenarios.ts"
 import { sharedMemory } from "./shared.ts"
 
 const quick = process.argv.includes("--quick")
 const cores = availableParallelism()
 const sizes: Scenarios.Sizes = { quick, cores }
-const repetitions = quick ? 1 : 3
+const repetitions = quick ? 1 : 5
 const here = fileURLToPath(new URL(".", import.meta.url))
 
 interface Scenario {
@@ -511,12 +511,24 @@ const notes = [
     "It is why diagnostics stay off unless Diagnostics.layer is provided.",
   ...workloadNotes()
 ]
+const date = new Date().toISOString().slice(0, 10)
+/** The latest full run before today's, if any, for how much the figures moved. */
+const earlier = (() => {
+  const dir = join(here, "results")
+  const runs = readdirSync(dir)
+    .filter((name) => /^\d{4}-\d{2}-\d{2}\.json$/.test(name) && name !== `${date}.json`)
+    .sort()
+  const last = runs[runs.length - 1]
+  if (last === undefined) return undefined
+  const run = JSON.parse(readFileSync(join(dir, last), "utf8")) as { quick: boolean; summaries: Array<Summary> }
+  return run.quick ? undefined : { date: last.slice(0, 10), summaries: run.summaries }
+})()
+if (!quick && earlier !== undefined) notes.push(movement(summaries, earlier.summaries, earlier.date))
 const table = markdown(machine, summaries, targets, notes)
 const chart = svg(
   ["strand", "piscina", "tinypool", "workerpool"].map((s) => [s, speedupOf(s)] as [string, number]),
   ["raw postMessage", "strand", ...peers].map((s) => [s, pipelined(s)] as [string, number])
 )
-const date = new Date().toISOString().slice(0, 10)
 const outDir = quick ? join(tmpdir(), "strand-bench") : join(here, "results")
 mkdirSync(outDir, { recursive: true })
 writeFileSync(

@@ -92,7 +92,7 @@ export const mandelbrot = (size: number, seed: number): number => {
 export interface Job {
   readonly kind: "spin" | "trivial" | "exit" | "records" | "compress" | "kernel"
   readonly n: number
-  readonly data?: string | Uint8Array
+  readonly data?: string | Uint8Array | undefined
 }
 
 export const runJob = (job: Job): number => {
