@@ -11,8 +11,9 @@ import { Effect, Exit, Fiber, Order, Queue, Scope, Semaphore, Stream, Tracer } f
 import pLimit from "p-limit"
 import { Piscina } from "piscina"
 import { all, interruptAfter, type Pool, type PoolFactory } from "./pools.ts"
-import { type Job, recordBatch, runJob, spin, textBytes } from "./tasks.ts"
+import { type Job, spin } from "./tasks.ts"
 import { Count, Exit as ExitTask, Floats, Trivial } from "./workers/strand.ts"
+import { recordBatch, runWorkload, textBytes } from "./workloads.ts"
 
 export interface Sizes {
   readonly quick: boolean
@@ -707,9 +708,9 @@ export const realWorkloads = async ({ cores, quick }: Sizes, subject: string): P
   const samples: Samples = {}
   if (subject === "sequential") {
     for (const [name, jobs] of workloads) {
-      for (const job of jobs) runJob(job) // unmeasured, as each pool's first batch is
+      for (const job of jobs) runWorkload(job) // unmeasured, as each pool's first batch is
       samples[`${name}Millis`] = await time(async () => {
-        for (const job of jobs) runJob(job)
+        for (const job of jobs) runWorkload(job)
       })
     }
     return samples

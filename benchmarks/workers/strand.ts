@@ -48,7 +48,12 @@ WorkerRunner.launch([
   ),
   WorkerRunner.handle(SumCopy, (values) => Effect.sync(() => sumAndCount(values, new Int32Array(BINS)))),
   WorkerRunner.handle(Trivial, (n) => Effect.succeed(trivial(n))),
-  WorkerRunner.handle(RunJob, (job) => Effect.sync(() => runJob(job))),
+  WorkerRunner.handle(RunJob, (job) =>
+    Effect.suspend(() => {
+      const result = runJob(job)
+      return typeof result === "number" ? Effect.succeed(result) : Effect.promise(() => result)
+    })
+  ),
   WorkerRunner.handle(Spin, (ms) => Effect.sync(() => spin(ms))),
   WorkerRunner.handle(Pid, () => Effect.sync(() => process.pid)),
   WorkerRunner.handle(Count, (n) => Stream.range(0, n - 1)),
