@@ -36,7 +36,7 @@ export const parseRecords = (json: string): number => {
   return total
 }
 
-/** `size` bytes of text-like data that compresses about 3:1. */
+/** `size` bytes of text-like data that deflate compresses about 4:1. */
 export const textBytes = (size: number, seed: number): Uint8Array => {
   const words = ["strand", "effect", "worker", "thread", "pool", "task", "fiber", "queue", "lock", "stream"]
   const bytes = new Uint8Array(size)
