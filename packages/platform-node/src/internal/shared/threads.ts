@@ -15,16 +15,31 @@ import { isMainThread, threadId, workerData } from "node:worker_threads"
 import { WORKER_MARK } from "../protocol.ts"
 
 const SLOTS = 1 << 15
-const KEY = Symbol.for("@strand/platform-node/deaths")
 
-/** This thread's register: the one a pool handed over, else a new one; one per thread even with two copies of Strand. */
-export const deaths: Int32Array = ((globalThis as { [KEY]?: Int32Array })[KEY] ??= (() => {
-  const handed =
-    !isMainThread && typeof workerData === "object" && workerData?.[WORKER_MARK] === 1
-      ? (workerData as { deaths?: unknown }).deaths
-      : undefined
-  return handed instanceof Int32Array ? handed : new Int32Array(new SharedArrayBuffer(4 * SLOTS))
-})())
+/**
+ * Shared memory that every thread of the process sees: the array a pool
+ * handed this worker in `workerData[field]`, else (on the main thread) one
+ * that `make` creates. Kept on `globalThis` under `name`, so there is one even
+ * with two copies of Strand.
+ */
+export const processWide = (name: string, field: string, make: () => Int32Array): Int32Array => {
+  const key = Symbol.for(`@strand/platform-node/${name}`)
+  const global = globalThis as { [key: symbol]: Int32Array | undefined }
+  return (global[key] ??= (() => {
+    const handed =
+      !isMainThread && typeof workerData === "object" && workerData?.[WORKER_MARK] === 1
+        ? (workerData as Record<string, unknown>)[field]
+        : undefined
+    return handed instanceof Int32Array ? handed : make()
+  })())
+}
+
+/** This thread's register: the one a pool handed over, else a new one. */
+export const deaths: Int32Array = processWide(
+  "deaths",
+  "deaths",
+  () => new Int32Array(new SharedArrayBuffer(4 * SLOTS))
+)
 
 /** This thread's id, as Node numbers threads (the main thread is 0). */
 export const self: number = threadId

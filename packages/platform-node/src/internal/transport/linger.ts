@@ -26,8 +26,9 @@
  * @internal
  */
 import { availableParallelism } from "node:os"
-import { isMainThread, threadId, workerData } from "node:worker_threads"
-import { type Channel, WORKER_MARK } from "../protocol.ts"
+import { threadId } from "node:worker_threads"
+import type { Channel } from "../protocol.ts"
+import { processWide } from "../shared/threads.ts"
 
 /** How long, at most, an idle worker watches its bell. */
 const LINGER_MILLIS = 0.1
@@ -38,24 +39,17 @@ const MAX_BACKOFF = 6
 /** The most seats: threads that may linger at once in one process. */
 const MAX_SEATS = 64
 
-const KEY = Symbol.for("@strand/platform-node/linger-seats")
-
 /**
  * The process's linger seats: each holds 0, or the id of the thread lingering
  * in it (plus one). Made by the main thread and handed to every worker, as the
  * register of dead threads is (see `shared/threads.ts`), so that pools started
- * inside workers share them; one per process even with two copies of Strand.
+ * inside workers share them.
  */
-export const seats: Int32Array = ((globalThis as { [KEY]?: Int32Array })[KEY] ??= (() => {
-  const handed =
-    !isMainThread && typeof workerData === "object" && workerData?.[WORKER_MARK] === 1
-      ? (workerData as { seats?: unknown }).seats
-      : undefined
-  if (handed instanceof Int32Array) return handed
+export const seats: Int32Array = processWide("linger-seats", "seats", () => {
   // One seat fewer than the cores: the thread that posts the next task keeps one.
   const count = Math.min(MAX_SEATS, availableParallelism() - 1)
   return new Int32Array(new SharedArrayBuffer(4 * Math.max(0, count)))
-})())
+})
 
 /** Frees the seat the thread `id` held, if it was lingering when it ended. */
 export const freeSeat = (id: number): void => {
