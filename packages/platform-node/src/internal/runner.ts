@@ -21,6 +21,7 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type * as Task from "../Task.ts"
 import { Forwarder } from "./forward.ts"
+import { Outbox } from "./outbox.ts"
 import {
   type Carried,
   COMMAND_STRIDE,
@@ -28,7 +29,6 @@ import {
   Command,
   codec,
   DRAIN,
-  Outbox,
   RESULT_STRIDE,
   Reply,
   schemaIssue,
