@@ -11,6 +11,11 @@
  *
  * - Waiters get the lock in arrival order, with direct hand-off: a release gives
  *   the lock to the longest waiter in O(1), so nobody can barge in and none starves.
+ * - The waiter resumes in the same turn of the event loop, once the releasing
+ *   fiber has stopped, as a promise-based lock hands off. Past 64 hand-offs in
+ *   one turn, the rest wait for the next, so fibers that pass a lock back and
+ *   forth cannot starve timers and I/O. `RLock`, `Condition`,
+ *   `BoundedSemaphore`, `Barrier` and the queues wake their waiters the same way.
  * - The lock knows its owner fiber. Releasing a lock you do not hold fails with
  *   `LockNotHeld`; acquiring a `Lock` you already hold fails with
  *   `LockAlreadyHeld` instead of deadlocking (use `RLock` for re-entrancy).

@@ -213,6 +213,55 @@ describe("Lock", () => {
       assert.strictEqual(waiters(lock), 0)
     })
   )
+
+  it.effect("a release resumes the next waiter in the same turn of the event loop", () =>
+    Effect.gen(function* () {
+      const lock = yield* Lock.make()
+      const order: Array<string> = []
+      yield* lock.acquire
+      const waiter = yield* Effect.forkChild(
+        Lock.withLock(
+          lock,
+          Effect.sync(() => order.push("waiter"))
+        )
+      )
+      yield* Effect.yieldNow
+      assert.strictEqual(waiters(lock), 1)
+      // A task for the next turn, queued before the release: the waiter must run first.
+      yield* Effect.sync(() => setImmediate(() => order.push("next turn")))
+      yield* lock.release
+      yield* Fiber.join(waiter)
+      yield* Effect.promise(() => new Promise((resolve) => setImmediate(resolve)))
+      assert.deepStrictEqual(order, ["waiter", "next turn"])
+    })
+  )
+
+  it.effect("fibers handing a lock back and forth do not starve the event loop", () =>
+    Effect.gen(function* () {
+      const lock = yield* Lock.make()
+      const rounds = 10_000
+      let sections = 0
+      let turnedAt: number | undefined
+      // Neither player ever yields: from the first release on, each hand-off resumes the other.
+      const player = Effect.gen(function* () {
+        for (let i = 0; i < rounds; i++)
+          yield* Lock.withLock(
+            lock,
+            Effect.sync(() => sections++)
+          )
+      })
+      yield* lock.acquire
+      const players = yield* Effect.forkChild(Effect.all([player, player], { concurrency: 2, discard: true }))
+      while (waiters(lock) < 2) yield* Effect.yieldNow
+      yield* Effect.sync(() => setImmediate(() => (turnedAt = sections)))
+      yield* lock.release
+      yield* Fiber.join(players)
+      assert.strictEqual(sections, 2 * rounds)
+      // The next turn of the event loop came while they still ran.
+      assert.isDefined(turnedAt)
+      assert.isBelow(turnedAt!, 2 * rounds)
+    })
+  )
 })
 
 describe("RLock", () => {

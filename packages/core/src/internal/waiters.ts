@@ -3,8 +3,8 @@
  *
  * A waiter is parked with `Effect.callback`. Whoever grants it (a release, a
  * notify, a barrier trip) unlinks it, marks it granted and schedules its
- * resumption on the waiting fiber's own dispatcher, so a hand-off costs O(1)
- * and never runs another fiber on the granter's stack. A waiter that is
+ * resumption (`resumeSoon`), so a hand-off costs O(1) and never runs another
+ * fiber on the granter's stack. A waiter that is
  * interrupted (or times out) before it resumes is unlinked in O(1); if it had
  * already been granted, `onLostGrant` passes the grant on, so nothing leaks.
  *
@@ -24,7 +24,7 @@ import * as Fiber from "effect/Fiber"
 
 /** @internal */
 export class Waiter<D = undefined> {
-  /** The waiting fiber, which will own whatever is granted; it resumes on its own dispatcher. */
+  /** The waiting fiber, which will own whatever is granted. */
   readonly fiber: Fiber.Fiber<unknown, unknown>
   /** What the waiter asks for: a permit count, an item to offer. */
   readonly data: D
@@ -45,6 +45,39 @@ export const makeWaiter = (fiber: Fiber.Fiber<unknown, unknown>): Waiter => new 
 
 const granted = Effect.succeed(true)
 const expired = Effect.succeed(false)
+
+/**
+ * The most hand-offs resumed on a microtask in one turn of the event loop;
+ * the rest of that turn's go through the scheduler.
+ */
+const MAX_INLINE = 64
+/** Hand-offs resumed on a microtask since the scheduler last ran `endTurn`. */
+let inline = 0
+const endTurn = () => {
+  inline = 0
+}
+
+/**
+ * Schedules a granted waiter's resumption. A microtask runs it once the
+ * granter's fiber has stopped, in the same turn of the event loop, as a
+ * promise-based lock hands off; a scheduled task would wait for the next turn,
+ * which doubles the cost of a contended hand-off. So that fibers handing a
+ * lock back and forth cannot starve the event loop (timers, I/O, signals),
+ * at most `MAX_INLINE` hand-offs per turn take a microtask, and the rest the
+ * waiting fiber's dispatcher. (Effect resumes a fiber parked on a promise the
+ * same way, outside its dispatcher.) A fiber on a scheduler in "sync"
+ * execution mode, which `Effect.runSync` flushes, always resumes through its
+ * dispatcher.
+ */
+const resumeSoon = (fiber: Fiber.Fiber<unknown, unknown>, resume: () => void): void => {
+  const dispatcher = fiber.currentDispatcher
+  if (inline < MAX_INLINE && fiber.cache.scheduler.executionMode === "async") {
+    if (inline++ === 0) dispatcher.scheduleTask(endTurn, 0)
+    queueMicrotask(resume)
+  } else {
+    dispatcher.scheduleTask(resume, 0)
+  }
+}
 
 /** @internal */
 export class WaitQueue<D = undefined> {
@@ -124,17 +157,17 @@ export class WaitQueue<D = undefined> {
     )
   }
 
-  /** Removes `waiter` from the queue and schedules its resumption. */
+  /** Removes `waiter` from the queue and schedules its resumption (see `resumeSoon`). */
   grant(waiter: Waiter<D>): void {
     this.unlink(waiter)
     waiter.granted = true
-    waiter.fiber.currentDispatcher.scheduleTask(() => {
+    resumeSoon(waiter.fiber, () => {
       const resume = waiter.resume
       if (waiter.granted && resume !== undefined) {
         waiter.resume = undefined
         resume(granted)
       }
-    }, 0)
+    })
   }
 
   /** Ends a timed wait that has not been granted. */
