@@ -185,20 +185,22 @@ export const crashRecovery = async ({ cores }: Sizes, subject: string): Promise<
 const perOp = async (ops: number, f: () => Promise<unknown>) => ((await time(f)) * 1e6) / ops
 
 /**
- * Nanoseconds per critical section: one fiber alone (uncontended), then 64 fibers
- * that each yield inside the section (contended).
+ * Nanoseconds per critical section: one fiber alone (uncontended), after one unmeasured
+ * pass, so that the figure is not the JIT's first compilation; then 64 fibers that each
+ * yield inside the section (contended).
  */
 const lockCosts = async (
   n: number,
   guard: <A, E>(effect: Effect.Effect<A, E>) => Effect.Effect<A, unknown>
 ): Promise<Samples> => {
-  const uncontended = await perOp(n, () =>
+  const alone = () =>
     Effect.runPromise(
       Effect.gen(function* () {
         for (let i = 0; i < n; i++) yield* guard(Effect.void)
       })
     )
-  )
+  await alone()
+  const uncontended = await perOp(n, alone)
   const contended = await perOp(n, () =>
     Effect.runPromise(
       Effect.forEach(
@@ -234,9 +236,11 @@ export const primitives = async ({ quick }: Sizes, subject: string): Promise<Sam
     }
     case "async-mutex": {
       const mutex = new Mutex()
-      const uncontended = await perOp(n, async () => {
+      const alone = async () => {
         for (let i = 0; i < n; i++) await mutex.runExclusive(() => undefined)
-      })
+      }
+      await alone()
+      const uncontended = await perOp(n, alone)
       const contended = await perOp(n, () =>
         Promise.all(
           Array.from({ length: 64 }, async () => {

@@ -191,6 +191,53 @@ describe("Diagnostics", () => {
     })
   )
 
+  it.effect("a hold taken inside Effect.fn is shown at its name in the dump", () =>
+    Effect.gen(function* () {
+      const { handle } = collecting()
+      yield* Effect.gen(function* () {
+        const lock = yield* Lock.make({ name: "ledger" })
+        const transfer = Effect.fn("transfer")(function* () {
+          yield* lock.acquire
+        })
+        yield* transfer()
+        assert.match(yield* Diagnostics.dump, /Lock "ledger":\n {2}held by fiber #\d+ for \d+ ms, acquired at transfer/)
+        yield* lock.release
+      }).pipe(Effect.provide(handle.layer))
+    })
+  )
+
+  it.effect("holds stay exact across thousands of fibers and out-of-order releases", () =>
+    Effect.gen(function* () {
+      const { handle } = collecting()
+      yield* Effect.gen(function* () {
+        const first = yield* Lock.make({ name: "first" })
+        const second = yield* Lock.make({ name: "second" })
+        // More fibers than the tracker keeps with nothing held, so that it drops them in bulk.
+        yield* Effect.forEach(Array.from({ length: 3_000 }), () => Lock.withLock(first, Effect.void), {
+          concurrency: 8,
+          discard: true
+        })
+        // One fiber takes both, gives back the first one first, then takes it again.
+        yield* first.acquire
+        yield* second.acquire
+        yield* first.release
+        yield* first.acquire
+        const dump = yield* Diagnostics.dump
+        assert.match(dump, /Lock "first":\n {2}held by fiber #\d+ for \d+ ms, acquired at /)
+        assert.match(dump, /Lock "second":\n {2}held by fiber #\d+ for \d+ ms, acquired at /)
+        yield* second.release
+        yield* first.release
+        const after = yield* Diagnostics.dump
+        assert.include(after, 'Lock "first": free')
+        assert.include(after, 'Lock "second": free')
+        const holds = yield* Metric.value(
+          Metric.withAttributes(Diagnostics.metrics.holdTime, { primitive: 'Lock "first"' })
+        )
+        assert.strictEqual(holds.count, 3_002)
+      }).pipe(Effect.provide(handle.layer))
+    })
+  )
+
   it.effect("without the layer, nothing is tracked and the dump says so", () =>
     Effect.gen(function* () {
       const lock = yield* Lock.make({ name: "plain" })

@@ -39,38 +39,59 @@ export interface TrackerOptions {
 
 interface Hold {
   readonly resource: Resource
-  readonly site: string
+  readonly site: Site
   readonly since: number
 }
 
 interface Wait {
   readonly resource: Resource
-  readonly site: string
+  readonly site: Site
   readonly since: number
   warned: boolean
 }
 
+/** The most fibers kept in `Tracker.holds` with nothing held, before they are dropped. */
+const MAX_EMPTIED = 1024
+
 const boundaries = Metric.exponentialBoundaries({ start: 0.01, factor: 4, count: 12 })
+const waitTimeName = "strand_primitive_wait_time_ms"
+const waitTimeDescription = "Time a fiber waited for a Strand primitive, in ms"
+const holdTimeName = "strand_primitive_hold_time_ms"
+const holdTimeDescription = "Time a fiber held a Strand primitive, in ms"
 
 /** Wait-time and hold-time histograms, by primitive. */
-export const waitTime = Metric.histogram("strand_primitive_wait_time_ms", {
-  description: "Time a fiber waited for a Strand primitive, in ms",
-  boundaries
-})
-export const holdTime = Metric.histogram("strand_primitive_hold_time_ms", {
-  description: "Time a fiber held a Strand primitive, in ms",
-  boundaries
-})
+export const waitTime = Metric.histogram(waitTimeName, { description: waitTimeDescription, boundaries })
+export const holdTime = Metric.histogram(holdTimeName, { description: holdTimeDescription, boundaries })
 
-/** Where the fiber is: the name of the innermost `Effect.fn`, or its id. */
-export const siteOf = (fiber: Fiber.Fiber<unknown, unknown>): string => {
-  const frame = fiber.cache.stackFrame
-  if (frame === undefined) return `fiber #${fiber.id} (trace with Effect.fn("name") to see where)`
-  const line = frame
-    .stack()
-    ?.split("\n")
-    .find((l) => l.includes("at ") && !l.includes("node_modules"))
-  return line === undefined ? frame.name : `${frame.name} ${line.trim()}`
+/**
+ * Where a fiber was when it took or waited for a primitive: the name of the
+ * innermost `Effect.fn` and its line, or the fiber's id. Only a report or a
+ * dump reads it, so it is written out then, not on every acquire.
+ */
+class Site {
+  private readonly frame: Fiber.Fiber<unknown, unknown>["cache"]["stackFrame"]
+  private readonly fiberId: number
+  private text: string | undefined = undefined
+
+  constructor(fiber: Fiber.Fiber<unknown, unknown>) {
+    this.frame = fiber.cache.stackFrame
+    this.fiberId = fiber.id
+  }
+
+  toString(): string {
+    this.text ??= this.write()
+    return this.text
+  }
+
+  private write(): string {
+    const frame = this.frame
+    if (frame === undefined) return `fiber #${this.fiberId} (trace with Effect.fn("name") to see where)`
+    const line = frame
+      .stack()
+      ?.split("\n")
+      .find((l) => l.includes("at ") && !l.includes("node_modules"))
+    return line === undefined ? frame.name : `${frame.name} ${line.trim()}`
+  }
 }
 
 /** @internal */
@@ -78,6 +99,12 @@ export class Tracker {
   readonly options: TrackerOptions
   readonly waiting = new Map<number, Wait>()
   readonly holds = new Map<number, Array<Hold>>()
+  /**
+   * How many fibers in `holds` hold nothing now. They are dropped in bulk: a
+   * Map that loses a key and gets it back on every acquire rehashes its table
+   * over and over, which cost more than the rest of the tracking.
+   */
+  private emptied = 0
   /** Lock order learned so far: `a` then `b`, with where it was seen. */
   readonly order = new Map<Resource, Map<Resource, string>>()
   readonly reported = new Set<string>()
@@ -96,10 +123,12 @@ export class Tracker {
 
   register(resource: Resource): void {
     this.resources.add(new WeakRef(resource))
+    // The same series as `Metric.withAttributes(waitTime, attributes)`, but an update need not
+    // add the attributes to its context first: that halved the cost of tracking an acquire.
     const attributes = { primitive: resource.label }
     this.histograms.set(resource, {
-      wait: Metric.withAttributes(waitTime, attributes),
-      hold: Metric.withAttributes(holdTime, attributes)
+      wait: Metric.histogram(waitTimeName, { description: waitTimeDescription, boundaries, attributes }),
+      hold: Metric.histogram(holdTimeName, { description: holdTimeDescription, boundaries, attributes })
     })
   }
 
@@ -119,20 +148,20 @@ export class Tracker {
    */
   beforeWait(fiber: Fiber.Fiber<unknown, unknown>, resource: Resource): DeadlockDetected | undefined {
     // Lockdep learns the order from every attempt, even one that never gets the lock.
-    this.learnOrder(fiber, resource, siteOf(fiber))
+    this.learnOrder(fiber, resource, new Site(fiber))
     const cycle = this.cycleFrom(fiber.id, resource)
     if (cycle !== undefined) {
       const error = new DeadlockDetected({ cycle })
       this.report({ _tag: "Deadlock", message: error.message })
       return error
     }
-    this.waiting.set(fiber.id, { resource, site: siteOf(fiber), since: performance.now(), warned: false })
+    this.waiting.set(fiber.id, { resource, site: new Site(fiber), since: performance.now(), warned: false })
     return undefined
   }
 
   /** Records a wait without the deadlock check, for a waiter that cannot be refused. */
   recordWait(fiber: Fiber.Fiber<unknown, unknown>, resource: Resource): void {
-    this.waiting.set(fiber.id, { resource, site: siteOf(fiber), since: performance.now(), warned: false })
+    this.waiting.set(fiber.id, { resource, site: new Site(fiber), since: performance.now(), warned: false })
   }
 
   /**
@@ -151,7 +180,7 @@ export class Tracker {
           fiber: waiter,
           waitsFor: wanted.label,
           heldBy: holder,
-          acquiredAt: this.holdOf(holder, wanted)?.site ?? "unknown"
+          acquiredAt: this.holdOf(holder, wanted)?.site.toString() ?? "unknown"
         }
         if (holder === fiberId) {
           path ??= [edge]
@@ -206,25 +235,32 @@ export class Tracker {
 
   /** `fiber` now holds `resource`; learns the lock order and warns of an inversion. */
   acquired(fiber: Fiber.Fiber<unknown, unknown>, resource: Resource): void {
-    const site = siteOf(fiber)
+    const site = new Site(fiber)
     this.learnOrder(fiber, resource, site)
-    const held = this.holds.get(fiber.id) ?? []
-    held.push({ resource, site, since: performance.now() })
-    this.holds.set(fiber.id, held)
-  }
-
-  private learnOrder(fiber: Fiber.Fiber<unknown, unknown>, resource: Resource, site: string): void {
-    if (!resource.named) return
-    for (const before of this.holds.get(fiber.id) ?? []) {
-      if (!before.resource.named || before.resource === resource) continue
-      this.learn(before.resource, resource, `${before.site}, then ${site}`)
+    const hold: Hold = { resource, site, since: performance.now() }
+    const held = this.holds.get(fiber.id)
+    if (held === undefined) {
+      this.holds.set(fiber.id, [hold])
+    } else {
+      if (held.length === 0) this.emptied--
+      held.push(hold)
     }
   }
 
-  private learn(first: Resource, second: Resource, where: string): void {
+  private learnOrder(fiber: Fiber.Fiber<unknown, unknown>, resource: Resource, site: Site): void {
+    if (!resource.named) return
+    for (const before of this.holds.get(fiber.id) ?? []) {
+      if (!before.resource.named || before.resource === resource) continue
+      this.learn(before, resource, site)
+    }
+  }
+
+  private learn(before: Hold, second: Resource, site: Site): void {
+    const first = before.resource
     const edges = this.order.get(first) ?? new Map<Resource, string>()
     this.order.set(first, edges)
     if (edges.has(second)) return
+    const where = `${before.site}, then ${site}`
     edges.set(second, where)
     const reverse = this.orderPath(second, first)
     if (reverse === undefined) return
@@ -256,11 +292,21 @@ export class Tracker {
   /** `fiberId` no longer holds `resource`. */
   released(fiberId: number, resource: Resource, context: Context.Context<never>): void {
     const held = this.holds.get(fiberId)
-    const index = held?.findIndex((h) => h.resource === resource) ?? -1
-    if (held === undefined || index < 0) return
-    const [hold] = held.splice(index, 1)
-    if (held.length === 0) this.holds.delete(fiberId)
-    this.histograms.get(resource)?.hold.updateUnsafe(performance.now() - hold!.since, context)
+    if (held === undefined) return
+    // Holds are mostly released in the reverse order of their taking: search from the end.
+    let index = held.length - 1
+    while (index >= 0 && held[index]!.resource !== resource) index--
+    if (index < 0) return
+    const hold = held[index]!
+    if (index === held.length - 1) held.pop()
+    else held.splice(index, 1)
+    if (held.length === 0 && ++this.emptied > MAX_EMPTIED) this.dropEmptied()
+    this.histograms.get(resource)?.hold.updateUnsafe(performance.now() - hold.since, context)
+  }
+
+  private dropEmptied(): void {
+    for (const [fiberId, held] of this.holds) if (held.length === 0) this.holds.delete(fiberId)
+    this.emptied = 0
   }
 
   /** A thread-dump of every live tracked primitive: holders and waiters. */
