@@ -28,16 +28,31 @@ const time = async (f: () => Promise<unknown>) => {
   return performance.now() - start
 }
 
-const warm = async (pool: Pool) => {
-  await pool.runMany({ kind: "trivial", n: 1 }, 2_000, 16)
+/**
+ * Every pool's warm-up, before any figure: pipelined and sequential trivial tasks, then a few CPU
+ * tasks. V8 optimizes a function after some thousands of calls, so a short warm-up measures code
+ * still being compiled: Strand's worker processes made 10-12k sequential round trips/s for their
+ * first 17,000, then 18-19k (6 runs of 5,000 on one pool, 2026-12-03); with TurboFan's threshold
+ * lowered from 3,000 calls to 300, the first runs made 13-16k. So each pool runs 20,000 of each
+ * kind of call first (2,000 under --quick), whichever library it is.
+ */
+const warm = async (pool: Pool, quick: boolean) => {
+  const count = quick ? 2_000 : 20_000
+  await pool.runMany({ kind: "trivial", n: 1 }, count, 16)
+  await pool.runMany({ kind: "trivial", n: 1 }, count, 1)
   await pool.runMany({ kind: "spin", n: 2 }, 4, 4)
 }
 
-const withPool = async <A>(factory: PoolFactory, size: number, f: (pool: Pool) => Promise<A>, oneAtATime = false) => {
-  const pool = await factory({ size, oneAtATime })
+const withPool = async <A>(
+  factory: PoolFactory,
+  { cores, quick }: Sizes,
+  f: (pool: Pool) => Promise<A>,
+  oneAtATime = false
+) => {
+  const pool = await factory({ size: cores, oneAtATime })
   try {
     await pool.ready()
-    await warm(pool)
+    await warm(pool, quick)
     return await f(pool)
   } finally {
     await pool.close()
@@ -45,7 +60,7 @@ const withPool = async <A>(factory: PoolFactory, size: number, f: (pool: Pool) =
 }
 
 /** 1. CPU speedup: 16 tasks of 10 to 20 ms, one after another, then on each pool sized to the cores. */
-export const cpuSpeedup = async ({ cores }: Sizes, subject: string): Promise<Samples> => {
+export const cpuSpeedup = async (sizes: Sizes, subject: string): Promise<Samples> => {
   const jobs: Array<Job> = Array.from({ length: 16 }, (_, i) => ({ kind: "spin", n: 10 + ((i * 7) % 11) }))
   if (subject === "sequential") {
     return {
@@ -54,16 +69,17 @@ export const cpuSpeedup = async ({ cores }: Sizes, subject: string): Promise<Sam
       })
     }
   }
-  return withPool(all[subject]!, cores, async (pool) => ({
+  return withPool(all[subject]!, sizes, async (pool) => ({
     millis: await time(() => Promise.all(jobs.map((job) => pool.run(job))))
   }))
 }
 
 /** 2. Trivial tasks: sequential round trips (1 in flight) and pipelined throughput (512 in flight). */
-export const trivialTasks = async ({ cores, quick }: Sizes, subject: string): Promise<Samples> => {
+export const trivialTasks = async (sizes: Sizes, subject: string): Promise<Samples> => {
+  const { quick } = sizes
   const sequential = quick ? 200 : 5_000
   const pipelined = quick ? 2_000 : subject === "effect-rpc" ? 10_000 : 40_000
-  return withPool(all[subject]!, cores, async (pool) => {
+  return withPool(all[subject]!, sizes, async (pool) => {
     const job: Job = { kind: "trivial", n: 1 }
     const seq = await time(() => pool.runMany(job, sequential, 1))
     const pipe = await time(() => pool.runMany(job, pipelined, 512))
@@ -72,11 +88,12 @@ export const trivialTasks = async ({ cores, quick }: Sizes, subject: string): Pr
 }
 
 /** 3. Many waiters: throughput with 1 caller waiting beyond the busy workers, then 512. */
-export const manyWaiters = async ({ cores, quick }: Sizes, subject: string): Promise<Samples> => {
+export const manyWaiters = async (sizes: Sizes, subject: string): Promise<Samples> => {
+  const { cores, quick } = sizes
   const count = quick ? 1_000 : subject === "effect-rpc" ? 4_000 : 10_000
   return withPool(
     all[subject]!,
-    cores,
+    sizes,
     async (pool) => {
       const job: Job = { kind: "trivial", n: 1 }
       const one = await time(() => pool.runMany(job, count, cores + 1))
@@ -653,7 +670,8 @@ export const processColdSizes = (quick: boolean): ReadonlyArray<number> => (quic
  * worker's crash until its caller's task has failed and `cores` tasks of 20 ms have then run
  * side by side (the pool is whole and fast again).
  */
-export const processes = async ({ cores, quick }: Sizes, subject: string): Promise<Samples> => {
+export const processes = async (sizes: Sizes, subject: string): Promise<Samples> => {
+  const { cores, quick } = sizes
   const samples: Samples = {}
   const cold = async (name: string, key: string) => {
     for (const size of processColdSizes(quick)) {
@@ -673,7 +691,7 @@ export const processes = async ({ cores, quick }: Sizes, subject: string): Promi
   const sequentialMillis = await time(async () => {
     for (const job of jobs) spin(job.n)
   })
-  const measured = await withPool(all[subject]!, cores, async (pool) => {
+  const measured = await withPool(all[subject]!, sizes, async (pool) => {
     const speedup = sequentialMillis / (await time(() => Promise.all(jobs.map((job) => pool.run(job)))))
     const trivial: Job = { kind: "trivial", n: 1 }
     const sequential = quick ? 200 : 3_000
@@ -707,7 +725,8 @@ let workloads: ReturnType<typeof workloadJobs> | undefined
  * plus Schema validation of 4,000-record batches (440 KB of JSON each, sent as a string); deflate
  * and SHA-256 of 64 KB of text (sent as bytes, copied); a Mandelbrot set of 160-167 points a side.
  */
-export const realWorkloads = async ({ cores, quick }: Sizes, subject: string): Promise<Samples> => {
+export const realWorkloads = async (sizes: Sizes, subject: string): Promise<Samples> => {
+  const { quick } = sizes
   workloads ??= workloadJobs(quick)
   const samples: Samples = {}
   if (subject === "sequential") {
@@ -719,7 +738,7 @@ export const realWorkloads = async ({ cores, quick }: Sizes, subject: string): P
     }
     return samples
   }
-  return withPool(all[subject]!, cores, async (pool) => {
+  return withPool(all[subject]!, sizes, async (pool) => {
     for (const [name, jobs] of workloads!) {
       // One unmeasured batch, so that the figure is not the workload's first compilation in the workers.
       await Promise.all(jobs.map((job) => pool.run(job)))
