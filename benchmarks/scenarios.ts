@@ -577,25 +577,55 @@ const discardingTracer = Tracer.make({ span: (options) => new Tracer.NativeSpan(
  * 12. Tracing: pipelined trivial tasks on a pool with `tracing: false`, with tracing on and no
  * tracer installed (Effect's built-in one, the usual case), and with a tracer installed, so that
  * every task opens a client span, its worker a server span, and both cross back. Each sample is
- * the median of 5 bursts, after a warm-up burst.
+ * the median of 5 bursts, after 5 unmeasured ones: a new pool's pipelined rate climbs for its
+ * first 100,000 tasks or so (V8 optimizing its code), from 35-60k to 130-270k tasks/s on
+ * 2026-12-03. With tracing on, a pool with `tracing: false`
+ * runs beside it, its bursts taking turns with the subject's, and `ratioToOff` is the median of
+ * each pair's ratio: this VM's pipelined rate moves by up to 1.5x within a minute, so two medians
+ * taken apart could not show a difference of 5 %.
  */
 export const tracing = async ({ quick, cores }: Sizes, subject: string): Promise<Samples> => {
   const burst = quick ? 2_000 : 20_000
   const bursts = quick ? 1 : 5
-  return withStrandPool({ size: cores, tracing: subject !== "tracing: false" }, async (pool) => {
+  const burstOn = (pool: WorkerPool.Service, traced: boolean) => {
     const run = Effect.forEach(Array.from({ length: burst }), (_, i) => pool.run(Trivial, i), {
       concurrency: 512,
       discard: true
     })
-    const traced = subject === "in-memory tracer" ? Effect.withTracer(run, discardingTracer) : run
-    await Effect.runPromise(traced)
-    const rates: Array<number> = []
-    for (let i = 0; i < bursts; i++) {
-      const millis = await time(() => Effect.runPromise(traced))
-      rates.push((burst / millis) * 1000)
+    const effect = traced ? Effect.withTracer(run, discardingTracer) : run
+    return async () => (burst / (await time(() => Effect.runPromise(effect)))) * 1000
+  }
+  const median = (xs: Array<number>) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!
+  const traced = subject === "in-memory tracer"
+  return withStrandPool({ size: cores, tracing: subject !== "tracing: false" }, async (pool) => {
+    const measure = burstOn(pool, traced)
+    for (let i = 0; i < bursts; i++) await measure()
+    if (subject === "tracing: false") {
+      const rates: Array<number> = []
+      for (let i = 0; i < bursts; i++) rates.push(await measure())
+      return { pipelinedPerSecond: median(rates) }
     }
-    rates.sort((a, b) => a - b)
-    return { pipelinedPerSecond: rates[rates.length >> 1]! }
+    return withStrandPool({ size: cores, tracing: false }, async (off) => {
+      const measureOff = burstOn(off, false)
+      for (let i = 0; i < bursts; i++) await measureOff()
+      const rates: Array<number> = []
+      const ratios: Array<number> = []
+      for (let i = 0; i < bursts; i++) {
+        // The order alternates, so that neither side always runs just after the other.
+        let on: number
+        let offRate: number
+        if (i % 2 === 0) {
+          on = await measure()
+          offRate = await measureOff()
+        } else {
+          offRate = await measureOff()
+          on = await measure()
+        }
+        rates.push(on)
+        ratios.push(on / offRate)
+      }
+      return { pipelinedPerSecond: median(rates), ratioToOff: median(ratios) }
+    })
   })
 }
 
