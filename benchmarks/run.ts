@@ -451,6 +451,21 @@ const targets: ReadonlyArray<Target> = [
     pass: get("6.", "strand Lock", "uncontended") < get("6.", "async-mutex", "uncontended")
   },
   {
+    target: "Contended Lock no slower than async-mutex",
+    figure: `${get("6.", "strand Lock", "contended").toFixed(0)} vs ${get("6.", "async-mutex", "contended").toFixed(0)} ns`,
+    pass: get("6.", "strand Lock", "contended") <= get("6.", "async-mutex", "contended")
+  },
+  {
+    target: "Map under BoundedSemaphore(16) no slower than p-limit(16)",
+    figure: `${get("6.", "map: BoundedSemaphore(16)", "perItem").toFixed(0)} vs ${get("6.", "map: p-limit(16)", "perItem").toFixed(0)} ns/item`,
+    pass: get("6.", "map: BoundedSemaphore(16)", "perItem") <= get("6.", "map: p-limit(16)", "perItem")
+  },
+  {
+    target: "Diagnostics on an uncontended Lock: < 1.5x without",
+    figure: ratio(get("6.", "strand Lock + Diagnostics", "uncontended") / get("6.", "strand Lock", "uncontended")),
+    pass: get("6.", "strand Lock + Diagnostics", "uncontended") < 1.5 * get("6.", "strand Lock", "uncontended")
+  },
+  {
     target: "Condition ping-pong <= 2x the same fibers' ping-pong over Effect's Queue",
     figure: `${get("6.", "strand Condition ping-pong", "perRoundTrip").toFixed(0)} vs ${get("6.", "effect Queue ping-pong", "perRoundTrip").toFixed(0)} ns (${ratio(get("6.", "strand Condition ping-pong", "perRoundTrip") / get("6.", "effect Queue ping-pong", "perRoundTrip"))})`,
     pass:

@@ -136,7 +136,7 @@ const tour: ReadonlyArray<Stop> = [
   {
     file: "starvation",
     title: "Starvation: an unfair grab-loop against a fair Lock",
-    shows: "FIFO-fair Lock serves everyone in turn",
+    shows: "FIFO-fair Lock serves every waiter in turn",
     figure: match(
       /Unfair grab-loop: .*"polite1":(\d+)[\s\S]*FIFO-fair Lock: .*"polite1":(\d+)/,
       (m) => `polite fiber: ${m[1]} -> ${m[2]} turns`

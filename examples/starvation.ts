@@ -7,7 +7,9 @@
  *
  * With an unfair spin lock (try, and retry on failure) the greedy fiber wins almost
  * every time. Strand's Lock hands the lock to the longest waiter, so each fiber gets
- * its turn in order.
+ * its turn in order. The greedy fiber is waiting again whenever the lock is released,
+ * while a polite one is back only after its pause: the greedy fiber gets every other
+ * turn, and each polite one a quarter of them. None starves.
  */
 import { Lock } from "@strand/core"
 import { Console, Effect } from "effect"
