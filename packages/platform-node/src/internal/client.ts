@@ -131,11 +131,15 @@ const bufferSizeOf = (options: StreamOptions | undefined): number | InvalidPoolO
 }
 
 /** Cancels a job; resolves once it has really stopped (on its worker, if it was running). */
-const cancel = (pool: Pool, job: Job): Effect.Effect<void> =>
+/** What an interrupted caller runs: stops watching its signal, then cancels its job. One effect, made per job. */
+const cancel = (pool: Pool, job: Job, unwatch: () => void): Effect.Effect<void> =>
   Effect.suspend(() => {
+    unwatch()
     const stopped = pool.cancel(job)
     return stopped === undefined ? Effect.void : Effect.promise(() => stopped)
   })
+
+const unwatched = (): void => {}
 
 /**
  * Stops `job` when `signal` aborts: a queued job fails at once, a running one once it has
@@ -147,7 +151,7 @@ const watchSignal = (
   job: Job,
   fail: (exit: Exit.Exit<never, TaskAborted>) => void
 ): (() => void) => {
-  if (signal === undefined) return () => {}
+  if (signal === undefined) return unwatched
   const onAbort = () => {
     const aborted = abortedBy(job.task, signal)
     job.outcome = { code: POOL_ERROR, value: aborted }
@@ -253,7 +257,7 @@ const startJob = (
   })
   const unwatch = watchSignal(pool, options?.signal, job, (exit) => resume(exit))
   pool.submit(job)
-  return Effect.andThen(Effect.sync(unwatch), cancel(pool, job))
+  return cancel(pool, job, unwatch)
 }
 
 /**
@@ -304,7 +308,7 @@ const streamItems = Effect.fnUntraced(function* (
   })
   yield* Effect.acquireRelease(
     Effect.sync(() => pool.submit(job)),
-    () => Effect.andThen(Effect.sync(unwatch), cancel(pool, job))
+    () => cancel(pool, job, unwatch)
   )
   // The consumer pulls at most half the buffer at a time, and each pull grants that much
   // again: the worker produces the next half while the consumer works through this one.

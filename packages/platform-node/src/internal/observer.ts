@@ -15,6 +15,9 @@ import { Replay } from "./replay.ts"
 import type { Job, PoolConfig, PoolObserver, Slot } from "./slot.ts"
 
 const boundaries = Metric.exponentialBoundaries({ start: 0.01, factor: 4, count: 12 })
+const waitTime = { name: "strand_pool_wait_time_ms", description: "Time queued, in ms" }
+const runTime = { name: "strand_pool_run_time_ms", description: "Time on a worker, in ms" }
+const utilization = { name: "strand_pool_worker_utilization", description: "Busy fraction of a worker's life" }
 
 /** The pool's metrics (`WorkerPool.metrics`). */
 export const metrics = {
@@ -26,10 +29,10 @@ export const metrics = {
   timedOut: Metric.counter("strand_pool_tasks_timed_out", { description: "Tasks that ran past their timeout" }),
   queueDepth: Metric.gauge("strand_pool_queue_depth", { description: "Tasks waiting for a worker" }),
   /** Recorded with the attribute `task`: the task's name. */
-  waitTime: Metric.histogram("strand_pool_wait_time_ms", { description: "Time queued, in ms", boundaries }),
+  waitTime: Metric.histogram(waitTime.name, { description: waitTime.description, boundaries }),
   /** Recorded with the attribute `task`: the task's name. */
-  runTime: Metric.histogram("strand_pool_run_time_ms", { description: "Time on a worker, in ms", boundaries }),
-  utilization: Metric.gauge("strand_pool_worker_utilization", { description: "Busy fraction of a worker's life" })
+  runTime: Metric.histogram(runTime.name, { description: runTime.description, boundaries }),
+  utilization: Metric.gauge(utilization.name, { description: utilization.description })
 }
 
 /** Records how `job` ran on `slot` (see `Timeline`). */
@@ -79,9 +82,12 @@ export const make = (
   const histograms = (task: string) => {
     let found = perTask.get(task)
     if (found === undefined) {
+      // The same series as `Metric.withAttributes(metrics.waitTime, { task })`, but an update need
+      // not add the attribute to a copy of its context first (two of those per task).
+      const attributes = { task }
       found = {
-        wait: Metric.withAttributes(metrics.waitTime, { task }),
-        run: Metric.withAttributes(metrics.runTime, { task })
+        wait: Metric.histogram(waitTime.name, { description: waitTime.description, boundaries, attributes }),
+        run: Metric.histogram(runTime.name, { description: runTime.description, boundaries, attributes })
       }
       perTask.set(task, found)
     }
@@ -109,7 +115,8 @@ export const make = (
     utilization: (slot) => {
       let gauge = gauges.get(slot)
       if (gauge === undefined) {
-        gauge = Metric.withAttributes(metrics.utilization, { worker: String(slot.id) })
+        const attributes = { worker: String(slot.id) }
+        gauge = Metric.gauge(utilization.name, { description: utilization.description, attributes })
         gauges.set(slot, gauge)
       }
       gauge.updateUnsafe(slot.utilization(performance.now()), context)
