@@ -211,14 +211,17 @@ export abstract class Dispatcher {
   }
 
   /** Sends queued jobs, in FIFO order, to the least-loaded workers that admit them. */
+  /** Whether some worker could take more work: a loop, not `slots.some`, which made a closure per task. */
+  private anyHasRoom(now: number): boolean {
+    for (const slot of this.slots) if (slot.ready && !slot.retiring && this.costs.hasRoom(slot, now)) return true
+    return false
+  }
+
   dispatch(): void {
     // The clock is read only when there is work to place (an idle pool settles without it).
     const now = this.queued > 0 ? performance.now() : 0
     // While no worker can take more work (the usual state of a saturated pool), leave the queue alone.
-    while (
-      this.queued > 0 &&
-      this.slots.some((slot) => slot.ready && !slot.retiring && this.costs.hasRoom(slot, now))
-    ) {
+    while (this.queued > 0 && this.anyHasRoom(now)) {
       const job = this.takeQueued()
       if (job === undefined) break
       job.estimate = this.costs.estimate(job)
