@@ -31,8 +31,8 @@ const time = async (f: () => Promise<unknown>) => {
 /**
  * Every pool's warm-up, before any figure: pipelined and sequential trivial tasks, then a few CPU
  * tasks. V8 optimizes a function after some thousands of calls, so a short warm-up measures code
- * still being compiled: Strand's worker processes made 10-12k sequential round trips/s for their
- * first 17,000, then 18-19k (6 runs of 5,000 on one pool, 2026-12-03); with TurboFan's threshold
+ * still being compiled: Strand's worker processes made 10-13k sequential round trips/s for their
+ * first 17,000, then 17-19k (6 runs of 5,000 on one pool, 2026-12-03); with TurboFan's threshold
  * lowered from 3,000 calls to 300, the first runs made 13-16k. So each pool runs 20,000 of each
  * kind of call first (2,000 under --quick), whichever library it is.
  */
@@ -582,7 +582,7 @@ const discardingTracer = Tracer.make({ span: (options) => new Tracer.NativeSpan(
  * tracer installed (Effect's built-in one, the usual case), and with a tracer installed, so that
  * every task opens a client span, its worker a server span, and both cross back. Each sample is
  * the median of 5 bursts, after 5 unmeasured ones: a new pool's pipelined rate climbs for its
- * first 100,000 tasks or so (V8 optimizing its code), from 35-60k to 130-270k tasks/s on
+ * first 100,000 tasks or so (V8 optimizing its code), from 35-60k to 100-275k tasks/s on
  * 2026-12-03. With tracing on, a pool with `tracing: false`
  * runs beside it, its bursts taking turns with the subject's, and `ratioToOff` is the median of
  * each pair's ratio: this VM's pipelined rate moves by up to 1.5x within a minute, so two medians
