@@ -54,14 +54,24 @@ interface Wait {
 const MAX_EMPTIED = 1024
 
 const boundaries = Metric.exponentialBoundaries({ start: 0.01, factor: 4, count: 12 })
-const waitTimeName = "strand_primitive_wait_time_ms"
-const waitTimeDescription = "Time a fiber waited for a Strand primitive, in ms"
-const holdTimeName = "strand_primitive_hold_time_ms"
-const holdTimeDescription = "Time a fiber held a Strand primitive, in ms"
+// Each primitive's series is made with its attribute, not with `Metric.withAttributes`, whose every
+// update adds the attribute to a copy of the context: the same series, read the same way.
+const waitTimeOf = (attributes?: Metric.Metric.Attributes) =>
+  Metric.histogram("strand_primitive_wait_time_ms", {
+    description: "Time a fiber waited for a Strand primitive, in ms",
+    boundaries,
+    attributes
+  })
+const holdTimeOf = (attributes?: Metric.Metric.Attributes) =>
+  Metric.histogram("strand_primitive_hold_time_ms", {
+    description: "Time a fiber held a Strand primitive, in ms",
+    boundaries,
+    attributes
+  })
 
 /** Wait-time and hold-time histograms, by primitive. */
-export const waitTime = Metric.histogram(waitTimeName, { description: waitTimeDescription, boundaries })
-export const holdTime = Metric.histogram(holdTimeName, { description: holdTimeDescription, boundaries })
+export const waitTime = waitTimeOf()
+export const holdTime = holdTimeOf()
 
 /**
  * Where a fiber was when it took or waited for a primitive: the name of the
@@ -123,13 +133,8 @@ export class Tracker {
 
   register(resource: Resource): void {
     this.resources.add(new WeakRef(resource))
-    // The same series as `Metric.withAttributes(waitTime, attributes)`, but an update need not
-    // add the attributes to its context first: that halved the cost of tracking an acquire.
     const attributes = { primitive: resource.label }
-    this.histograms.set(resource, {
-      wait: Metric.histogram(waitTimeName, { description: waitTimeDescription, boundaries, attributes }),
-      hold: Metric.histogram(holdTimeName, { description: holdTimeDescription, boundaries, attributes })
-    })
+    this.histograms.set(resource, { wait: waitTimeOf(attributes), hold: holdTimeOf(attributes) })
   }
 
   label(kind: string, name: string | undefined): string {

@@ -130,8 +130,10 @@ const bufferSizeOf = (options: StreamOptions | undefined): number | InvalidPoolO
   return new InvalidPoolOptions({ option: "bufferSize", value: show(size), expected: "a whole number of at least 1" })
 }
 
-/** Cancels a job; resolves once it has really stopped (on its worker, if it was running). */
-/** What an interrupted caller runs: stops watching its signal, then cancels its job. One effect, made per job. */
+/**
+ * What an interrupted caller runs, one effect per job: stops watching its signal, then cancels
+ * the job; resolves once it has really stopped (on its worker, if it was running).
+ */
 const cancel = (pool: Pool, job: Job, unwatch: () => void): Effect.Effect<void> =>
   Effect.suspend(() => {
     unwatch()

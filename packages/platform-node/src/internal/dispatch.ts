@@ -210,13 +210,13 @@ export abstract class Dispatcher {
     return undefined
   }
 
-  /** Sends queued jobs, in FIFO order, to the least-loaded workers that admit them. */
   /** Whether some worker could take more work: a loop, not `slots.some`, which made a closure per task. */
   private anyHasRoom(now: number): boolean {
     for (const slot of this.slots) if (slot.ready && !slot.retiring && this.costs.hasRoom(slot, now)) return true
     return false
   }
 
+  /** Sends queued jobs, in FIFO order, to the least-loaded workers that admit them. */
   dispatch(): void {
     // The clock is read only when there is work to place (an idle pool settles without it).
     const now = this.queued > 0 ? performance.now() : 0

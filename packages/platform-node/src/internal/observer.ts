@@ -15,9 +15,14 @@ import { Replay } from "./replay.ts"
 import type { Job, PoolConfig, PoolObserver, Slot } from "./slot.ts"
 
 const boundaries = Metric.exponentialBoundaries({ start: 0.01, factor: 4, count: 12 })
-const waitTime = { name: "strand_pool_wait_time_ms", description: "Time queued, in ms" }
-const runTime = { name: "strand_pool_run_time_ms", description: "Time on a worker, in ms" }
-const utilization = { name: "strand_pool_worker_utilization", description: "Busy fraction of a worker's life" }
+// Each per-task or per-worker series is made with its attribute, not with `Metric.withAttributes`,
+// whose every update adds the attribute to a copy of the context: the same series, read the same way.
+const waitTime = (attributes?: Metric.Metric.Attributes) =>
+  Metric.histogram("strand_pool_wait_time_ms", { description: "Time queued, in ms", boundaries, attributes })
+const runTime = (attributes?: Metric.Metric.Attributes) =>
+  Metric.histogram("strand_pool_run_time_ms", { description: "Time on a worker, in ms", boundaries, attributes })
+const utilization = (attributes?: Metric.Metric.Attributes) =>
+  Metric.gauge("strand_pool_worker_utilization", { description: "Busy fraction of a worker's life", attributes })
 
 /** The pool's metrics (`WorkerPool.metrics`). */
 export const metrics = {
@@ -29,10 +34,10 @@ export const metrics = {
   timedOut: Metric.counter("strand_pool_tasks_timed_out", { description: "Tasks that ran past their timeout" }),
   queueDepth: Metric.gauge("strand_pool_queue_depth", { description: "Tasks waiting for a worker" }),
   /** Recorded with the attribute `task`: the task's name. */
-  waitTime: Metric.histogram(waitTime.name, { description: waitTime.description, boundaries }),
+  waitTime: waitTime(),
   /** Recorded with the attribute `task`: the task's name. */
-  runTime: Metric.histogram(runTime.name, { description: runTime.description, boundaries }),
-  utilization: Metric.gauge(utilization.name, { description: utilization.description })
+  runTime: runTime(),
+  utilization: utilization()
 }
 
 /** Records how `job` ran on `slot` (see `Timeline`). */
@@ -82,13 +87,7 @@ export const make = (
   const histograms = (task: string) => {
     let found = perTask.get(task)
     if (found === undefined) {
-      // The same series as `Metric.withAttributes(metrics.waitTime, { task })`, but an update need
-      // not add the attribute to a copy of its context first (two of those per task).
-      const attributes = { task }
-      found = {
-        wait: Metric.histogram(waitTime.name, { description: waitTime.description, boundaries, attributes }),
-        run: Metric.histogram(runTime.name, { description: runTime.description, boundaries, attributes })
-      }
+      found = { wait: waitTime({ task }), run: runTime({ task }) }
       perTask.set(task, found)
     }
     return found
@@ -115,8 +114,7 @@ export const make = (
     utilization: (slot) => {
       let gauge = gauges.get(slot)
       if (gauge === undefined) {
-        const attributes = { worker: String(slot.id) }
-        gauge = Metric.gauge(utilization.name, { description: utilization.description, attributes })
+        gauge = utilization({ worker: String(slot.id) })
         gauges.set(slot, gauge)
       }
       gauge.updateUnsafe(slot.utilization(performance.now()), context)
