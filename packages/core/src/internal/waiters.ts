@@ -56,6 +56,8 @@ let inline = 0
 const endTurn = () => {
   inline = 0
 }
+/** Resumptions are chained on it, not given to `queueMicrotask`, which makes an `AsyncResource` per call. */
+const settled = Promise.resolve()
 
 /**
  * Schedules a granted waiter's resumption. A microtask runs it once the
@@ -73,7 +75,7 @@ const resumeSoon = (fiber: Fiber.Fiber<unknown, unknown>, resume: () => void): v
   const dispatcher = fiber.currentDispatcher
   if (inline < MAX_INLINE && fiber.cache.scheduler.executionMode === "async") {
     if (inline++ === 0) dispatcher.scheduleTask(endTurn, 0)
-    queueMicrotask(resume)
+    void settled.then(resume)
   } else {
     dispatcher.scheduleTask(resume, 0)
   }

@@ -15,6 +15,9 @@ import type { Channel } from "./protocol.ts"
  */
 const MAX_BATCH_MILLIS = 1
 
+/** Flushes are chained on it, not given to `queueMicrotask`, which makes an `AsyncResource` per call. */
+const settled = Promise.resolve()
+
 /**
  * The one-tick batching outbox of both ends: every entry queued in one tick
  * goes out in a single `postMessage`, as a flat array of `stride` slots per
@@ -54,7 +57,7 @@ export class Outbox {
    * path allocates nothing per entry. Call `pushed` once the entry is on it.
    */
   next(transfer: ReadonlyArray<TransferListItem> | undefined): Array<unknown> {
-    if (this.entries.length === 0) queueMicrotask(this.flush)
+    if (this.entries.length === 0) void settled.then(this.flush)
     if (transfer !== undefined) {
       this.lists[this.entries.length / this.stride] = transfer
       this.moving = true
