@@ -61,40 +61,8 @@ import { fromCells, isFields, type LockFields, LockTypeId, labelOf, notHeld, toF
 import { sharedSchema } from "./internal/shared/schema.ts"
 import { self as thisThread } from "./internal/shared/threads.ts"
 
-export {
-  /**
-   * A blocking form (`acquireSync`, `withLockSync`, ...) was called on the main
-   * thread, where it would stop every fiber; use the Effect form there.
-   *
-   * @category errors
-   * @since 0.6.0
-   */
-  BlockingOnMainThread,
-  /**
-   * The lock's previous holder thread died holding it, so the data it guards
-   * may be half-updated; `repair` puts it right.
-   *
-   * @category errors
-   * @since 0.6.0
-   */
-  OwnerDied,
-  /**
-   * A thread blocked to acquire a shared lock it already holds, which would
-   * deadlock it.
-   *
-   * @category errors
-   * @since 0.6.0
-   */
-  SharedLockAlreadyHeld,
-  /**
-   * A thread released a shared lock (or waited on its condition) without
-   * holding it.
-   *
-   * @category errors
-   * @since 0.6.0
-   */
-  SharedLockNotHeld
-}
+// The lock's typed errors, each documented where it is defined.
+export { BlockingOnMainThread, OwnerDied, SharedLockAlreadyHeld, SharedLockNotHeld }
 
 const TypeId = LockTypeId
 

@@ -76,7 +76,7 @@
  * @since 0.1.0
  */
 
-import type { ResourceLimits, TransferListItem } from "node:worker_threads"
+import type { TransferListItem } from "node:worker_threads"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -87,160 +87,29 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { withBundle } from "./internal/bundle.ts"
 import { makeClient } from "./internal/client.ts"
-import type {
-  InvalidPoolOptions,
-  MapInputError,
-  PayloadError,
-  QueueFull,
-  ResultError,
-  TaskAborted,
-  TaskNotServed,
-  TaskTimeout,
-  WorkerCrashed,
-  WorkerPoolClosed,
-  WorkerSpawnError
-} from "./internal/errors.ts"
-import * as Errors from "./internal/errors.ts"
+import type { InvalidPoolOptions, WorkerPoolError, WorkerSpawnError } from "./internal/errors.ts"
+import type { Stats, WorkerMessage } from "./internal/observer.ts"
 import * as Observer from "./internal/observer.ts"
-import { validate } from "./internal/options.ts"
+import { type Options, validate } from "./internal/options.ts"
 import { Pool } from "./internal/pool.ts"
 import type * as Task from "./Task.ts"
-import type * as Timeline from "./Timeline.ts"
 
+// The pool's typed errors, each documented where it is defined.
 export {
-  /**
-   * An option given to `WorkerPool.make` or `layer` is out of range.
-   *
-   * @category errors
-   * @since 0.1.0
-   */
   InvalidPoolOptions,
-  /**
-   * The input of `map` or `mapStream` threw while it was read; the results
-   * before it were delivered.
-   *
-   * @category errors
-   * @since 0.2.0
-   */
+  isWorkerPoolError,
   MapInputError,
-  /**
-   * A payload did not match its task's schema; the worker is unharmed.
-   *
-   * @category errors
-   * @since 0.1.0
-   */
   PayloadError,
-  /**
-   * The bounded queue was full and `onQueueFull` is `"fail"`.
-   *
-   * @category errors
-   * @since 0.1.0
-   */
   QueueFull,
-  /**
-   * A task's result (or stream item, or typed error) could not be sent back:
-   * structured clone cannot copy it, or its schema rejects it. The worker is unharmed.
-   *
-   * @category errors
-   * @since 0.2.0
-   */
   ResultError,
-  /**
-   * The task's `signal` aborted; the error carries its reason.
-   *
-   * @category errors
-   * @since 0.2.0
-   */
   TaskAborted,
-  /**
-   * The workers do not serve the task.
-   *
-   * @category errors
-   * @since 0.1.0
-   */
   TaskNotServed,
-  /**
-   * The task ran longer than its timeout and was cancelled.
-   *
-   * @category errors
-   * @since 0.1.0
-   */
   TaskTimeout,
-  /**
-   * The worker running the task crashed; the pool has replaced it.
-   *
-   * @category errors
-   * @since 0.1.0
-   */
   WorkerCrashed,
-  /**
-   * The pool's scope closed before the task could run.
-   *
-   * @category errors
-   * @since 0.1.0
-   */
   WorkerPoolClosed,
-  /**
-   * A worker stopped before it was ready (a wrong module, a failing Layer).
-   *
-   * @category errors
-   * @since 0.1.0
-   */
+  type WorkerPoolError,
   WorkerSpawnError
 } from "./internal/errors.ts"
-
-/**
- * Every error the pool itself can add to a task's own typed errors.
- *
- * @category models
- * @since 0.1.0
- */
-export type WorkerPoolError =
-  | WorkerCrashed
-  | TaskTimeout
-  | QueueFull
-  | PayloadError
-  | ResultError
-  | MapInputError
-  | TaskAborted
-  | TaskNotServed
-  | WorkerPoolClosed
-  | WorkerSpawnError
-  | InvalidPoolOptions
-
-const poolErrors: ReadonlyArray<new (...args: ReadonlyArray<any>) => WorkerPoolError> = [
-  Errors.WorkerCrashed,
-  Errors.TaskTimeout,
-  Errors.QueueFull,
-  Errors.PayloadError,
-  Errors.ResultError,
-  Errors.MapInputError,
-  Errors.TaskAborted,
-  Errors.TaskNotServed,
-  Errors.WorkerPoolClosed,
-  Errors.WorkerSpawnError,
-  Errors.InvalidPoolOptions
-]
-
-/**
- * Whether `u` is one of the errors the pool itself adds (`WorkerPoolError`),
- * as opposed to a task's own typed error.
- *
- * @example
- * ```ts
- * import { Effect, Schema } from "effect"
- * import { Task, WorkerPool } from "@strand/platform-node"
- *
- * const Hash = Task.make("Hash", { payload: Schema.String, success: Schema.String })
- * const program = WorkerPool.run(Hash, "hello").pipe(
- *   Effect.catchIf(WorkerPool.isWorkerPoolError, (error) => Effect.succeed(`the pool said: ${error.message}`))
- * )
- * ```
- *
- * @category guards
- * @since 0.2.0
- */
-export const isWorkerPoolError = (u: unknown): u is WorkerPoolError => poolErrors.some((error) => u instanceof error)
 
 type SingleTask = Task.Task<string, Task.AnySchema, Task.AnySchema, Task.AnySchema>
 type StreamingTask = Task.StreamTask<string, Task.AnySchema, Task.AnySchema, Task.AnySchema>
@@ -325,46 +194,6 @@ export interface MapOptions {
 }
 
 /**
- * A snapshot of the pool.
- *
- * @category models
- * @since 0.1.0
- */
-export interface Stats {
-  /** Workers in the pool, ready or starting; a worker being replaced may briefly count beside its replacement. */
-  readonly size: number
-  /** Started, idle spare workers beside the pool (`spareWorkers`): threads too. */
-  readonly spares: number
-  readonly queued: number
-  readonly inflight: number
-  readonly started: number
-  readonly succeeded: number
-  readonly failed: number
-  readonly cancelled: number
-  readonly crashed: number
-  readonly respawned: number
-  /** Workers that failed to start (a missing module, a failing Layer, past `startupTimeout`). */
-  readonly startFailures: number
-  /** Malformed messages on the private channel, ignored and logged. */
-  readonly malformed: number
-  /** Tasks refused with `QueueFull` (`onQueueFull: "fail"`); they never ran and are in no other count. */
-  readonly refused: number
-  /** Tasks that ran past their `timeout` (they are counted in `failed` too). */
-  readonly timedOut: number
-  readonly workers: ReadonlyArray<{
-    readonly id: number
-    /** Its thread's id; 0 for a worker process (its main thread). */
-    readonly threadId: number
-    /** Its process id: the pool's own for a thread. */
-    readonly pid: number
-    readonly ready: boolean
-    readonly inflight: number
-    readonly completed: number
-    readonly utilization: number
-  }>
-}
-
-/**
  * The pool's operations.
  *
  * @category models
@@ -412,21 +241,6 @@ export interface Service {
 }
 
 /**
- * A message that a worker module's own code posted on `parentPort`, or sent
- * with `process.send` in a worker process.
- *
- * @category models
- * @since 0.2.0
- */
-export interface WorkerMessage {
-  readonly workerId: number
-  readonly threadId: number
-  /** The worker's process id: the pool's own for a thread. */
-  readonly pid: number
-  readonly message: unknown
-}
-
-/**
  * The worker pool service.
  *
  * @category services
@@ -434,169 +248,10 @@ export interface WorkerMessage {
  */
 export class WorkerPool extends Context.Service<WorkerPool, Service>()("@strand/platform-node/WorkerPool") {}
 
-/**
- * Options for `make` and `layer`.
- *
- * @category models
- * @since 0.1.0
- */
-export interface Options {
-  /**
-   * The worker module: a file URL (`new URL("./worker.ts", import.meta.url)`,
-   * or `import.meta.url` for single-file mode) or an absolute path. A relative
-   * path is refused, because it would be resolved against the working
-   * directory rather than the file that wrote it.
-   */
-  readonly module: string | URL
-  /**
-   * Where the workers run (default `"thread"`): threads of this process, or
-   * child processes of their own (`"process"`, Python's
-   * `ProcessPoolExecutor`). A worker module runs in either without a change.
-   *
-   * A process costs more to start and each message costs more, but nothing it
-   * does reaches the caller: a native crash, a heap blow-up, `process.exit`,
-   * `process.chdir` or a library that is not thread-safe ends or changes only
-   * that worker, which fails its tasks with `WorkerCrashed` and is replaced.
-   * The differences:
-   * - A payload or result backed by a `SharedArrayBuffer`, and the `transfer`
-   *   option, cannot cross a process boundary: the task fails with a typed
-   *   `PayloadError` or `ResultError` that says so (they are never silently
-   *   copied). The shared-memory primitives are for threads only.
-   * - `resourceLimits` takes `maxOldGenerationSizeMb` and
-   *   `maxYoungGenerationSizeMb` only, as the child's Node flags.
-   * - A task sent to a busy worker process stays there: the pool cannot take
-   *   it back from another process to give it to an idle worker (no work
-   *   stealing). A task that had not started when its process died still runs
-   *   elsewhere.
-   * - What the module sends with `process.send` arrives on `messages`; its
-   *   stdout and stderr are piped to the caller's.
-   * - A worker process exits when its pool's process is gone, however that
-   *   ended (its IPC channel closes); it ignores `SIGINT`, which a terminal's
-   *   Ctrl-C sends to the whole process group, so that the caller drains it.
-   *   On Linux, where util-linux's `setpriv` is found, it also gets a
-   *   parent-death signal, so one busy in synchronous code dies too.
-   *
-   * ```ts
-   * import { WorkerPool } from "@strand/platform-node"
-   *
-   * // Each worker in a child process, with a 256 MB heap of its own.
-   * const pool = WorkerPool.make({
-   *   module: new URL("./worker.ts", import.meta.url),
-   *   isolation: "process",
-   *   resourceLimits: { maxOldGenerationSizeMb: 256 }
-   * })
-   * ```
-   */
-  readonly isolation?: "thread" | "process" | undefined
-  /** A fixed size (default `os.availableParallelism()`), or bounds with an idle time-to-live. */
-  readonly size?:
-    | number
-    | { readonly min: number; readonly max: number; readonly idleTimeToLive?: Duration.Input | undefined }
-    | undefined
-  /** Replaces a worker after it has been given this many tasks (Python's `maxtasksperchild`). */
-  readonly maxTasksPerWorker?: number | undefined
-  /**
-   * Passed to every worker thread: heap limits and stack size. A worker needs
-   * at least 24 MB of old generation to start. The limits are best effort in
-   * Node: most heap blow-ups end only the worker (a `WorkerCrashed`), but
-   * some allocation shapes (one array grown by `push` past the limit) abort
-   * the whole process. Work that must never take the caller down belongs in
-   * worker processes (`isolation: "process"`), where `maxOldGenerationSizeMb`
-   * and `maxYoungGenerationSizeMb` become each child's
-   * `--max-old-space-size` and `--max-semi-space-size` (a third of it), and
-   * any blow-up ends only that child; the other limits are thread-only there.
-   */
-  readonly resourceLimits?: ResourceLimits | undefined
-  /**
-   * Bounds the queue of tasks waiting for a worker. One waiting task per
-   * worker that is still starting does not count, so a cold pool admits as
-   * many tasks as a warm one.
-   */
-  readonly maxQueue?: number | undefined
-  /** With a full queue: wait for room (default) or fail with `QueueFull`. */
-  readonly onQueueFull?: "wait" | "fail" | undefined
-  /** Tasks in flight per worker: a number, or `"auto"` (default) for about 1 ms of work. */
-  readonly concurrentTasksPerWorker?: number | "auto" | undefined
-  /**
-   * Started, idle workers kept beside the pool (default 1): one takes a crashed or
-   * terminated worker's place at once, so recovery does not wait for a thread to start.
-   */
-  readonly spareWorkers?: number | undefined
-  /** How long a cancelled task may take to stop before its worker is terminated. Default 100 ms. */
-  readonly cancelGracePeriod?: Duration.Input | undefined
-  /** What closing the scope does to tasks in flight. Default `"interrupt"`. */
-  readonly onClose?: "finish" | "interrupt" | undefined
-  /** With `onClose: "finish"`, interrupt what is still running after this long. Default: no bound. */
-  readonly closeTimeout?: Duration.Input | undefined
-  /**
-   * How long a worker may take to report ready (default 30 seconds, room for
-   * a cold TypeScript compile on a slow machine). Past it, the worker is
-   * stopped and counts as a failed start: `make` fails with a
-   * `WorkerSpawnError` that asks whether the module calls
-   * `WorkerRunner.launch`.
-   */
-  readonly startupTimeout?: Duration.Input | undefined
-  /** Node flags for the workers; by default they inherit the main thread's (such as tsx's loader). */
-  readonly execArgv?: ReadonlyArray<string> | undefined
-  /** The workers' `process.argv` after the script. */
-  readonly argv?: ReadonlyArray<string> | undefined
-  /** Environment variables for the workers, added to the inherited ones. */
-  readonly env?: Readonly<Record<string, string>> | undefined
-  /** Typed configuration for the workers' Layers and handlers: `[Settings.value({ ... })]` (see `Task.config`). */
-  readonly config?: ReadonlyArray<Task.ConfigValue> | undefined
-  /**
-   * Spans across the thread boundary (default `true`). Where the caller has a
-   * tracer installed (anything but Effect's built-in one, which exports
-   * nothing), each `run`, `stream`, and each chunk of `map` and `mapStream`,
-   * opens a client span named after the task; its worker runs the handler
-   * under a server span that is the client span's child, and the spans the
-   * handler opens nest under that. The worker's spans end up in the caller's
-   * tracer. `false` opens none. Logs cross either way.
-   */
-  readonly tracing?: boolean | undefined
-  /**
-   * Whether an idle worker thread watches for its next task for a moment
-   * (default `true`). Waking a sleeping thread is most of a short task's
-   * round trip, so once a worker has sent its last result and has nothing in
-   * flight, it watches a doorbell on shared memory for up to 0.1 ms before
-   * its event loop sleeps. A task sent in that time wakes nobody.
-   * - Fewer threads linger at once than the machine has cores, across every
-   *   pool of the process, so the thread that sends tasks keeps a core.
-   * - A worker whose linger catches nothing backs off: it skips its next 1,
-   *   3, 7... idle moments, up to 63, before it lingers again.
-   * - The worker's event loop waits meanwhile: a timer of its own may fire up
-   *   to 0.1 ms late.
-   *
-   * `false` spends no CPU time on it, for machines where idle cores should
-   * stay idle (battery, or a CPU quota shared with other work). Worker
-   * processes never linger.
-   *
-   * ```ts
-   * import { WorkerPool } from "@strand/platform-node"
-   *
-   * const pool = WorkerPool.make({ module: new URL("./worker.ts", import.meta.url), linger: false })
-   * ```
-   */
-  readonly linger?: boolean | undefined
-  /** Records when each task was queued, started and ended on which worker (see `Timeline`). */
-  readonly timeline?: Timeline.Timeline | undefined
-  /**
-   * Cheap workers (default `false`). `true` bundles the worker module and
-   * what it imports into one tree-shaken JavaScript file with esbuild, on
-   * first use, cached by content in `STRAND_BUNDLE_CACHE` (or `strand-bundles`
-   * in the system's temporary directory); any change to a file that went into
-   * it builds it again. Each worker then evaluates only the parts of Effect
-   * its handlers use: it starts about four times faster and takes about a
-   * third of the memory. A TypeScript module needs no loader in the workers
-   * (tsx's is not started there), and a defect's stack is mapped through the
-   * bundle's source map, so it points at your files. Native addons stay
-   * outside the bundle. If the module
-   * cannot be bundled, the pool says why once, in a warning, and loads it as
-   * it is. Leave it off for a module that reads files next to itself through
-   * `import.meta.url` or `__dirname`: in the bundle they name the cache.
-   */
-  readonly bundle?: boolean | undefined
-}
+// What the pool shows of itself, documented beside its metrics.
+export type { Stats, WorkerMessage } from "./internal/observer.ts"
+// The options of `make` and `layer`, documented beside the checks that validate them.
+export type { Options } from "./internal/options.ts"
 
 /**
  * The pool's metrics, recorded through Effect's `Metric`: counters of tasks

@@ -1,5 +1,6 @@
 /**
- * The worker pool's typed errors. Each one says what happened and what to do.
+ * The worker pool's typed errors, documented here and exported by
+ * `WorkerPool`. Each one says what happened and what to do.
  *
  * @internal
  */
@@ -20,7 +21,12 @@ const showMessage = (...classes: ReadonlyArray<{ prototype: object }>): void => 
   }
 }
 
-/** @internal */
+/**
+ * The worker running the task crashed; the pool has replaced it.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
 export class WorkerCrashed extends Schema.TaggedError<WorkerCrashed>()("WorkerCrashed", {
   task: Schema.String,
   workerId: Schema.Number,
@@ -36,7 +42,12 @@ export class WorkerCrashed extends Schema.TaggedError<WorkerCrashed>()("WorkerCr
   }
 }
 
-/** @internal */
+/**
+ * The task ran longer than its timeout and was cancelled.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
 export class TaskTimeout extends Schema.TaggedError<TaskTimeout>()("TaskTimeout", {
   task: Schema.String,
   timeoutMillis: Schema.Number
@@ -49,7 +60,12 @@ export class TaskTimeout extends Schema.TaggedError<TaskTimeout>()("TaskTimeout"
   }
 }
 
-/** @internal */
+/**
+ * The bounded queue was full and `onQueueFull` is `"fail"`.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
 export class QueueFull extends Schema.TaggedError<QueueFull>()("QueueFull", {
   task: Schema.String,
   maxQueue: Schema.Number
@@ -62,7 +78,12 @@ export class QueueFull extends Schema.TaggedError<QueueFull>()("QueueFull", {
   }
 }
 
-/** @internal */
+/**
+ * A payload did not match its task's schema; the worker is unharmed.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
 export class PayloadError extends Schema.TaggedError<PayloadError>()("PayloadError", {
   task: Schema.String,
   side: Schema.Literals(["caller", "worker"]),
@@ -76,7 +97,13 @@ export class PayloadError extends Schema.TaggedError<PayloadError>()("PayloadErr
   }
 }
 
-/** @internal */
+/**
+ * A task's result (or stream item, or typed error) could not be sent back:
+ * structured clone cannot copy it, or its schema rejects it. The worker is unharmed.
+ *
+ * @category errors
+ * @since 0.2.0
+ */
 export class ResultError extends Schema.TaggedError<ResultError>()("ResultError", {
   task: Schema.String,
   issue: Schema.String
@@ -90,7 +117,12 @@ export class ResultError extends Schema.TaggedError<ResultError>()("ResultError"
   }
 }
 
-/** @internal */
+/**
+ * The task's `signal` aborted; the error carries its reason.
+ *
+ * @category errors
+ * @since 0.2.0
+ */
 export class TaskAborted extends Schema.TaggedError<TaskAborted>()("TaskAborted", {
   task: Schema.String,
   reason: Schema.String
@@ -103,7 +135,13 @@ export class TaskAborted extends Schema.TaggedError<TaskAborted>()("TaskAborted"
   }
 }
 
-/** @internal */
+/**
+ * The input of `map` or `mapStream` threw while it was read; the results
+ * before it were delivered.
+ *
+ * @category errors
+ * @since 0.2.0
+ */
 export class MapInputError extends Schema.TaggedError<MapInputError>()("MapInputError", {
   index: Schema.Number,
   reason: Schema.String
@@ -121,7 +159,12 @@ export class MapInputError extends Schema.TaggedError<MapInputError>()("MapInput
   }
 }
 
-/** @internal */
+/**
+ * The workers do not serve the task.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
 export class TaskNotServed extends Schema.TaggedError<TaskNotServed>()("TaskNotServed", {
   task: Schema.String
 }) {
@@ -133,7 +176,12 @@ export class TaskNotServed extends Schema.TaggedError<TaskNotServed>()("TaskNotS
   }
 }
 
-/** @internal */
+/**
+ * The pool's scope closed before the task could run.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
 export class WorkerPoolClosed extends Schema.TaggedError<WorkerPoolClosed>()("WorkerPoolClosed", {
   task: Schema.String
 }) {
@@ -145,7 +193,12 @@ export class WorkerPoolClosed extends Schema.TaggedError<WorkerPoolClosed>()("Wo
   }
 }
 
-/** @internal */
+/**
+ * A worker stopped before it was ready (a wrong module, a failing Layer).
+ *
+ * @category errors
+ * @since 0.1.0
+ */
 export class WorkerSpawnError extends Schema.TaggedError<WorkerSpawnError>()("WorkerSpawnError", {
   module: Schema.String,
   reason: Schema.String
@@ -158,7 +211,12 @@ export class WorkerSpawnError extends Schema.TaggedError<WorkerSpawnError>()("Wo
   }
 }
 
-/** @internal */
+/**
+ * An option given to `WorkerPool.make` or `layer` is out of range.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
 export class InvalidPoolOptions extends Schema.TaggedError<InvalidPoolOptions>()("InvalidPoolOptions", {
   option: Schema.String,
   value: Schema.String,
@@ -182,3 +240,56 @@ showMessage(
   WorkerSpawnError,
   InvalidPoolOptions
 )
+
+/**
+ * Every error the pool itself can add to a task's own typed errors.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type WorkerPoolError =
+  | WorkerCrashed
+  | TaskTimeout
+  | QueueFull
+  | PayloadError
+  | ResultError
+  | MapInputError
+  | TaskAborted
+  | TaskNotServed
+  | WorkerPoolClosed
+  | WorkerSpawnError
+  | InvalidPoolOptions
+
+const poolErrors: ReadonlyArray<new (...args: ReadonlyArray<any>) => WorkerPoolError> = [
+  WorkerCrashed,
+  TaskTimeout,
+  QueueFull,
+  PayloadError,
+  ResultError,
+  MapInputError,
+  TaskAborted,
+  TaskNotServed,
+  WorkerPoolClosed,
+  WorkerSpawnError,
+  InvalidPoolOptions
+]
+
+/**
+ * Whether `u` is one of the errors the pool itself adds (`WorkerPoolError`),
+ * as opposed to a task's own typed error.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Task, WorkerPool } from "@strand/platform-node"
+ *
+ * const Hash = Task.make("Hash", { payload: Schema.String, success: Schema.String })
+ * const program = WorkerPool.run(Hash, "hello").pipe(
+ *   Effect.catchIf(WorkerPool.isWorkerPoolError, (error) => Effect.succeed(`the pool said: ${error.message}`))
+ * )
+ * ```
+ *
+ * @category guards
+ * @since 0.2.0
+ */
+export const isWorkerPoolError = (u: unknown): u is WorkerPoolError => poolErrors.some((error) => u instanceof error)

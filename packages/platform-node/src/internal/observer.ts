@@ -1,6 +1,7 @@
 /**
- * What the pool engine reports as it runs, turned into Effect metrics, log
- * lines, a `Timeline`'s records and `messages`.
+ * What the pool shows of itself: the `Stats` and `WorkerMessage` models that
+ * `WorkerPool` exports, and what the pool engine reports as it runs, turned
+ * into Effect metrics, log lines, a `Timeline`'s records and `messages`.
  *
  * @internal
  */
@@ -13,6 +14,61 @@ import { TaskAborted, TaskTimeout, WorkerCrashed } from "./errors.ts"
 import { Reply } from "./protocol.ts"
 import { Replay } from "./replay.ts"
 import type { Job, PoolConfig, PoolObserver, Slot } from "./slot.ts"
+
+/**
+ * A snapshot of the pool.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Stats {
+  /** Workers in the pool, ready or starting; a worker being replaced may briefly count beside its replacement. */
+  readonly size: number
+  /** Started, idle spare workers beside the pool (`spareWorkers`): threads too. */
+  readonly spares: number
+  readonly queued: number
+  readonly inflight: number
+  readonly started: number
+  readonly succeeded: number
+  readonly failed: number
+  readonly cancelled: number
+  readonly crashed: number
+  readonly respawned: number
+  /** Workers that failed to start (a missing module, a failing Layer, past `startupTimeout`). */
+  readonly startFailures: number
+  /** Malformed messages on the private channel, ignored and logged. */
+  readonly malformed: number
+  /** Tasks refused with `QueueFull` (`onQueueFull: "fail"`); they never ran and are in no other count. */
+  readonly refused: number
+  /** Tasks that ran past their `timeout` (they are counted in `failed` too). */
+  readonly timedOut: number
+  readonly workers: ReadonlyArray<{
+    readonly id: number
+    /** Its thread's id; 0 for a worker process (its main thread). */
+    readonly threadId: number
+    /** Its process id: the pool's own for a thread. */
+    readonly pid: number
+    readonly ready: boolean
+    readonly inflight: number
+    readonly completed: number
+    readonly utilization: number
+  }>
+}
+
+/**
+ * A message that a worker module's own code posted on `parentPort`, or sent
+ * with `process.send` in a worker process.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface WorkerMessage {
+  readonly workerId: number
+  readonly threadId: number
+  /** The worker's process id: the pool's own for a thread. */
+  readonly pid: number
+  readonly message: unknown
+}
 
 const boundaries = Metric.exponentialBoundaries({ start: 0.01, factor: 4, count: 12 })
 // Each per-task or per-worker series is made with its attribute, not with `Metric.withAttributes`,

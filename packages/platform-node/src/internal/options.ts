@@ -11,16 +11,180 @@ import { existsSync } from "node:fs"
 import { availableParallelism } from "node:os"
 import { isAbsolute } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
+import type { ResourceLimits } from "node:worker_threads"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Schema from "effect/Schema"
 import type * as Task from "../Task.ts"
 import * as Timeline from "../Timeline.ts"
-import type { Options } from "../WorkerPool.ts"
 import { InvalidPoolOptions } from "./errors.ts"
 import { schemaIssue } from "./protocol.ts"
 import type { PoolConfig } from "./slot.ts"
+
+/**
+ * Options for `make` and `layer`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Options {
+  /**
+   * The worker module: a file URL (`new URL("./worker.ts", import.meta.url)`,
+   * or `import.meta.url` for single-file mode) or an absolute path. A relative
+   * path is refused, because it would be resolved against the working
+   * directory rather than the file that wrote it.
+   */
+  readonly module: string | URL
+  /**
+   * Where the workers run (default `"thread"`): threads of this process, or
+   * child processes of their own (`"process"`, Python's
+   * `ProcessPoolExecutor`). A worker module runs in either without a change.
+   *
+   * A process costs more to start and each message costs more, but nothing it
+   * does reaches the caller: a native crash, a heap blow-up, `process.exit`,
+   * `process.chdir` or a library that is not thread-safe ends or changes only
+   * that worker, which fails its tasks with `WorkerCrashed` and is replaced.
+   * The differences:
+   * - A payload or result backed by a `SharedArrayBuffer`, and the `transfer`
+   *   option, cannot cross a process boundary: the task fails with a typed
+   *   `PayloadError` or `ResultError` that says so (they are never silently
+   *   copied). The shared-memory primitives are for threads only.
+   * - `resourceLimits` takes `maxOldGenerationSizeMb` and
+   *   `maxYoungGenerationSizeMb` only, as the child's Node flags.
+   * - A task sent to a busy worker process stays there: the pool cannot take
+   *   it back from another process to give it to an idle worker (no work
+   *   stealing). A task that had not started when its process died still runs
+   *   elsewhere.
+   * - What the module sends with `process.send` arrives on `messages`; its
+   *   stdout and stderr are piped to the caller's.
+   * - A worker process exits when its pool's process is gone, however that
+   *   ended (its IPC channel closes); it ignores `SIGINT`, which a terminal's
+   *   Ctrl-C sends to the whole process group, so that the caller drains it.
+   *   On Linux, where util-linux's `setpriv` is found, it also gets a
+   *   parent-death signal, so one busy in synchronous code dies too.
+   *
+   * ```ts
+   * import { WorkerPool } from "@strand/platform-node"
+   *
+   * // Each worker in a child process, with a 256 MB heap of its own.
+   * const pool = WorkerPool.make({
+   *   module: new URL("./worker.ts", import.meta.url),
+   *   isolation: "process",
+   *   resourceLimits: { maxOldGenerationSizeMb: 256 }
+   * })
+   * ```
+   */
+  readonly isolation?: "thread" | "process" | undefined
+  /** A fixed size (default `os.availableParallelism()`), or bounds with an idle time-to-live. */
+  readonly size?:
+    | number
+    | { readonly min: number; readonly max: number; readonly idleTimeToLive?: Duration.Input | undefined }
+    | undefined
+  /** Replaces a worker after it has been given this many tasks (Python's `maxtasksperchild`). */
+  readonly maxTasksPerWorker?: number | undefined
+  /**
+   * Passed to every worker thread: heap limits and stack size. A worker needs
+   * at least 24 MB of old generation to start. The limits are best effort in
+   * Node: most heap blow-ups end only the worker (a `WorkerCrashed`), but
+   * some allocation shapes (one array grown by `push` past the limit) abort
+   * the whole process. Work that must never take the caller down belongs in
+   * worker processes (`isolation: "process"`), where `maxOldGenerationSizeMb`
+   * and `maxYoungGenerationSizeMb` become each child's
+   * `--max-old-space-size` and `--max-semi-space-size` (a third of it), and
+   * any blow-up ends only that child; the other limits are thread-only there.
+   */
+  readonly resourceLimits?: ResourceLimits | undefined
+  /**
+   * Bounds the queue of tasks waiting for a worker. One waiting task per
+   * worker that is still starting does not count, so a cold pool admits as
+   * many tasks as a warm one.
+   */
+  readonly maxQueue?: number | undefined
+  /** With a full queue: wait for room (default) or fail with `QueueFull`. */
+  readonly onQueueFull?: "wait" | "fail" | undefined
+  /** Tasks in flight per worker: a number, or `"auto"` (default) for about 1 ms of work. */
+  readonly concurrentTasksPerWorker?: number | "auto" | undefined
+  /**
+   * Started, idle workers kept beside the pool (default 1): one takes a crashed or
+   * terminated worker's place at once, so recovery does not wait for a thread to start.
+   */
+  readonly spareWorkers?: number | undefined
+  /** How long a cancelled task may take to stop before its worker is terminated. Default 100 ms. */
+  readonly cancelGracePeriod?: Duration.Input | undefined
+  /** What closing the scope does to tasks in flight. Default `"interrupt"`. */
+  readonly onClose?: "finish" | "interrupt" | undefined
+  /** With `onClose: "finish"`, interrupt what is still running after this long. Default: no bound. */
+  readonly closeTimeout?: Duration.Input | undefined
+  /**
+   * How long a worker may take to report ready (default 30 seconds, room for
+   * a cold TypeScript compile on a slow machine). Past it, the worker is
+   * stopped and counts as a failed start: `make` fails with a
+   * `WorkerSpawnError` that asks whether the module calls
+   * `WorkerRunner.launch`.
+   */
+  readonly startupTimeout?: Duration.Input | undefined
+  /** Node flags for the workers; by default they inherit the main thread's (such as tsx's loader). */
+  readonly execArgv?: ReadonlyArray<string> | undefined
+  /** The workers' `process.argv` after the script. */
+  readonly argv?: ReadonlyArray<string> | undefined
+  /** Environment variables for the workers, added to the inherited ones. */
+  readonly env?: Readonly<Record<string, string>> | undefined
+  /** Typed configuration for the workers' Layers and handlers: `[Settings.value({ ... })]` (see `Task.config`). */
+  readonly config?: ReadonlyArray<Task.ConfigValue> | undefined
+  /**
+   * Spans across the thread boundary (default `true`). Where the caller has a
+   * tracer installed (anything but Effect's built-in one, which exports
+   * nothing), each `run`, `stream`, and each chunk of `map` and `mapStream`,
+   * opens a client span named after the task; its worker runs the handler
+   * under a server span that is the client span's child, and the spans the
+   * handler opens nest under that. The worker's spans end up in the caller's
+   * tracer. `false` opens none. Logs cross either way.
+   */
+  readonly tracing?: boolean | undefined
+  /**
+   * Whether an idle worker thread watches for its next task for a moment
+   * (default `true`). Waking a sleeping thread is most of a short task's
+   * round trip, so once a worker has sent its last result and has nothing in
+   * flight, it watches a doorbell on shared memory for up to 0.1 ms before
+   * its event loop sleeps. A task sent in that time wakes nobody.
+   * - Fewer threads linger at once than the machine has cores, across every
+   *   pool of the process, so the thread that sends tasks keeps a core.
+   * - A worker whose linger catches nothing backs off: it skips its next 1,
+   *   3, 7... idle moments, up to 63, before it lingers again.
+   * - The worker's event loop waits meanwhile: a timer of its own may fire up
+   *   to 0.1 ms late.
+   *
+   * `false` spends no CPU time on it, for machines where idle cores should
+   * stay idle (battery, or a CPU quota shared with other work). Worker
+   * processes never linger.
+   *
+   * ```ts
+   * import { WorkerPool } from "@strand/platform-node"
+   *
+   * const pool = WorkerPool.make({ module: new URL("./worker.ts", import.meta.url), linger: false })
+   * ```
+   */
+  readonly linger?: boolean | undefined
+  /** Records when each task was queued, started and ended on which worker (see `Timeline`). */
+  readonly timeline?: Timeline.Timeline | undefined
+  /**
+   * Cheap workers (default `false`). `true` bundles the worker module and
+   * what it imports into one tree-shaken JavaScript file with esbuild, on
+   * first use, cached by content in `STRAND_BUNDLE_CACHE` (or `strand-bundles`
+   * in the system's temporary directory); any change to a file that went into
+   * it builds it again. Each worker then evaluates only the parts of Effect
+   * its handlers use: it starts about four times faster and takes about a
+   * third of the memory. A TypeScript module needs no loader in the workers
+   * (tsx's is not started there), and a defect's stack is mapped through the
+   * bundle's source map, so it points at your files. Native addons stay
+   * outside the bundle. If the module
+   * cannot be bundled, the pool says why once, in a warning, and loads it as
+   * it is. Leave it off for a module that reads files next to itself through
+   * `import.meta.url` or `__dirname`: in the bundle they name the cache.
+   */
+  readonly bundle?: boolean | undefined
+}
 
 /** The smallest old-generation heap a worker starts in (Node, Effect and the runner together). */
 export const MIN_OLD_GENERATION_MB = 24

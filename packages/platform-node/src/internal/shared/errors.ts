@@ -8,7 +8,13 @@ import * as Schema from "effect/Schema"
 
 const thread = (id: number): string => (id === 0 ? "the main thread" : `thread ${id}`)
 
-/** @internal */
+/**
+ * The lock's previous holder thread died holding it, so the data it guards
+ * may be half-updated; `repair` puts it right.
+ *
+ * @category errors
+ * @since 0.6.0
+ */
 export class OwnerDied extends Schema.TaggedError<OwnerDied>()("OwnerDied", {
   lock: Schema.String,
   thread: Schema.Number
@@ -22,7 +28,13 @@ export class OwnerDied extends Schema.TaggedError<OwnerDied>()("OwnerDied", {
   }
 }
 
-/** @internal */
+/**
+ * A thread released a shared lock (or waited on its condition) without
+ * holding it.
+ *
+ * @category errors
+ * @since 0.6.0
+ */
 export class SharedLockNotHeld extends Schema.TaggedError<SharedLockNotHeld>()("SharedLockNotHeld", {
   lock: Schema.String,
   operation: Schema.String,
@@ -38,7 +50,13 @@ export class SharedLockNotHeld extends Schema.TaggedError<SharedLockNotHeld>()("
   }
 }
 
-/** @internal */
+/**
+ * A thread blocked to acquire a shared lock it already holds, which would
+ * deadlock it.
+ *
+ * @category errors
+ * @since 0.6.0
+ */
 export class SharedLockAlreadyHeld extends Schema.TaggedError<SharedLockAlreadyHeld>()("SharedLockAlreadyHeld", {
   lock: Schema.String,
   thread: Schema.Number
@@ -51,7 +69,13 @@ export class SharedLockAlreadyHeld extends Schema.TaggedError<SharedLockAlreadyH
   }
 }
 
-/** @internal */
+/**
+ * A blocking form (`acquireSync`, `withLockSync`, ...) was called on the main
+ * thread, where it would stop every fiber; use the Effect form there.
+ *
+ * @category errors
+ * @since 0.6.0
+ */
 export class BlockingOnMainThread extends Schema.TaggedError<BlockingOnMainThread>()("BlockingOnMainThread", {
   operation: Schema.String
 }) {
