@@ -227,20 +227,6 @@ export class InvalidPoolOptions extends Schema.TaggedError<InvalidPoolOptions>()
   }
 }
 
-showMessage(
-  WorkerCrashed,
-  TaskTimeout,
-  QueueFull,
-  PayloadError,
-  ResultError,
-  MapInputError,
-  TaskAborted,
-  TaskNotServed,
-  WorkerPoolClosed,
-  WorkerSpawnError,
-  InvalidPoolOptions
-)
-
 /**
  * Every error the pool itself can add to a task's own typed errors.
  *
@@ -273,6 +259,8 @@ const poolErrors: ReadonlyArray<new (...args: ReadonlyArray<any>) => WorkerPoolE
   WorkerSpawnError,
   InvalidPoolOptions
 ]
+
+showMessage(...poolErrors)
 
 /**
  * Whether `u` is one of the errors the pool itself adds (`WorkerPoolError`),
