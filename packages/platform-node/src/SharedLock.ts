@@ -57,7 +57,16 @@ import { hasProperty } from "effect/Predicate"
 import type * as Schema from "effect/Schema"
 import { BlockingOnMainThread, OwnerDied, SharedLockAlreadyHeld, SharedLockNotHeld } from "./internal/shared/errors.ts"
 import * as cell from "./internal/shared/lock.ts"
-import { fromCells, isFields, type LockFields, LockTypeId, labelOf, notHeld, toFields } from "./internal/shared/lock.ts"
+import {
+  fromCells,
+  isFields,
+  type LockFields,
+  LockTypeId,
+  labelOf,
+  notHeld,
+  ownerDied,
+  toFields
+} from "./internal/shared/lock.ts"
 import { sharedSchema } from "./internal/shared/schema.ts"
 import { self as thisThread } from "./internal/shared/threads.ts"
 
@@ -136,12 +145,6 @@ export const makeUnsafe = (options?: Options): SharedLock =>
  * @since 0.6.0
  */
 export const make = (options?: Options): Effect.Effect<SharedLock> => Effect.sync(() => makeUnsafe(options))
-
-/** `OwnerDied` if a holder died and the guarded data has not been repaired since. */
-const ownerDied = (self: SharedLock): OwnerDied | undefined => {
-  const died = cell.diedHolding(self.cells, self.at)
-  return died === undefined ? undefined : new OwnerDied({ lock: self.label, thread: died })
-}
 
 /** Fails with `OwnerDied` if a holder died and the guarded data has not been repaired since. */
 const checkConsistent = (self: SharedLock): Effect.Effect<void, OwnerDied> =>
@@ -439,105 +442,8 @@ export const locked = (self: SharedLock): Effect.Effect<boolean> =>
 export const holder = (self: SharedLock): Effect.Effect<Option.Option<number>> =>
   Effect.sync(() => Option.fromUndefinedOr(cell.holder(self.cells, self.at)))
 
-/**
- * Options for the blocking forms.
- *
- * @category models
- * @since 0.6.0
- */
-export interface SyncOptions {
-  /** The longest to block, in milliseconds; without it, as long as it takes. */
-  readonly timeoutMillis?: number | undefined
-}
-
-/**
- * Blocks this worker thread until it holds the lock: for plain synchronous code.
- *
- * **When to use**
- *
- * Use inside a worker task's synchronous loop, where no fiber can yield.
- *
- * **Details**
- *
- * Returns `false` if `timeoutMillis` ran out first. Throws
- * `BlockingOnMainThread` on the main thread, `SharedLockAlreadyHeld` if this
- * thread holds the lock (another fiber of it may: wait as a fiber instead),
- * and `OwnerDied`, holding the lock, if a holder died.
- *
- * @example
- * ```ts
- * import { SharedLock } from "@strand/platform-node"
- *
- * // in a worker task's synchronous code
- * const critical = (lock: SharedLock.SharedLock, work: () => void) => {
- *   SharedLock.acquireSync(lock)
- *   try {
- *     work()
- *   } finally {
- *     SharedLock.releaseSync(lock)
- *   }
- * }
- * ```
- *
- * @category blocking
- * @since 0.6.0
- */
-export const acquireSync = (self: SharedLock, options?: SyncOptions): boolean => {
-  if (!cell.takeSync(self.cells, self.at, options?.timeoutMillis, self.label)) return false
-  const died = ownerDied(self)
-  if (died !== undefined) throw died
-  return true
-}
-
-/**
- * Releases the lock from synchronous code; throws `SharedLockNotHeld` unless
- * this thread holds it.
- *
- * @example
- * ```ts
- * import { SharedLock } from "@strand/platform-node"
- *
- * const lock = SharedLock.makeUnsafe()
- * if (SharedLock.acquireSync(lock, { timeoutMillis: 10 })) SharedLock.releaseSync(lock)
- * ```
- *
- * @category blocking
- * @since 0.6.0
- */
-export const releaseSync = (self: SharedLock): void => {
-  if (!cell.give(self.cells, self.at)) throw notHeld(self, "releaseSync")
-}
-
-/**
- * Runs `f` while this worker thread holds the lock, blocking for it.
- *
- * **Details**
- *
- * Throws as `acquireSync` does; with `OwnerDied`, `f` does not run and the lock
- * is released.
- *
- * @example
- * ```ts
- * import { SharedLock, SharedValue } from "@strand/platform-node"
- *
- * // in a worker task's synchronous code
- * const deposit = (lock: SharedLock.SharedLock, balance: SharedValue.SharedValue<"float64">, amount: number) =>
- *   SharedLock.withLockSync(lock, () => balance.set(balance.get() + amount))
- * ```
- *
- * @category blocking
- * @since 0.6.0
- */
-export const withLockSync = <A>(self: SharedLock, f: () => A): A => {
-  cell.takeSync(self.cells, self.at, undefined, self.label)
-  try {
-    const died = ownerDied(self)
-    if (died !== undefined) throw died
-    return f()
-  } finally {
-    cell.give(self.cells, self.at)
-  }
-}
+// The blocking forms, for a worker's synchronous code, documented beside the cells they block on.
+export { acquireSync, releaseSync, type SyncOptions, withLockSync } from "./internal/shared/lock.ts"
 
 /**
  * Whether `u` is a `SharedLock`.

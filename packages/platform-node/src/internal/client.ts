@@ -5,7 +5,9 @@
  * @internal
  */
 
+import type { TransferListItem } from "node:worker_threads"
 import type * as Arr from "effect/Array"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -14,7 +16,7 @@ import type * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as Tracer from "effect/Tracer"
 import type * as Task from "../Task.ts"
-import type { MapOptions, RunOptions, Service, StreamOptions } from "../WorkerPool.ts"
+import type { Service } from "../WorkerPool.ts"
 import { InvalidPoolOptions, PayloadError, ResultError, TaskAborted, TaskNotServed, TaskTimeout } from "./errors.ts"
 import * as Mapping from "./map.ts"
 import type { Stats } from "./observer.ts"
@@ -22,6 +24,85 @@ import { durationMillis, show } from "./options.ts"
 import { Job, POOL_ERROR, type Pool, type PoolConfig } from "./pool.ts"
 import { type Codec, Command, codec, describeThrown, deserializeDefect, Reply, schemaIssue } from "./protocol.ts"
 import { carriedBy, isTraced } from "./replay.ts"
+
+/**
+ * Options for one task run.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface RunOptions {
+  /**
+   * Cancels the task if it runs longer than this, counted from when it starts
+   * executing. A value that is not a positive duration fails the call at once
+   * with `InvalidPoolOptions`.
+   */
+  readonly timeout?: Duration.Input | undefined
+  /** ArrayBuffers (or typed arrays' buffers) in the payload to move to the worker without copying. */
+  readonly transfer?: ReadonlyArray<TransferListItem> | undefined
+  /**
+   * Stops the task when the signal aborts (an HTTP request that was closed,
+   * a user's cancel button): the call fails with `TaskAborted`, which
+   * carries the signal's reason, once the task has stopped on its worker.
+   * Interrupting the calling fiber stops it as well, without a reason.
+   */
+  readonly signal?: AbortSignal | undefined
+  /** `false` opens no span for this call, even where the pool traces (see `Options.tracing`). */
+  readonly tracing?: boolean | undefined
+  /**
+   * Routes the task on a cluster (`ClusterPool` in `@strand/cluster`): tasks
+   * with the same key go to the same runner while the cluster's shards stay
+   * where they are. A local pool ignores it.
+   */
+  readonly key?: string | undefined
+}
+
+/**
+ * Options for a streaming task.
+ *
+ * @category models
+ * @since 0.3.0
+ */
+export interface StreamOptions extends RunOptions {
+  /**
+   * How many items the worker may send ahead of the consumer (default 4096).
+   * The worker's stream is suspended while that many wait on the caller's
+   * side, and resumes as the consumer pulls them, so a slow consumer holds
+   * back its producer instead of buffering the whole stream. The default suits
+   * small items (a fast consumer of numbers reads millions a second); lower it
+   * for large ones, since up to about 1.5 × `bufferSize` items may wait in the
+   * caller's memory. Anything but a whole number of at least 1 fails the
+   * stream at once with `InvalidPoolOptions`.
+   */
+  readonly bufferSize?: number | undefined
+}
+
+/**
+ * Options for `map` and `mapStream`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface MapOptions {
+  /**
+   * Inputs per message: a positive whole number (default 1), or `"auto"` for
+   * Python's rule, ceil(n / (4 × workers)), and 16 where the input's length
+   * is unknown. Anything else fails at once with `InvalidPoolOptions`.
+   */
+  readonly chunkSize?: number | "auto" | undefined
+  /**
+   * `"input"` (default) keeps the input order, and `mapStream` then emits
+   * every result before the first failing input before its error;
+   * `"completion"` yields results as they finish.
+   */
+  readonly order?: "input" | "completion" | undefined
+  /** A timeout for each chunk. */
+  readonly timeout?: Duration.Input | undefined
+  /** Stops every chunk still queued or running when the signal aborts, failing with `TaskAborted`. */
+  readonly signal?: AbortSignal | undefined
+  /** `false` opens no span for this call's chunks, even where the pool traces (see `Options.tracing`). */
+  readonly tracing?: boolean | undefined
+}
 
 type SingleTask = Task.Task<string, Task.AnySchema, Task.AnySchema, Task.AnySchema>
 

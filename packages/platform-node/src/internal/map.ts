@@ -19,7 +19,7 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Stream from "effect/Stream"
-import type { MapOptions } from "../WorkerPool.ts"
+import type { MapOptions } from "./client.ts"
 import { InvalidPoolOptions, MapInputError } from "./errors.ts"
 import { show } from "./options.ts"
 

@@ -13,11 +13,15 @@
  * has not slept may take a lock that was just released (barging), as with any
  * futex mutex: the lock is not FIFO across threads.
  *
+ * `SharedLock`'s blocking forms (`acquireSync`, `releaseSync`,
+ * `withLockSync`), which `SharedLock` exports, are documented here too.
+ *
  * @internal
  */
 import * as Effect from "effect/Effect"
 import { Class as PipeableClass } from "effect/Pipeable"
-import { SharedLockAlreadyHeld, SharedLockNotHeld } from "./errors.ts"
+import type { SharedLock } from "../../SharedLock.ts"
+import { OwnerDied, SharedLockAlreadyHeld, SharedLockNotHeld } from "./errors.ts"
 import { isNamedRecord, isSharedView } from "./schema.ts"
 import { isDead, self } from "./threads.ts"
 import { deadlineOf, waitAsync, waitAsyncUninterruptible, waitSync } from "./wait.ts"
@@ -189,3 +193,109 @@ export const isFields = (u: unknown): u is LockFields =>
 
 /** A lock's fields. */
 export const toFields = (lock: SharedLockImpl): LockFields => ({ name: lock.label, cells: lock.cells, at: lock.at })
+
+/** `OwnerDied` if a holder died and the guarded data has not been repaired since. */
+export const ownerDied = (self: SharedLock): OwnerDied | undefined => {
+  const died = diedHolding(self.cells, self.at)
+  return died === undefined ? undefined : new OwnerDied({ lock: self.label, thread: died })
+}
+
+/**
+ * Options for the blocking forms.
+ *
+ * @category models
+ * @since 0.6.0
+ */
+export interface SyncOptions {
+  /** The longest to block, in milliseconds; without it, as long as it takes. */
+  readonly timeoutMillis?: number | undefined
+}
+
+/**
+ * Blocks this worker thread until it holds the lock: for plain synchronous code.
+ *
+ * **When to use**
+ *
+ * Use inside a worker task's synchronous loop, where no fiber can yield.
+ *
+ * **Details**
+ *
+ * Returns `false` if `timeoutMillis` ran out first. Throws
+ * `BlockingOnMainThread` on the main thread, `SharedLockAlreadyHeld` if this
+ * thread holds the lock (another fiber of it may: wait as a fiber instead),
+ * and `OwnerDied`, holding the lock, if a holder died.
+ *
+ * @example
+ * ```ts
+ * import { SharedLock } from "@strand/platform-node"
+ *
+ * // in a worker task's synchronous code
+ * const critical = (lock: SharedLock.SharedLock, work: () => void) => {
+ *   SharedLock.acquireSync(lock)
+ *   try {
+ *     work()
+ *   } finally {
+ *     SharedLock.releaseSync(lock)
+ *   }
+ * }
+ * ```
+ *
+ * @category blocking
+ * @since 0.6.0
+ */
+export const acquireSync = (self: SharedLock, options?: SyncOptions): boolean => {
+  if (!takeSync(self.cells, self.at, options?.timeoutMillis, self.label)) return false
+  const died = ownerDied(self)
+  if (died !== undefined) throw died
+  return true
+}
+
+/**
+ * Releases the lock from synchronous code; throws `SharedLockNotHeld` unless
+ * this thread holds it.
+ *
+ * @example
+ * ```ts
+ * import { SharedLock } from "@strand/platform-node"
+ *
+ * const lock = SharedLock.makeUnsafe()
+ * if (SharedLock.acquireSync(lock, { timeoutMillis: 10 })) SharedLock.releaseSync(lock)
+ * ```
+ *
+ * @category blocking
+ * @since 0.6.0
+ */
+export const releaseSync = (self: SharedLock): void => {
+  if (!give(self.cells, self.at)) throw notHeld(self, "releaseSync")
+}
+
+/**
+ * Runs `f` while this worker thread holds the lock, blocking for it.
+ *
+ * **Details**
+ *
+ * Throws as `acquireSync` does; with `OwnerDied`, `f` does not run and the lock
+ * is released.
+ *
+ * @example
+ * ```ts
+ * import { SharedLock, SharedValue } from "@strand/platform-node"
+ *
+ * // in a worker task's synchronous code
+ * const deposit = (lock: SharedLock.SharedLock, balance: SharedValue.SharedValue<"float64">, amount: number) =>
+ *   SharedLock.withLockSync(lock, () => balance.set(balance.get() + amount))
+ * ```
+ *
+ * @category blocking
+ * @since 0.6.0
+ */
+export const withLockSync = <A>(self: SharedLock, f: () => A): A => {
+  takeSync(self.cells, self.at, undefined, self.label)
+  try {
+    const died = ownerDied(self)
+    if (died !== undefined) throw died
+    return f()
+  } finally {
+    give(self.cells, self.at)
+  }
+}
