@@ -347,11 +347,6 @@ export class Tracker {
 }
 
 /**
- * The tracker in context; primitives made while it is set report to it.
- *
- * @internal
- */
-/**
  * The one tracked wait of every primitive: `fiber` parks on `resource` with
  * `wait`, which succeeds with whether it was granted. Untracked, it is `wait`
  * itself. Tracked, a wait that would close a deadlock fails at once with
@@ -384,6 +379,11 @@ export const trackWait = (
   )
 }
 
+/**
+ * The tracker in context; primitives made while it is set report to it.
+ *
+ * @internal
+ */
 export const CurrentTracker = Context.Reference<Tracker | undefined>("@strand/core/Diagnostics/CurrentTracker", {
   defaultValue: () => undefined
 })
