@@ -173,6 +173,13 @@ export abstract class Dispatcher {
   }
 
   protected enqueue(job: Job): void {
+    // Nothing is queued ahead of it: a worker that admits it takes it at once, and the queue is left
+    // alone (a list that empties and fills on every task makes a new bucket each time).
+    if (this.queued === 0) {
+      const now = performance.now()
+      const slot = this.choose(job, now)
+      if (slot !== undefined) return this.start(slot, job, now)
+    }
     job.state = State.Queued
     MutableList.append(this.queue, job)
     this.queued++
@@ -200,12 +207,16 @@ export abstract class Dispatcher {
     }
   }
 
-  protected takeQueued(): Job | undefined {
-    while (this.queue.length > 0) {
-      const job = MutableList.take(this.queue) as Job
-      if (job.state !== State.Queued) continue // cancelled while queued
-      this.queued--
-      return job
+  /**
+   * The oldest queued job, left at the head of the queue until a worker takes
+   * it: taking it and putting it back when none admits it made a new bucket
+   * each time. Jobs cancelled while queued are dropped on the way.
+   */
+  private headQueued(): Job | undefined {
+    while (this.queue.head !== undefined) {
+      const job = this.queue.head.array[this.queue.head.offset]!
+      if (job.state === State.Queued) return job
+      MutableList.take(this.queue)
     }
     return undefined
   }
@@ -222,31 +233,35 @@ export abstract class Dispatcher {
     const now = this.queued > 0 ? performance.now() : 0
     // While no worker can take more work (the usual state of a saturated pool), leave the queue alone.
     while (this.queued > 0 && this.anyHasRoom(now)) {
-      const job = this.takeQueued()
+      const job = this.headQueued()
       if (job === undefined) break
-      job.estimate = this.costs.estimate(job)
-      let best: Slot | undefined
-      for (const slot of this.slots) {
-        if (!slot.ready || slot.retiring || !this.costs.admits(slot, job, now)) continue
-        if (
-          best === undefined ||
-          slot.pendingCost < best.pendingCost ||
-          (slot.pendingCost === best.pendingCost && slot.inflight.size < best.inflight.size)
-        ) {
-          best = slot
-        }
-      }
-      if (best === undefined) {
-        MutableList.prepend(this.queue, job)
-        this.queued++
-        break
-      }
+      const best = this.choose(job, now)
+      if (best === undefined) break
+      MutableList.take(this.queue)
+      this.queued--
       this.start(best, job, now)
     }
     // A worker held only by busy streams may be free again soon: look again, since no reply may come.
     if (this.queued > 0 && this.costs.liveStreams > 0) this.lookAgain(LOOP_SAMPLE_MILLIS)
     this.observer.queueDepth(this.queued)
     this.admit()
+  }
+
+  /** The least-loaded worker that admits `job` now, if any; sets the job's estimate. */
+  private choose(job: Job, now: number): Slot | undefined {
+    job.estimate = this.costs.estimate(job)
+    let best: Slot | undefined
+    for (const slot of this.slots) {
+      if (!slot.ready || slot.retiring || !this.costs.admits(slot, job, now)) continue
+      if (
+        best === undefined ||
+        slot.pendingCost < best.pendingCost ||
+        (slot.pendingCost === best.pendingCost && slot.inflight.size < best.inflight.size)
+      ) {
+        best = slot
+      }
+    }
+    return best
   }
 
   protected start(slot: Slot, job: Job, now: number): void {
@@ -270,16 +285,22 @@ export abstract class Dispatcher {
       span.attribute("strand.queued_ms", now - job.enqueuedAt)
     }
     slot.sendJob(job)
-    if (job.timeout > 0) {
-      // The worker enforces the timeout; this backstop stops a handler that never yields.
-      job.backstop = setTimeout(() => {
-        if (job.state !== State.Running) return
-        job.state = State.Cancelling
-        job.outcome = { code: POOL_ERROR, value: new TaskTimeout({ task: job.task.name, timeoutMillis: job.timeout }) }
-        this.terminate(slot, job)
-      }, job.timeout + this.config.gracePeriod)
-    }
+    if (job.timeout > 0) this.backstop(slot, job)
     if (++slot.dispatched === this.config.maxTasksPerWorker) this.retire(slot)
+  }
+
+  /**
+   * The worker enforces a job's timeout; this backstop stops a handler that
+   * never yields. A method of its own: a closure in `start` would make `start`
+   * allocate its variables on the heap on every call, timeout or not.
+   */
+  private backstop(slot: Slot, job: Job): void {
+    job.backstop = setTimeout(() => {
+      if (job.state !== State.Running) return
+      job.state = State.Cancelling
+      job.outcome = { code: POOL_ERROR, value: new TaskTimeout({ task: job.task.name, timeoutMillis: job.timeout }) }
+      this.terminate(slot, job)
+    }, job.timeout + this.config.gracePeriod)
   }
 
   /** Lets a stream's worker send `n` more items: its consumer has pulled that many. */
@@ -364,7 +385,9 @@ export abstract class Dispatcher {
   }
 
   protected failQueued(error: (job: Job) => unknown): void {
-    for (let job = this.takeQueued(); job !== undefined; job = this.takeQueued()) {
+    for (let job = this.headQueued(); job !== undefined; job = this.headQueued()) {
+      MutableList.take(this.queue)
+      this.queued--
       job.state = State.Done
       job.onResult(POOL_ERROR, error(job))
     }
