@@ -19,29 +19,41 @@ const MAX_BATCH_MILLIS = 1
 const settled = Promise.resolve()
 
 /**
+ * A staging array that grew past this many slots (a burst of stream items, say)
+ * is dropped after its batch, so that one burst does not hold memory for good.
+ */
+const MAX_KEPT_SLOTS = 1 << 16
+
+/**
  * The one-tick batching outbox of both ends: every entry queued in one tick
  * goes out in a single `postMessage`, as a flat array of `stride` slots per
  * entry, or sooner when the tick runs long (see `MAX_BATCH_MILLIS`). If the
  * batch cannot be posted (an entry structured clone cannot copy, a bad
  * transfer list), the entries are posted one by one, and each one that still
  * fails goes to `refused`, so that only it fails.
+ *
+ * Entries are staged in an array kept from batch to batch, and each batch is
+ * copied out of it at its exact size: an array grown from empty for every
+ * batch allocated about three times the batch's size, on every task.
  */
 export class Outbox {
-  private entries: Array<unknown> = []
+  /** The staged entries in `[0, used)`; the slots past `used` hold `undefined`. */
+  private staged: Array<unknown> = []
+  private used = 0
   /** The transfer list of each entry, by entry index; mostly empty. */
   private lists: Array<ReadonlyArray<TransferListItem> | undefined> = []
   private moving = false
   private lastPosted = 0
-  /** Entries pushed since the last post. */
-  private pushes = 0
-  private readonly stride: number
+  /** Entries put since the last post. */
+  private puts = 0
+  private readonly stride: 3 | 7
   private readonly port: Channel
   private readonly refused: (entry: Array<unknown>, error: unknown) => void
   private readonly posted: () => void
 
-  /** `posted` runs after each batch has gone out. */
+  /** `stride` is 3 (a result) or 7 (a command); `posted` runs after each batch has gone out. */
   constructor(
-    stride: number,
+    stride: 3 | 7,
     port: Channel,
     refused: (entry: Array<unknown>, error: unknown) => void,
     posted: () => void = () => {}
@@ -53,42 +65,65 @@ export class Outbox {
   }
 
   /**
-   * The array to push one entry of `stride` values onto, in place: the hot
-   * path allocates nothing per entry. Call `pushed` once the entry is on it.
+   * Queues one entry: its first `stride` values (the others are ignored), and
+   * the buffers to move with it. Posts the batch now if the thread has been
+   * busy past `MAX_BATCH_MILLIS`; reading the clock costs about as much as
+   * queuing an entry, so it is read for the first entry of a batch and every
+   * 32nd after.
    */
-  next(transfer: ReadonlyArray<TransferListItem> | undefined): Array<unknown> {
-    if (this.entries.length === 0) void settled.then(this.flush)
+  put(
+    transfer: ReadonlyArray<TransferListItem> | undefined,
+    v0: unknown,
+    v1: unknown,
+    v2: unknown,
+    v3?: unknown,
+    v4?: unknown,
+    v5?: unknown,
+    v6?: unknown
+  ): void {
+    const at = this.used
+    if (at === 0) void settled.then(this.flush)
     if (transfer !== undefined) {
-      this.lists[this.entries.length / this.stride] = transfer
+      this.lists[at / this.stride] = transfer
       this.moving = true
     }
-    return this.entries
-  }
-
-  /**
-   * An entry was pushed: post the batch now if the thread has been busy past
-   * `MAX_BATCH_MILLIS`. Reading the clock costs about as much as queuing an
-   * entry, so it is read for the first entry of a batch and every 32nd after.
-   */
-  pushed(): void {
-    if ((this.pushes++ & 31) !== 0) return
+    const staged = this.staged
+    staged[at] = v0
+    staged[at + 1] = v1
+    staged[at + 2] = v2
+    if (this.stride === 7) {
+      staged[at + 3] = v3
+      staged[at + 4] = v4
+      staged[at + 5] = v5
+      staged[at + 6] = v6
+    }
+    this.used = at + this.stride
+    if ((this.puts++ & 31) !== 0) return
     if (performance.now() - this.lastPosted >= MAX_BATCH_MILLIS) this.flush()
   }
 
   /** Drops what is queued (the other end is gone). */
   discard(): void {
-    this.pushes = 0
-    this.entries = []
+    this.puts = 0
+    this.used = 0
+    this.staged = []
     this.lists = []
     this.moving = false
   }
 
   private readonly flush = (): void => {
-    const batch = this.entries
+    const used = this.used
+    if (used === 0) return
+    const batch = this.staged.slice(0, used)
     const lists = this.lists
     const moving = this.moving
-    this.discard()
-    if (batch.length === 0) return
+    // What was sent is not kept alive by the staging array.
+    if (this.staged.length > MAX_KEPT_SLOTS) this.staged = []
+    else this.staged.fill(undefined, 0, used)
+    this.used = 0
+    this.puts = 0
+    this.lists = []
+    this.moving = false
     this.lastPosted = performance.now()
     try {
       this.port.postMessage(batch, moving ? lists.flatMap((list) => list ?? []) : undefined)

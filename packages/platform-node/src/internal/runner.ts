@@ -134,8 +134,7 @@ export class Runner {
   // ----------------------------------------------------------------- replies
 
   private emit(code: number, id: number, value: unknown, transfer?: ReadonlyArray<TransferListItem>): void {
-    this.outbox.next(transfer).push(code, id, value)
-    this.outbox.pushed()
+    this.outbox.put(transfer, code, id, value)
   }
 
   /** Encodes a success value or an item; a value its schema rejects is the task's `ResultError`. */

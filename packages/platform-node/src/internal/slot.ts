@@ -197,18 +197,14 @@ export class Slot {
   sendJob(job: Job): void {
     job.cell = this.freeCells.pop()!
     this.transport.claims.offer(job.cell, job.id)
-    this.outbox
-      .next(job.transfer)
-      .push(job.command, job.id, job.cell, job.task.name, job.payload, job.timeout, job.carried)
-    this.outbox.pushed()
+    this.outbox.put(job.transfer, job.command, job.id, job.cell, job.task.name, job.payload, job.timeout, job.carried)
     if (job.window > 0) this.control(Command.Credit, job.id, job.window)
   }
 
   /** Sends an interrupt (`Command.Interrupt`) or more room for a stream's items (`Command.Credit`). */
   control(code: number, id: number, credit = 0): void {
     if (this.dead) return
-    this.outbox.next(undefined).push(code, id, -1, undefined, credit, 0, undefined)
-    this.outbox.pushed()
+    this.outbox.put(undefined, code, id, -1, undefined, credit, 0, undefined)
   }
 
   /** `job` is no longer in flight here: its claim cell is free again. */
