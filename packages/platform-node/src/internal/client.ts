@@ -22,7 +22,16 @@ import * as Mapping from "./map.ts"
 import type { Stats } from "./observer.ts"
 import { durationMillis, show } from "./options.ts"
 import { Job, POOL_ERROR, type Pool, type PoolConfig } from "./pool.ts"
-import { type Codec, Command, codec, describeThrown, deserializeDefect, Reply, schemaIssue } from "./protocol.ts"
+import {
+  type Carried,
+  type Codec,
+  Command,
+  codec,
+  describeThrown,
+  deserializeDefect,
+  Reply,
+  schemaIssue
+} from "./protocol.ts"
 import { carriedBy, isTraced } from "./replay.ts"
 
 /**
@@ -216,14 +225,12 @@ const bufferSizeOf = (options: StreamOptions | undefined): number | InvalidPoolO
  * What an interrupted caller runs, one effect per job: stops watching its signal, then cancels
  * the job; resolves once it has really stopped (on its worker, if it was running).
  */
-const cancel = (pool: Pool, job: Job, unwatch: () => void): Effect.Effect<void> =>
+const cancel = (pool: Pool, job: Job): Effect.Effect<void> =>
   Effect.suspend(() => {
-    unwatch()
+    job.unwatch()
     const stopped = pool.cancel(job)
     return stopped === undefined ? Effect.void : Effect.promise(() => stopped)
   })
-
-const unwatched = (): void => {}
 
 /**
  * Stops `job` when `signal` aborts: a queued job fails at once, a running one once it has
@@ -234,15 +241,15 @@ const watchSignal = (
   signal: AbortSignal | undefined,
   job: Job,
   fail: (exit: Exit.Exit<never, TaskAborted>) => void
-): (() => void) => {
-  if (signal === undefined) return unwatched
+): void => {
+  if (signal === undefined) return
   const onAbort = () => {
     const aborted = abortedBy(job.task, signal)
     job.outcome = { code: POOL_ERROR, value: aborted }
     if (pool.cancel(job) === undefined) fail(Exit.fail(aborted))
   }
   signal.addEventListener("abort", onAbort, { once: true })
-  return () => signal.removeEventListener("abort", onAbort)
+  job.unwatch = () => signal.removeEventListener("abort", onAbort)
 }
 
 /**
@@ -319,29 +326,53 @@ const startJob = (
   const taskCodec = codec(task)
   const encoded = encode(task, taskCodec, command, payload)
   if (Exit.isFailure(encoded)) return void resume(encoded)
-  const job = new Job({
-    id: pool.nextJob(),
+  const job = new RunJob(
+    pool.nextJob(),
     task,
-    codec: taskCodec,
+    taskCodec,
     command,
-    payload: encoded.value,
+    encoded.value,
     timeout,
-    transfer: (options as RunOptions | undefined)?.transfer,
+    (options as RunOptions | undefined)?.transfer,
     caller,
     span,
-    carried: carriedBy(caller, span, pool.config.timeline !== undefined),
-    onResult: (code, value) => {
-      unwatch()
-      resume(
-        command === Command.RunChunk
-          ? Exit.succeed(chunkOutcome(task, taskCodec, code, value))
-          : toExit(task, taskCodec, code, value)
-      )
-    }
-  })
-  const unwatch = watchSignal(pool, options?.signal, job, (exit) => resume(exit))
+    carriedBy(caller, span, pool.config.timeline !== undefined),
+    resume
+  )
+  watchSignal(pool, options?.signal, job, resume)
   pool.submit(job)
-  return cancel(pool, job, unwatch)
+  return cancel(pool, job)
+}
+
+/** A run, or a chunk of runs: resumes its caller once, with the result decoded. */
+class RunJob extends Job {
+  private readonly resume: (effect: Effect.Effect<any, any>) => void
+
+  constructor(
+    id: number,
+    task: Task.Any,
+    taskCodec: Codec,
+    command: number,
+    payload: unknown,
+    timeout: number,
+    transfer: ReadonlyArray<TransferListItem> | undefined,
+    caller: Fiber.Fiber<unknown, unknown>,
+    span: Tracer.Span | undefined,
+    carried: Carried | undefined,
+    resume: (effect: Effect.Effect<any, any>) => void
+  ) {
+    super(id, task, taskCodec, command, payload, timeout, transfer, caller, span, carried, 0)
+    this.resume = resume
+  }
+
+  onResult(code: number, value: unknown): void {
+    this.unwatch()
+    this.resume(
+      this.command === Command.RunChunk
+        ? Exit.succeed(chunkOutcome(this.task, this.codec, code, value))
+        : toExit(this.task, this.codec, code, value)
+    )
+  }
 }
 
 /**
@@ -368,31 +399,25 @@ const streamItems = Effect.fnUntraced(function* (
   const encoded = encode(task, taskCodec, Command.Run, payload)
   if (Exit.isFailure(encoded)) return yield* Effect.failCause(encoded.cause)
   const queue = yield* Queue.unbounded<any, any>()
-  const job = new Job({
-    id: pool.nextJob(),
+  const job = new StreamJob(
+    pool.nextJob(),
     task,
-    codec: taskCodec,
-    command: Command.Run,
-    payload: encoded.value,
+    taskCodec,
+    encoded.value,
     timeout,
-    transfer: options?.transfer,
+    options?.transfer,
     caller,
     span,
-    carried: carriedBy(caller, span, pool.config.timeline !== undefined),
+    carriedBy(caller, span, pool.config.timeline !== undefined),
     window,
-    onResult: (code, value) => {
-      if (code === Reply.End) return void Queue.endUnsafe(queue)
-      const exit = toExit(task, taskCodec, code === Reply.Item ? Reply.Success : code, value)
-      if (Exit.isFailure(exit)) Queue.failCauseUnsafe(queue, exit.cause)
-      else if (code === Reply.Item) Queue.offerUnsafe(queue, exit.value)
-    }
-  })
-  const unwatch = watchSignal(pool, options?.signal, job, (exit) => {
+    queue
+  )
+  watchSignal(pool, options?.signal, job, (exit) => {
     if (Exit.isFailure(exit)) Queue.failCauseUnsafe(queue, exit.cause)
   })
   yield* Effect.acquireRelease(
     Effect.sync(() => pool.submit(job)),
-    () => cancel(pool, job, unwatch)
+    () => cancel(pool, job)
   )
   // The consumer pulls at most half the buffer at a time, and each pull grants that much
   // again: the worker produces the next half while the consumer works through this one.
@@ -403,6 +428,35 @@ const streamItems = Effect.fnUntraced(function* (
   })
   return Stream.fromPull(Effect.succeed(pull))
 })
+
+/** A stream: its items, then its end or its failure, go to the queue its consumer pulls from. */
+class StreamJob extends Job {
+  private readonly queue: Queue.Queue<any, any>
+
+  constructor(
+    id: number,
+    task: Task.Any,
+    taskCodec: Codec,
+    payload: unknown,
+    timeout: number,
+    transfer: ReadonlyArray<TransferListItem> | undefined,
+    caller: Fiber.Fiber<unknown, unknown>,
+    span: Tracer.Span | undefined,
+    carried: Carried | undefined,
+    window: number,
+    queue: Queue.Queue<any, any>
+  ) {
+    super(id, task, taskCodec, Command.Run, payload, timeout, transfer, caller, span, carried, window)
+    this.queue = queue
+  }
+
+  onResult(code: number, value: unknown): void {
+    if (code === Reply.End) return void Queue.endUnsafe(this.queue)
+    const exit = toExit(this.task, this.codec, code === Reply.Item ? Reply.Success : code, value)
+    if (Exit.isFailure(exit)) Queue.failCauseUnsafe(this.queue, exit.cause)
+    else if (code === Reply.Item) Queue.offerUnsafe(this.queue, exit.value)
+  }
+}
 
 /** Runs one chunk: a single input as a plain run, more as one message; never fails. */
 const runChunk =

@@ -22,31 +22,14 @@ export const LOOP_SAMPLE_MILLIS = 10
 export const State = { Queued: 0, Admitting: 1, Running: 2, Cancelling: 3, Done: 4 } as const
 type JobState = (typeof State)[keyof typeof State]
 
-/** What a job is made of. */
-export interface JobOptions {
-  readonly id: number
-  readonly task: Task.Any
-  readonly codec: Codec
-  /** `Command.Run` or `Command.RunChunk`. */
-  readonly command: number
-  readonly payload: unknown
-  /** In milliseconds; 0 for none. */
-  readonly timeout: number
-  readonly transfer: ReadonlyArray<TransferListItem> | undefined
-  /** For a stream: how many items its worker may send before the caller has pulled them; else 0. */
-  readonly window?: number
-  /** Receives every result; for a stream, items first and then one final code. */
-  readonly onResult: (code: number, value: unknown) => void
-  /** The fiber that called the pool: its loggers and tracer receive the worker's logs and spans. */
-  readonly caller: Fiber.Fiber<unknown, unknown>
-  /** Its client span, when the call is traced. */
-  readonly span: Tracer.Span | undefined
-  /** What its command carries besides the task (see `Carried`). */
-  readonly carried: Carried | undefined
-}
+const unwatched = (): void => {}
 
-/** One submitted task (or chunk of tasks) and its way back to the caller. */
-export class Job {
+/**
+ * One submitted task (or chunk of tasks) and its way back to the caller: each
+ * kind of job (a run, a stream) defines `onResult`. Built without an options
+ * object and without closures, since one is made for every task.
+ */
+export abstract class Job {
   state: JobState = State.Queued
   slot: Slot | undefined = undefined
   enqueuedAt = 0
@@ -65,36 +48,57 @@ export class Job {
   replay: Replay | undefined = undefined
   /** When it really ran on its worker, in epoch milliseconds, when asked (`Carried.timing`). */
   ran: readonly [start: number, end: number] | undefined = undefined
+  /** Stops watching the caller's `AbortSignal`, if it gave one. */
+  unwatch: () => void = unwatched
   readonly id: number
   readonly task: Task.Any
   readonly codec: Codec
+  /** `Command.Run` or `Command.RunChunk`. */
   readonly command: number
   readonly payload: unknown
+  /** In milliseconds; 0 for none. */
   readonly timeout: number
   readonly transfer: ReadonlyArray<TransferListItem> | undefined
   /** Its payload's buffers were moved to the worker with it: once sent, it cannot be sent again. */
   readonly moved: boolean
-  readonly window: number
-  readonly onResult: (code: number, value: unknown) => void
+  /** The fiber that called the pool: its loggers and tracer receive the worker's logs and spans. */
   readonly caller: Fiber.Fiber<unknown, unknown>
+  /** Its client span, when the call is traced. */
   readonly span: Tracer.Span | undefined
+  /** What its command carries besides the task (see `Carried`). */
   readonly carried: Carried | undefined
+  /** For a stream: how many items its worker may send before the caller has pulled them; else 0. */
+  readonly window: number
 
-  constructor(options: JobOptions) {
-    this.id = options.id
-    this.task = options.task
-    this.codec = options.codec
-    this.command = options.command
-    this.payload = options.payload
-    this.timeout = options.timeout
-    this.transfer = options.transfer
-    this.moved = (options.transfer?.length ?? 0) > 0
-    this.window = options.window ?? 0
-    this.onResult = options.onResult
-    this.caller = options.caller
-    this.span = options.span
-    this.carried = options.carried
+  constructor(
+    id: number,
+    task: Task.Any,
+    codec: Codec,
+    command: number,
+    payload: unknown,
+    timeout: number,
+    transfer: ReadonlyArray<TransferListItem> | undefined,
+    caller: Fiber.Fiber<unknown, unknown>,
+    span: Tracer.Span | undefined,
+    carried: Carried | undefined,
+    window: number
+  ) {
+    this.id = id
+    this.task = task
+    this.codec = codec
+    this.command = command
+    this.payload = payload
+    this.timeout = timeout
+    this.transfer = transfer
+    this.moved = (transfer?.length ?? 0) > 0
+    this.caller = caller
+    this.span = span
+    this.carried = carried
+    this.window = window
   }
+
+  /** Receives every result; for a stream, items first and then one final code. */
+  abstract onResult(code: number, value: unknown): void
 }
 
 /** A started worker, a thread or a process, as the pool drives it (see `transport/thread.ts` and `transport/process.ts`). */
