@@ -125,15 +125,25 @@ export class Forwarder {
       : withLoggers
   }
 
-  /** Runs a task's effect as job `id`, under a server span when its caller's span is sampled. */
+  /**
+   * The context of job `id`'s fiber: `installed` (see `install`) marked with
+   * the job, which the fibers it forks inherit. The fiber starts in it, rather
+   * than running the task under `Effect.provideService`, whose three-argument
+   * form builds a new `dual` function on every call.
+   */
+  jobContext(installed: Context.Context<never>, id: number): Context.Context<never> {
+    return Context.add(installed, CurrentJob, id)
+  }
+
+  /** Runs a task's effect under its caller's log level, and a server span when its caller's span is sampled. */
   wrap<A, E, R>(
     effect: Effect.Effect<A, E, R>,
     id: number,
     name: string,
     carried: Carried | undefined
   ): Effect.Effect<A, E, R> {
-    let wrapped = Effect.provideService(effect, CurrentJob, id)
-    if (carried === undefined) return wrapped
+    if (carried === undefined) return effect
+    let wrapped = effect
     if (carried.logLevel !== undefined) {
       wrapped = Effect.provideService(wrapped, References.MinimumLogLevel, carried.logLevel as never)
     }

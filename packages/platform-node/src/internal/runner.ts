@@ -88,7 +88,8 @@ export class Runner {
   private readonly credits = new Map<number, Credit>()
   /** When each task that must report its timing (`Carried.timing`) started, in epoch milliseconds. */
   private readonly startedAt = new Map<number, number>()
-  private readonly runFork: <A, E>(effect: Effect.Effect<A, E, unknown>) => Fiber.Fiber<A, E>
+  /** The context every task's fiber starts from (see `Forwarder.install`). */
+  private readonly installed: Context.Context<never>
   private readonly outbox: Outbox
   private readonly host: Host
   private readonly forwarder: Forwarder
@@ -111,7 +112,7 @@ export class Runner {
       }
     )
     this.forwarder = new Forwarder((code, id, value) => this.emit(code, id, value), context as Context.Context<never>)
-    this.runFork = Effect.runForkWith(this.forwarder.install(context as Context.Context<never>)) as typeof this.runFork
+    this.installed = this.forwarder.install(context as Context.Context<never>)
     for (const handler of handlers) this.served.set(handler.task.name, { handler, codec: codec(handler.task) })
     host.listen((message: unknown) => {
       if (Array.isArray(message)) this.receive(message)
@@ -219,8 +220,10 @@ export class Runner {
       this.credits.set(id, credit)
       if (this.credits.size === 1) this.host.watchLoop(true)
     }
-    const fiber = this.runFork(
-      Effect.suspend(() => {
+    // The worker's Layer provides what the task requires: its context is `installed`.
+    const context = this.forwarder.jobContext(this.installed, id) as Context.Context<unknown>
+    const fiber = Effect.runForkWith(context)(
+      Effect.suspend((): Effect.Effect<unknown, unknown, unknown> => {
         // Nothing of the task runs before its claim: a task the pool took back runs elsewhere.
         if (!this.host.claim(cell, id)) return Effect.succeed(Answered)
         if (carried?.timing) this.startedAt.set(id, sharedNowMillis())
