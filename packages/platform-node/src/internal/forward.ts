@@ -13,6 +13,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Logger from "effect/Logger"
+import type * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as References from "effect/References"
 import * as Tracer from "effect/Tracer"
@@ -127,30 +128,29 @@ export class Forwarder {
 
   /**
    * The context of job `id`'s fiber: `installed` (see `install`) marked with
-   * the job, which the fibers it forks inherit. The fiber starts in it, rather
-   * than running the task under `Effect.provideService`, whose three-argument
-   * form builds a new `dual` function on every call.
+   * the job, and set to its caller's log level when that is not the default;
+   * the fibers it forks inherit both. The fiber starts in it, rather than
+   * running the task under `Effect.provideService`, whose three-argument form
+   * builds a new `dual` function on every call.
    */
-  jobContext(installed: Context.Context<never>, id: number): Context.Context<never> {
-    return Context.add(installed, CurrentJob, id)
+  jobContext(installed: Context.Context<never>, id: number, carried: Carried | undefined): Context.Context<never> {
+    const context = Context.add(installed, CurrentJob, id)
+    return carried?.logLevel === undefined
+      ? context
+      : Context.add(context, References.MinimumLogLevel, carried.logLevel as LogLevel.LogLevel)
   }
 
-  /** Runs a task's effect under its caller's log level, and a server span when its caller's span is sampled. */
+  /** Runs a task's effect under a server span when its caller's span is sampled. */
   wrap<A, E, R>(
     effect: Effect.Effect<A, E, R>,
     id: number,
     name: string,
     carried: Carried | undefined
   ): Effect.Effect<A, E, R> {
-    if (carried === undefined) return effect
-    let wrapped = effect
-    if (carried.logLevel !== undefined) {
-      wrapped = Effect.provideService(wrapped, References.MinimumLogLevel, carried.logLevel as never)
-    }
-    if (carried.traceId === undefined || carried.spanId === undefined) return wrapped
+    if (carried?.traceId === undefined || carried.spanId === undefined) return effect
     const caller = Tracer.externalSpan({ traceId: carried.traceId, spanId: carried.spanId, sampled: true })
     this.callers.set(caller, id)
-    return Effect.withSpan(wrapped, name, {
+    return Effect.withSpan(effect, name, {
       kind: "server",
       parent: caller,
       // Its stack trace would point into the runner, not at the handler.

@@ -221,7 +221,7 @@ export class Runner {
       if (this.credits.size === 1) this.host.watchLoop(true)
     }
     // The worker's Layer provides what the task requires: its context is `installed`.
-    const context = this.forwarder.jobContext(this.installed, id) as Context.Context<unknown>
+    const context = this.forwarder.jobContext(this.installed, id, carried) as Context.Context<unknown>
     const fiber = Effect.runForkWith(context)(
       Effect.suspend((): Effect.Effect<unknown, unknown, unknown> => {
         // Nothing of the task runs before its claim: a task the pool took back runs elsewhere.
