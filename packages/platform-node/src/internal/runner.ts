@@ -148,30 +148,29 @@ export class Runner {
     this.emit(code, id, encoded.value, transfersOf(value))
   }
 
-  private report(id: number, codec: Codec, timeout: number, kind: Kind) {
-    return (exit: Exit.Exit<unknown, unknown>): void => {
-      this.fibers.delete(id)
-      if (kind === "stream" && this.credits.delete(id) && this.credits.size === 0) this.host.watchLoop(false)
-      const startedAt = this.startedAt.get(id)
-      if (startedAt !== undefined) {
-        this.startedAt.delete(id)
-        this.emit(Reply.Timing, id, [startedAt, sharedNowMillis()])
-      }
-      if (Exit.isSuccess(exit)) {
-        if (exit.value === Answered) return
-        if (timeout > 0 && Option.isNone(exit.value as Option.Option<unknown>)) {
-          return this.emit(Reply.Timeout, id, timeout)
-        }
-        if (kind === "stream") return this.emit(Reply.End, id, undefined)
-        const value = timeout > 0 ? (exit.value as Option.Some<unknown>).value : exit.value
-        if (kind === "chunk") return this.reportChunk(id, codec, value as ChunkResult)
-        return this.encodeAndEmit(codec.encodeSuccess, value, id, Reply.Success)
-      }
-      const error = Cause.findErrorOption(exit.cause)
-      if (Option.isSome(error)) this.encodeAndEmit(codec.encodeError, error.value, id, Reply.Failure)
-      else if (Cause.hasInterruptsOnly(exit.cause)) this.emit(Reply.Interrupted, id, undefined)
-      else this.emit(Reply.Defect, id, serializeCause(exit.cause))
+  /** Reports how task `id` ended. */
+  private report(id: number, codec: Codec, timeout: number, kind: Kind, exit: Exit.Exit<unknown, unknown>): void {
+    this.fibers.delete(id)
+    if (kind === "stream" && this.credits.delete(id) && this.credits.size === 0) this.host.watchLoop(false)
+    const startedAt = this.startedAt.get(id)
+    if (startedAt !== undefined) {
+      this.startedAt.delete(id)
+      this.emit(Reply.Timing, id, [startedAt, sharedNowMillis()])
     }
+    if (Exit.isSuccess(exit)) {
+      if (exit.value === Answered) return
+      if (timeout > 0 && Option.isNone(exit.value as Option.Option<unknown>)) {
+        return this.emit(Reply.Timeout, id, timeout)
+      }
+      if (kind === "stream") return this.emit(Reply.End, id, undefined)
+      const value = timeout > 0 ? (exit.value as Option.Some<unknown>).value : exit.value
+      if (kind === "chunk") return this.reportChunk(id, codec, value as ChunkResult)
+      return this.encodeAndEmit(codec.encodeSuccess, value, id, Reply.Success)
+    }
+    const error = Cause.findErrorOption(exit.cause)
+    if (Option.isSome(error)) this.encodeAndEmit(codec.encodeError, error.value, id, Reply.Failure)
+    else if (Cause.hasInterruptsOnly(exit.cause)) this.emit(Reply.Interrupted, id, undefined)
+    else this.emit(Reply.Defect, id, serializeCause(exit.cause))
   }
 
   /** A chunk's results, in input order, and how its first failing input failed. */
@@ -240,8 +239,12 @@ export class Runner {
         return timeout > 0 ? Effect.timeoutOption(effect, timeout) : effect
       })
     )
+    // A task that ended in its first run is never tracked: a batch of them would grow the map of
+    // fibers and shrink it again, reallocating its table each time.
+    const exit = fiber.pollUnsafe()
+    if (exit !== undefined) return this.report(id, entry.codec, timeout, kind, exit)
     this.fibers.set(id, fiber)
-    fiber.addObserver(this.report(id, entry.codec, timeout, kind))
+    fiber.addObserver((exit) => this.report(id, entry.codec, timeout, kind, exit))
   }
 
   /** The effect that runs one command; undefined once a payload error has been reported. */
@@ -252,25 +255,27 @@ export class Runner {
     payload: unknown,
     credit: Credit | undefined
   ): Effect.Effect<unknown, unknown, unknown> | undefined {
-    const decode = (value: unknown) => {
-      const decoded = codec.decodePayload(value)
-      if (Exit.isFailure(decoded)) this.emit(Reply.PayloadError, id, schemaIssue(decoded))
-      return decoded
-    }
     if (kind === "chunk") {
       const decoded: Array<unknown> = []
       for (const value of payload as Array<unknown>) {
-        const exit = decode(value)
+        const exit = this.decode(codec, id, value)
         if (Exit.isFailure(exit)) return undefined
         decoded.push(exit.value)
       }
       return runChunk(handler, decoded)
     }
-    const decoded = decode(payload)
+    const decoded = this.decode(codec, id, payload)
     if (Exit.isFailure(decoded)) return undefined
     if (kind === "single") return handler.run(decoded.value) as Effect.Effect<unknown, unknown, unknown>
     const stream = handler.run(decoded.value) as Stream.Stream<unknown, unknown, unknown>
     return Stream.runForEachArray(stream, (items) => this.emitItems(codec, id, credit!, items, 0))
+  }
+
+  /** Decodes a payload; one its schema rejects is reported as the task's `PayloadError`. */
+  private decode(codec: Codec, id: number, payload: unknown): Exit.Exit<unknown, unknown> {
+    const decoded = codec.decodePayload(payload)
+    if (Exit.isFailure(decoded)) this.emit(Reply.PayloadError, id, schemaIssue(decoded))
+    return decoded
   }
 
   /** Sends a stream's items from `from` on, as far as its credit goes, then waits for more credit. */
