@@ -22,16 +22,7 @@ import * as Mapping from "./map.ts"
 import type { Stats } from "./observer.ts"
 import { durationMillis, show } from "./options.ts"
 import { Job, POOL_ERROR, type Pool, type PoolConfig } from "./pool.ts"
-import {
-  type Carried,
-  type Codec,
-  Command,
-  codec,
-  describeThrown,
-  deserializeDefect,
-  Reply,
-  schemaIssue
-} from "./protocol.ts"
+import { type Codec, Command, codec, describeThrown, deserializeDefect, Reply, schemaIssue } from "./protocol.ts"
 import { carriedBy, isTraced } from "./replay.ts"
 
 /**
@@ -337,6 +328,7 @@ const startJob = (
     caller,
     span,
     carriedBy(caller, span, pool.config.timeline !== undefined),
+    0,
     resume
   )
   watchSignal(pool, options?.signal, job, resume)
@@ -345,29 +337,10 @@ const startJob = (
 }
 
 /** A run, or a chunk of runs: resumes its caller once, with the result decoded. */
-class RunJob extends Job {
-  private readonly resume: (effect: Effect.Effect<any, any>) => void
-
-  constructor(
-    id: number,
-    task: Task.Any,
-    taskCodec: Codec,
-    command: number,
-    payload: unknown,
-    timeout: number,
-    transfer: ReadonlyArray<TransferListItem> | undefined,
-    caller: Fiber.Fiber<unknown, unknown>,
-    span: Tracer.Span | undefined,
-    carried: Carried | undefined,
-    resume: (effect: Effect.Effect<any, any>) => void
-  ) {
-    super(id, task, taskCodec, command, payload, timeout, transfer, caller, span, carried, 0)
-    this.resume = resume
-  }
-
+class RunJob extends Job<(effect: Effect.Effect<any, any>) => void> {
   onResult(code: number, value: unknown): void {
     this.unwatch()
-    this.resume(
+    this.callerEnd(
       this.command === Command.RunChunk
         ? Exit.succeed(chunkOutcome(this.task, this.codec, code, value))
         : toExit(this.task, this.codec, code, value)
@@ -403,6 +376,7 @@ const streamItems = Effect.fnUntraced(function* (
     pool.nextJob(),
     task,
     taskCodec,
+    Command.Run,
     encoded.value,
     timeout,
     options?.transfer,
@@ -430,31 +404,12 @@ const streamItems = Effect.fnUntraced(function* (
 })
 
 /** A stream: its items, then its end or its failure, go to the queue its consumer pulls from. */
-class StreamJob extends Job {
-  private readonly queue: Queue.Queue<any, any>
-
-  constructor(
-    id: number,
-    task: Task.Any,
-    taskCodec: Codec,
-    payload: unknown,
-    timeout: number,
-    transfer: ReadonlyArray<TransferListItem> | undefined,
-    caller: Fiber.Fiber<unknown, unknown>,
-    span: Tracer.Span | undefined,
-    carried: Carried | undefined,
-    window: number,
-    queue: Queue.Queue<any, any>
-  ) {
-    super(id, task, taskCodec, Command.Run, payload, timeout, transfer, caller, span, carried, window)
-    this.queue = queue
-  }
-
+class StreamJob extends Job<Queue.Queue<any, any>> {
   onResult(code: number, value: unknown): void {
-    if (code === Reply.End) return void Queue.endUnsafe(this.queue)
+    if (code === Reply.End) return void Queue.endUnsafe(this.callerEnd)
     const exit = toExit(this.task, this.codec, code === Reply.Item ? Reply.Success : code, value)
-    if (Exit.isFailure(exit)) Queue.failCauseUnsafe(this.queue, exit.cause)
-    else if (code === Reply.Item) Queue.offerUnsafe(this.queue, exit.value)
+    if (Exit.isFailure(exit)) Queue.failCauseUnsafe(this.callerEnd, exit.cause)
+    else if (code === Reply.Item) Queue.offerUnsafe(this.callerEnd, exit.value)
   }
 }
 

@@ -26,10 +26,11 @@ const unwatched = (): void => {}
 
 /**
  * One submitted task (or chunk of tasks) and its way back to the caller: each
- * kind of job (a run, a stream) defines `onResult`. Built without an options
- * object and without closures, since one is made for every task.
+ * kind of job (a run, a stream) defines `onResult`, which hands results to its
+ * `callerEnd`. Built without an options object and without closures, since
+ * one is made for every task.
  */
-export abstract class Job {
+export abstract class Job<CallerEnd = unknown> {
   state: JobState = State.Queued
   slot: Slot | undefined = undefined
   enqueuedAt = 0
@@ -69,6 +70,8 @@ export abstract class Job {
   readonly carried: Carried | undefined
   /** For a stream: how many items its worker may send before the caller has pulled them; else 0. */
   readonly window: number
+  /** Where `onResult` hands results: the caller's resumption for a run, the item queue for a stream. */
+  readonly callerEnd: CallerEnd
 
   constructor(
     id: number,
@@ -81,7 +84,8 @@ export abstract class Job {
     caller: Fiber.Fiber<unknown, unknown>,
     span: Tracer.Span | undefined,
     carried: Carried | undefined,
-    window: number
+    window: number,
+    callerEnd: CallerEnd
   ) {
     this.id = id
     this.task = task
@@ -95,6 +99,7 @@ export abstract class Job {
     this.span = span
     this.carried = carried
     this.window = window
+    this.callerEnd = callerEnd
   }
 
   /** Receives every result; for a stream, items first and then one final code. */
