@@ -225,7 +225,8 @@ const cancel = (pool: Pool, job: Job): Effect.Effect<void> =>
 
 /**
  * Stops `job` when `signal` aborts: a queued job fails at once, a running one once it has
- * stopped on its worker; either way with `TaskAborted` carrying the signal's reason.
+ * stopped on its worker; either way with `TaskAborted` carrying the signal's reason. Sets
+ * `job.unwatch`, which removes the listener once the job has ended or been cancelled.
  */
 const watchSignal = (
   pool: Pool,
