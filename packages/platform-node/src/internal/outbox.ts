@@ -104,9 +104,14 @@ export class Outbox {
 
   /** Drops what is queued (the other end is gone). */
   discard(): void {
-    this.puts = 0
-    this.used = 0
     this.staged = []
+    this.reset()
+  }
+
+  /** Empties the batch; the staged slots must have been cleared or dropped. */
+  private reset(): void {
+    this.used = 0
+    this.puts = 0
     this.lists = []
     this.moving = false
   }
@@ -120,10 +125,7 @@ export class Outbox {
     // What was sent is not kept alive by the staging array.
     if (this.staged.length > MAX_KEPT_SLOTS) this.staged = []
     else this.staged.fill(undefined, 0, used)
-    this.used = 0
-    this.puts = 0
-    this.lists = []
-    this.moving = false
+    this.reset()
     this.lastPosted = performance.now()
     try {
       this.port.postMessage(batch, moving ? lists.flatMap((list) => list ?? []) : undefined)
