@@ -47,6 +47,7 @@ import * as Option from "effect/Option"
 import type { Pipeable } from "effect/Pipeable"
 import { hasProperty } from "effect/Predicate"
 import type * as Schema from "effect/Schema"
+import { checkInteger } from "./internal/shared/errors.ts"
 import { labelOf } from "./internal/shared/lock.ts"
 import { NamedCells, type NamedCellsFields, namedCellsSchema } from "./internal/shared/schema.ts"
 import { waitSync as block, deadlineOf, waitAsync } from "./internal/shared/wait.ts"
@@ -134,16 +135,8 @@ export const make = (
         })
       )
     }
-    if (typeof parties !== "number" || !Number.isInteger(parties) || parties < 1 || parties > MAX_PARTIES) {
-      return Effect.fail(
-        new Errors.InvalidArgument({
-          operation: "SharedBarrier.make",
-          argument: "parties",
-          value: parties,
-          expected: `an integer from 1 to ${MAX_PARTIES}`
-        })
-      )
-    }
+    const invalid = checkInteger("SharedBarrier.make", "parties", parties, 1, MAX_PARTIES)
+    if (invalid !== undefined) return Effect.fail(invalid)
     const cells = new Int32Array(new SharedArrayBuffer(20))
     cells[PARTIES] = parties
     if (timeout !== undefined) cells[TIMEOUT] = Math.ceil(Duration.toMillis(timeout)) + 1

@@ -53,7 +53,7 @@
  *
  * @since 0.6.0
  */
-import { Errors } from "@strand/core"
+import type { Errors } from "@strand/core"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { type Pipeable, Class as PipeableClass } from "effect/Pipeable"
@@ -72,7 +72,7 @@ import {
   sendOneSync,
   sendRecords
 } from "./internal/shared/channel.ts"
-import { ChannelClosed, ChannelItemError } from "./internal/shared/errors.ts"
+import { ChannelClosed, ChannelItemError, checkInteger } from "./internal/shared/errors.ts"
 import { labelOf } from "./internal/shared/lock.ts"
 import { allocateRing, Ring } from "./internal/shared/ring.ts"
 import { isNamedRecord, sharedSchema } from "./internal/shared/schema.ts"
@@ -159,15 +159,9 @@ export interface Options {
   readonly name?: string | undefined
 }
 
-const positive = (
-  operation: string,
-  argument: string,
-  value: unknown,
-  max: number
-): Errors.InvalidArgument | undefined =>
-  value === undefined || (typeof value === "number" && Number.isInteger(value) && value >= 1 && value <= max)
-    ? undefined
-    : new Errors.InvalidArgument({ operation, argument, value, expected: `an integer from 1 to ${max}` })
+/** A capacity or a byte size: unset, or an integer from 1 to 2^30. */
+const sizeArgument = (argument: string, value: unknown): Errors.InvalidArgument | undefined =>
+  value === undefined ? undefined : checkInteger("SharedChannel.make", argument, value, 1, 2 ** 30)
 
 /**
  * Creates a channel of items of `item`'s type.
@@ -198,9 +192,7 @@ export const make = <A, I>(
   options?: Options
 ): Effect.Effect<SharedChannel<A>, Errors.InvalidArgument> =>
   Effect.suspend(() => {
-    const invalid =
-      positive("SharedChannel.make", "capacity", options?.capacity, 2 ** 30) ??
-      positive("SharedChannel.make", "bytes", options?.bytes, 2 ** 30)
+    const invalid = sizeArgument("capacity", options?.capacity) ?? sizeArgument("bytes", options?.bytes)
     if (invalid !== undefined) return Effect.fail(invalid)
     const ring = new Ring(allocateRing(options?.capacity ?? 1024, options?.bytes ?? 1 << 20))
     return Effect.succeed(new SharedChannelImpl(labelOf("shared channel", options?.name), ring, itemCodec(item)))

@@ -33,7 +33,7 @@
  *
  * @since 0.6.0
  */
-import { Errors } from "@strand/core"
+import type { Errors } from "@strand/core"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
@@ -41,7 +41,7 @@ import * as Option from "effect/Option"
 import type { Pipeable } from "effect/Pipeable"
 import { hasProperty } from "effect/Predicate"
 import type * as Schema from "effect/Schema"
-import { SharedSemaphoreOverRelease } from "./internal/shared/errors.ts"
+import { checkInteger, SharedSemaphoreOverRelease } from "./internal/shared/errors.ts"
 import { labelOf } from "./internal/shared/lock.ts"
 import { NamedCells, type NamedCellsFields, namedCellsSchema } from "./internal/shared/schema.ts"
 import { waitSync as block, deadlineOf, waitAsync } from "./internal/shared/wait.ts"
@@ -113,27 +113,11 @@ export const make = (
   }
 ): Effect.Effect<SharedSemaphore, Errors.InvalidArgument> =>
   Effect.suspend(() => {
-    if (typeof permits !== "number" || !Number.isInteger(permits) || permits < 1 || permits > 2 ** 31 - 1) {
-      return Effect.fail(
-        new Errors.InvalidArgument({
-          operation: "SharedSemaphore.make",
-          argument: "permits",
-          value: permits,
-          expected: "an integer from 1 to 2^31 - 1"
-        })
-      )
-    }
     const initial = options?.initial ?? permits
-    if (typeof initial !== "number" || !Number.isInteger(initial) || initial < 0 || initial > permits) {
-      return Effect.fail(
-        new Errors.InvalidArgument({
-          operation: "SharedSemaphore.make",
-          argument: "initial",
-          value: initial,
-          expected: `an integer from 0 to permits (${permits})`
-        })
-      )
-    }
+    const invalid =
+      checkInteger("SharedSemaphore.make", "permits", permits, 1, 2 ** 31 - 1, "an integer from 1 to 2^31 - 1") ??
+      checkInteger("SharedSemaphore.make", "initial", initial, 0, permits, `an integer from 0 to permits (${permits})`)
+    if (invalid !== undefined) return Effect.fail(invalid)
     const cells = new Int32Array(new SharedArrayBuffer(8))
     cells[FREE] = initial
     cells[BOUND] = permits

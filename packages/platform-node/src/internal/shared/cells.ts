@@ -11,7 +11,7 @@
  * @internal
  */
 import { Errors } from "@strand/core"
-import { IndexOutOfRange } from "./errors.ts"
+import { checkInteger, IndexOutOfRange } from "./errors.ts"
 import { isNamedRecord } from "./schema.ts"
 
 /** The kinds of cell: Python's typecodes `"i"`, `"d"` and `"q"`. */
@@ -144,15 +144,7 @@ export const checkShape = (operation: string, kind: unknown, length: unknown): E
       expected: '"int32", "float64" or "bigint64"'
     })
   }
-  if (typeof length !== "number" || !Number.isInteger(length) || length < 0 || length > 2 ** 28) {
-    return new Errors.InvalidArgument({
-      operation,
-      argument: "length",
-      value: length,
-      expected: "an integer from 0 to 2^28"
-    })
-  }
-  return undefined
+  return checkInteger(operation, "length", length, 0, 2 ** 28, "an integer from 0 to 2^28")
 }
 
 /** Whether `value` fits an element of `kind`. */

@@ -4,7 +4,25 @@
  *
  * @internal
  */
+import { Errors } from "@strand/core"
 import * as Schema from "effect/Schema"
+
+/**
+ * `undefined` if `value` is an integer from `min` to `max`, else the
+ * `InvalidArgument` that names the argument; `expected` words the range where
+ * the bound reads better as a power of two.
+ */
+export const checkInteger = (
+  operation: string,
+  argument: string,
+  value: unknown,
+  min: number,
+  max: number,
+  expected = `an integer from ${min} to ${max}`
+): Errors.InvalidArgument | undefined =>
+  typeof value === "number" && Number.isInteger(value) && value >= min && value <= max
+    ? undefined
+    : new Errors.InvalidArgument({ operation, argument, value, expected })
 
 const thread = (id: number): string => (id === 0 ? "the main thread" : `thread ${id}`)
 
