@@ -10,6 +10,7 @@ import {
   ByteSum,
   Churn,
   Crash,
+  Heartbeat,
   Produce,
   Sleep,
   Spin,
@@ -261,23 +262,104 @@ describe("scheduling", () => {
     const seats = (globalThis as Record<symbol, Int32Array | undefined>)[
       Symbol.for("@strand/platform-node/linger-seats")
     ]!
+    /** White-box: each worker thread's activity, in slot threadId % 64: -1 while busy, else when it went idle. */
+    const activity = (globalThis as Record<symbol, Int32Array | undefined>)[
+      Symbol.for("@strand/platform-node/linger-activity")
+    ]!
     const threadIds = (pool: WorkerPool.Service) => Effect.map(pool.stats, (s) => s.workers.map((w) => w.threadId))
+    /** Watches the seats from a thread of a pool that does not linger, so that it does not count as active. */
+    const watchSeats = Effect.gen(function* () {
+      const watcherPool = yield* WorkerPool.make({ module, size: 1, linger: false })
+      const stop = new SharedArrayBuffer(4)
+      const watcher = yield* Effect.forkChild(
+        watcherPool.run(WatchSeats, { seats: seats.buffer as SharedArrayBuffer, stop })
+      )
+      return {
+        watcher,
+        /** Stops watching; the thread id plus one of the first seat holder seen, or 0. */
+        held: Effect.suspend(() => {
+          Atomics.store(new Int32Array(stop), 0, 1)
+          return Fiber.join(watcher)
+        })
+      }
+    })
+    /** Runs `body` with `count` slots of `activity` unused by `pool` marked busy, as if other workers were. */
+    const withOthersBusy = <A, E, R>(pool: WorkerPool.Service, count: number, body: Effect.Effect<A, E, R>) =>
+      Effect.gen(function* () {
+        const own = new Set((yield* threadIds(pool)).map((id) => id % 64))
+        const fake = Array.from({ length: 64 }, (_, i) => i)
+          .filter((i) => !own.has(i))
+          .slice(-count)
+        return yield* Effect.ensuring(
+          Effect.suspend(() => {
+            for (const i of fake) Atomics.store(activity, i, -1)
+            return body
+          }),
+          Effect.sync(() => {
+            for (const i of fake) Atomics.store(activity, i, 0)
+          })
+        )
+      })
 
-    it.live("in one of the process's seats, which number one fewer than the cores", () =>
+    it.live("alone, it spins in one of the process's seats, which number one fewer than the cores", () =>
       Effect.scoped(
         Effect.gen(function* () {
           assert.strictEqual(seats.length, Math.min(64, availableParallelism() - 1))
           if (seats.length === 0) return // One core: no thread lingers, and the tests below show nothing.
-          const pool = yield* WorkerPool.make({ module, size: 2 })
-          // One worker watches the seats from its own thread while the other runs tasks one at a time.
-          const stop = new SharedArrayBuffer(4)
-          const watcher = yield* Effect.forkChild(
-            pool.run(WatchSeats, { seats: seats.buffer as SharedArrayBuffer, stop })
-          )
+          const pool = yield* WorkerPool.make({ module, size: 1 })
+          const { watcher, held } = yield* watchSeats
           for (let i = 0; i < 20_000 && watcher.pollUnsafe() === undefined; i++) yield* pool.run(Square, i)
-          Atomics.store(new Int32Array(stop), 0, 1)
-          const held = yield* Fiber.join(watcher)
-          assert.include(yield* threadIds(pool), held - 1, "a worker of the pool held a seat")
+          assert.include(yield* threadIds(pool), (yield* held) - 1, "the pool's worker held a seat")
+        })
+      )
+    )
+
+    it.live("while as many other workers are busy as there are seats, it takes none, and its tasks run", () =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          if (seats.length === 0) return
+          const pool = yield* WorkerPool.make({ module, size: 1 })
+          const { held } = yield* watchSeats
+          yield* withOthersBusy(
+            pool,
+            seats.length,
+            Effect.gen(function* () {
+              for (let i = 0; i < 3_000; i++) assert.strictEqual(yield* pool.run(Square, i), i * i)
+            })
+          )
+          assert.strictEqual(yield* held, 0, "no seat was taken")
+        })
+      )
+    )
+
+    it.live("it sleeps on its bell for a bounded time: the worker's own timers keep running while it waits", () =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const pool = yield* WorkerPool.make({ module, size: 1 })
+          const beats = new Int32Array(new SharedArrayBuffer(4))
+          const beatsAfter = (count: number) =>
+            Effect.promise(() => {
+              const seen = Atomics.load(beats, 0)
+              return (async () => {
+                // Woken on every beat; bounded so that a worker that never beats again fails the test, not hangs it.
+                for (let tries = 0; tries < 200 && Atomics.load(beats, 0) < seen + count; tries++) {
+                  await Atomics.waitAsync(beats, 0, Atomics.load(beats, 0), 50).value
+                }
+                return Atomics.load(beats, 0) - seen
+              })()
+            })
+          yield* withOthersBusy(
+            pool,
+            Math.max(1, seats.length),
+            Effect.gen(function* () {
+              // An interval of 5 ms in the worker, which then has nothing in flight.
+              yield* pool.run(Heartbeat, beats.buffer as SharedArrayBuffer)
+              assert.isAtLeast(yield* beatsAfter(3), 3, "the idle worker's interval kept firing")
+              // And between tasks sent one at a time, each of which finds it sleeping on its bell.
+              for (let i = 0; i < 200; i++) yield* pool.run(Square, i)
+              assert.isAtLeast(yield* beatsAfter(3), 3, "the interval still fires between tasks")
+            })
+          )
         })
       )
     )
@@ -309,7 +391,7 @@ describe("scheduling", () => {
       )
     )
 
-    it.live("a worker that ends while it holds a seat frees it", () =>
+    it.live("a worker that ends while it holds a seat, or while busy, frees the seat and does not stay busy", () =>
       Effect.scoped(
         Effect.gen(function* () {
           if (seats.length === 0) return
@@ -320,6 +402,7 @@ describe("scheduling", () => {
           const crash = yield* Effect.flip(pool.run(Crash, "exit"))
           assert.strictEqual(crash._tag, "WorkerCrashed")
           assert.strictEqual(Atomics.load(seats, 0), 0)
+          assert.notStrictEqual(Atomics.load(activity, id! % 64), -1, "a dead thread does not stay busy")
         })
       )
     )

@@ -144,20 +144,24 @@ export interface Options {
   readonly tracing?: boolean | undefined
   /**
    * Whether an idle worker thread watches for its next task for a moment
-   * (default `true`). Waking a sleeping thread is most of a short task's
-   * round trip, so once a worker has sent its last result and has nothing in
-   * flight, it watches a doorbell on shared memory for up to 0.1 ms before
-   * its event loop sleeps. A task sent in that time wakes nobody.
-   * - Fewer threads linger at once than the machine has cores, across every
-   *   pool of the process, so the thread that sends tasks keeps a core.
+   * (default `true`). Waking a thread that sleeps in its event loop is most
+   * of a short task's round trip, so once a worker has sent its last result
+   * and has nothing in flight, it watches a doorbell on shared memory before
+   * its event loop runs again:
+   * - When no other worker of the process is busy, it spins on the doorbell
+   *   for up to 0.1 ms; a task sent in that time wakes nobody. Fewer threads
+   *   spin at once than the machine has cores, across every pool of the
+   *   process, so the thread that sends tasks keeps a core.
+   * - Otherwise, or after a spin that caught nothing, it sleeps on the
+   *   doorbell (`Atomics.wait`) for up to 2 ms: no core is used, and the
+   *   post that wakes it costs less than waking an event loop. The worker's
+   *   own timers and I/O may run up to 2 ms late meanwhile.
    * - A worker whose linger catches nothing backs off: it skips its next 1,
    *   3, 7... idle moments, up to 63, before it lingers again.
-   * - The worker's event loop waits meanwhile: a timer of its own may fire up
-   *   to 0.1 ms late.
    *
-   * `false` spends no CPU time on it, for machines where idle cores should
-   * stay idle (battery, or a CPU quota shared with other work). Worker
-   * processes never linger.
+   * `false` spends no CPU time on it and never holds a worker's event loop,
+   * for machines where idle cores should stay idle (battery, or a CPU quota
+   * shared with other work). Worker processes never linger.
    *
    * ```ts
    * import { WorkerPool } from "@strand/platform-node"

@@ -98,9 +98,10 @@ export interface WorkerData {
   readonly bundle?: string | undefined
   /** The process's register of dead threads, shared by every thread: see `shared/threads.ts`. */
   readonly deaths: Int32Array
-  /** The worker's doorbell (none with `linger: false`), and the process's linger seats: see `transport/linger.ts`. */
+  /** The worker's doorbell (none with `linger: false`), the process's linger seats and its threads' activity: see `transport/linger.ts`. */
   readonly bell: Int32Array | undefined
   readonly seats: Int32Array
+  readonly activity: Int32Array
 }
 
 /**

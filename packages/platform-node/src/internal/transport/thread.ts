@@ -12,7 +12,7 @@ import { describeThrown, WORKER_MARK, type WorkerData } from "../protocol.ts"
 import { deaths, markDead } from "../shared/threads.ts"
 import type { PoolConfig, Transport } from "../slot.ts"
 import { SharedClaims } from "./claims.ts"
-import { freeSeat, makeBell, ringing, seats } from "./linger.ts"
+import { activity, freeSeat, makeBell, ringing, seats } from "./linger.ts"
 
 /** What the pool hears from one worker, a thread or a process. */
 export interface WorkerEvents {
@@ -47,6 +47,7 @@ export const startThread = (config: PoolConfig, isReady: () => boolean, events: 
     deaths,
     bell,
     seats,
+    activity,
     ...(config.bundled === undefined ? {} : { bundle: config.bundled.bundle.href })
   }
   let worker: Worker
