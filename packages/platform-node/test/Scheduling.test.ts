@@ -364,6 +364,20 @@ describe("scheduling", () => {
       )
     )
 
+    it.live("tasks that it takes at once, without its event loop, leave its own timers a turn", () =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const pool = yield* WorkerPool.make({ module, size: 1 })
+          const beats = new Int32Array(new SharedArrayBuffer(4))
+          yield* pool.run(Heartbeat, beats.buffer as SharedArrayBuffer)
+          // Each task rings while the worker lingers, which takes it at once; the interval of 5 ms must still fire.
+          const before = Atomics.load(beats, 0)
+          for (let i = 0; i < 50_000 && Atomics.load(beats, 0) < before + 3; i++) yield* pool.run(Square, i)
+          assert.isAtLeast(Atomics.load(beats, 0) - before, 3, "the interval fired while tasks kept coming")
+        })
+      )
+    )
+
     it.live("not with linger: false, and not while every seat is taken; its tasks run all the same", () =>
       Effect.scoped(
         Effect.gen(function* () {

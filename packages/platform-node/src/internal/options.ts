@@ -156,6 +156,8 @@ export interface Options {
    *   doorbell (`Atomics.wait`) for up to 2 ms: no core is used, and the
    *   post that wakes it costs less than waking an event loop. The worker's
    *   own timers and I/O may run up to 2 ms late meanwhile.
+   * - A task that arrives while it lingers is taken at once, without a turn
+   *   of its event loop, for up to 1 ms after the loop last delivered one.
    * - A worker whose linger catches nothing backs off: it skips its next 1,
    *   3, 7... idle moments, up to 63, before it lingers again.
    *

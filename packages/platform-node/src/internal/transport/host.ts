@@ -6,7 +6,7 @@
  *
  * @internal
  */
-import { isMainThread, parentPort, workerData } from "node:worker_threads"
+import { isMainThread, parentPort, receiveMessageOnPort, workerData } from "node:worker_threads"
 import * as Effect from "effect/Effect"
 import { type Channel, type Control, describeThrown, WORKER_MARK, type WorkerData } from "../protocol.ts"
 import { type Claim, fileClaim, sharedClaim } from "./claims.ts"
@@ -80,18 +80,28 @@ export const failStart = (reason: string): void => {
 
 const threadHost = (data: WorkerData): Host => {
   const linger = data.bell === undefined ? undefined : new Linger(data.bell)
+  let deliver: (message: unknown) => void = () => {}
   return {
     channel: data.port,
-    listen: (onMessage) =>
+    listen: (onMessage) => {
+      deliver = onMessage
       data.port.on("message", (message: unknown) => {
-        linger?.receivedOne()
+        linger?.receivedOne(true)
         onMessage(message)
-      }),
+      })
+    },
     claim: sharedClaim(data.cells),
     config: data.config,
     bundle: data.bundle,
     watchLoop: () => {},
-    idle: () => linger?.idle(),
+    idle: () => {
+      // A message that rang while the worker lingered is taken now, not on the event loop's next turn.
+      if (linger === undefined || !linger.idle()) return
+      for (let m = receiveMessageOnPort(data.port); m !== undefined; m = receiveMessageOnPort(data.port)) {
+        linger.receivedOne(false)
+        deliver(m.message)
+      }
+    },
     fail: (reason) => {
       data.port.postMessage({ _: "failed", reason } satisfies Control)
       data.port.close()

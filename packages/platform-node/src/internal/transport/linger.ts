@@ -26,6 +26,13 @@
  *   an event fd; 10 against 16 µs measured). Its event loop does not run
  *   meanwhile, so the worker module's own timers and I/O, which have nothing
  *   in flight to serve, wait at most that long.
+ * - A message that rings while the worker lingers is taken at once, with
+ *   `receiveMessageOnPort`, rather than on the next turn of the event loop,
+ *   which saves the turn's system calls (one task in flight per worker: 4 to
+ *   11 % less process CPU time a task in 5 of 6 interleaved pairs of runs).
+ *   So it is only within `TAKE_MILLIS` of the last message
+ *   that the event loop delivered: tasks that keep coming are taken at once
+ *   for at most that long before the worker's own timers and I/O get a turn.
  * - Each thread marks in `activity` whether it is busy, or when it last went
  *   idle, so that the others can tell whether it is active.
  * - A linger that ends with no message backs off: the worker skips its next
@@ -47,6 +54,9 @@ const SPIN_MILLIS = 0.1
 
 /** How long, at most, an idle worker sleeps on its bell before its event loop runs again. */
 const SLEEP_MILLIS = 2
+
+/** How long after the event loop last delivered a message an idle worker may still take one at once. */
+const TAKE_MILLIS = 1
 
 /** A thread that went idle at most this long ago (by `Date.now`) still counts as active. */
 const ACTIVE_MILLIS = 1
@@ -112,6 +122,8 @@ export class Linger {
   /** Messages received so far: the bell rings once for each. */
   private received = 0
   private busy = false
+  /** When the event loop last delivered a message (`performance.now`). */
+  private loopAt = 0
   /** Idle moments to skip before the next linger. */
   private skip = 0
   private backoff = 0
@@ -123,8 +135,9 @@ export class Linger {
     this.bell = bell
   }
 
-  /** A message has arrived from the pool. */
-  receivedOne(): void {
+  /** A message has arrived from the pool: through the event loop, or taken at once (see `idle`). */
+  receivedOne(fromLoop: boolean): void {
+    if (fromLoop) this.loopAt = performance.now()
     this.received = (this.received + 1) | 0
     if (this.busy) return
     this.busy = true
@@ -134,20 +147,24 @@ export class Linger {
   /**
    * The worker is idle, its last result posted: spins on the bell if it is
    * the only active worker and a seat is free, else (or if the spin caught
-   * nothing) sleeps on it; then returns, so that its event loop takes any
-   * message.
+   * nothing) sleeps on it. Returns whether a message rang and may be taken at
+   * once; otherwise its event loop takes any message.
    */
-  idle(): void {
+  idle(): boolean {
     const now = clock()
     this.busy = false
     Atomics.store(activity, this.slot, now)
-    if (this.skip > 0) return void this.skip--
+    if (this.skip > 0) {
+      this.skip--
+      return false
+    }
     if ((this.othersActive(now) < seats.length && this.spin()) || this.sleep()) {
       this.backoff = 0
-    } else {
-      this.backoff = Math.min(this.backoff + 1, MAX_BACKOFF)
-      this.skip = (1 << this.backoff) - 1
+      return performance.now() - this.loopAt < TAKE_MILLIS
     }
+    this.backoff = Math.min(this.backoff + 1, MAX_BACKOFF)
+    this.skip = (1 << this.backoff) - 1
+    return false
   }
 
   /** How many other threads are busy or went idle within `ACTIVE_MILLIS`. */
