@@ -283,13 +283,17 @@ describe("scheduling", () => {
         })
       }
     })
-    /** Runs `body` with `count` slots of `activity` unused by `pool` marked busy, as if other workers were. */
-    const withOthersBusy = <A, E, R>(pool: WorkerPool.Service, count: number, body: Effect.Effect<A, E, R>) =>
+    /** Runs `body` with `count` slots of `activity` that the pools' threads do not use marked busy, as if other workers were. */
+    const withOthersBusy = <A, E, R>(
+      pools: ReadonlyArray<WorkerPool.Service>,
+      count: number,
+      body: Effect.Effect<A, E, R>
+    ) =>
       Effect.gen(function* () {
-        const own = new Set((yield* threadIds(pool)).map((id) => id % 64))
-        const fake = Array.from({ length: 64 }, (_, i) => i)
+        const own = new Set((yield* Effect.forEach(pools, threadIds)).flat().map((id) => id % 64))
+        const fake = Array.from({ length: 64 }, (_, i) => 63 - i)
           .filter((i) => !own.has(i))
-          .slice(-count)
+          .slice(0, count)
         return yield* Effect.ensuring(
           Effect.suspend(() => {
             for (const i of fake) Atomics.store(activity, i, -1)
@@ -321,13 +325,35 @@ describe("scheduling", () => {
           const pool = yield* WorkerPool.make({ module, size: 1 })
           const { held } = yield* watchSeats
           yield* withOthersBusy(
-            pool,
+            [pool],
             seats.length,
             Effect.gen(function* () {
               for (let i = 0; i < 3_000; i++) assert.strictEqual(yield* pool.run(Square, i), i * i)
             })
           )
           assert.strictEqual(yield* held, 0, "no seat was taken")
+        })
+      )
+    )
+
+    it.live("a worker whose task only waits does not count as busy: another still spins in a seat", () =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          if (seats.length === 0) return
+          const waiting = yield* WorkerPool.make({ module, size: 1 })
+          const pool = yield* WorkerPool.make({ module, size: 1 })
+          // A task that sleeps 60 s on its worker's timer: in flight, and idle.
+          yield* Effect.forkScoped(waiting.run(Sleep, 60_000))
+          const { watcher, held } = yield* watchSeats
+          // Other workers busy in all seats but one: one more busy worker would leave no seat to spin in.
+          yield* withOthersBusy(
+            [pool, waiting],
+            seats.length - 1,
+            Effect.gen(function* () {
+              for (let i = 0; i < 20_000 && watcher.pollUnsafe() === undefined; i++) yield* pool.run(Square, i)
+            })
+          )
+          assert.include(yield* threadIds(pool), (yield* held) - 1, "the other pool's worker held a seat")
         })
       )
     )
@@ -349,7 +375,7 @@ describe("scheduling", () => {
               })()
             })
           yield* withOthersBusy(
-            pool,
+            [pool],
             Math.max(1, seats.length),
             Effect.gen(function* () {
               // An interval of 5 ms in the worker, which then has nothing in flight.

@@ -88,6 +88,7 @@ const threadHost = (data: WorkerData): Host => {
       data.port.on("message", (message: unknown) => {
         linger?.receivedOne(true)
         onMessage(message)
+        linger?.handled()
       })
     },
     claim: sharedClaim(data.cells),
@@ -100,6 +101,7 @@ const threadHost = (data: WorkerData): Host => {
       for (let m = receiveMessageOnPort(data.port); m !== undefined; m = receiveMessageOnPort(data.port)) {
         linger.receivedOne(false)
         deliver(m.message)
+        linger.handled()
       }
     },
     fail: (reason) => {

@@ -9,8 +9,7 @@
  * - The pool rings a worker's bell after every message it posts to it
  *   (`ringing`): it counts the message on the bell and wakes a worker that
  *   sleeps on it. The worker counts the messages it receives; a bell ahead of
- *   that count means that a message has been posted and not yet received, and
- *   the worker's event loop takes it at once.
+ *   that count means that a message has been posted and not yet received.
  * - A worker that is the only active one of the process spins on its bell
  *   for up to `SPIN_MILLIS`, from one of the process's linger seats: a task
  *   sent in that time wakes nobody and makes no system call. There are one
@@ -30,11 +29,14 @@
  *   `receiveMessageOnPort`, rather than on the next turn of the event loop,
  *   which saves the turn's system calls (one task in flight per worker: 4 to
  *   11 % less process CPU time a task in 5 of 6 interleaved pairs of runs).
- *   So it is only within `TAKE_MILLIS` of the last message
- *   that the event loop delivered: tasks that keep coming are taken at once
- *   for at most that long before the worker's own timers and I/O get a turn.
- * - Each thread marks in `activity` whether it is busy, or when it last went
- *   idle, so that the others can tell whether it is active.
+ *   That holds within `TAKE_MILLIS` of the event loop's last delivery: tasks
+ *   that keep coming are taken at once for at most that long before the
+ *   worker's own timers and I/O get a turn.
+ * - Each thread marks in `activity` whether it is busy (handling a message
+ *   from the pool: a task's synchronous work runs then), or when it last
+ *   was, so that the others can tell whether it is active. A worker whose
+ *   tasks only wait (a timer, I/O, a live stream between items) takes no
+ *   core, and after `ACTIVE_MILLIS` no longer counts.
  * - A linger that ends with no message backs off: the worker skips its next
  *   1, 3, 7... idle moments (up to 63) before it lingers again, and a linger
  *   that catches a message resets that. A worker whose callers come back
@@ -58,7 +60,7 @@ const SLEEP_MILLIS = 2
 /** How long after the event loop last delivered a message an idle worker may still take one at once. */
 const TAKE_MILLIS = 1
 
-/** A thread that went idle at most this long ago (by `Date.now`) still counts as active. */
+/** A thread that was busy at most this long ago (by `Date.now`) still counts as active. */
 const ACTIVE_MILLIS = 1
 
 /** The most idle moments a worker skips after lingers that caught nothing: 2^6 - 1. */
@@ -87,7 +89,7 @@ export const seats: Int32Array = processWide("linger-seats", "seats", () => {
 
 /**
  * Each worker thread's activity, handed to every worker as `seats` is: `BUSY`,
- * or when it last went idle (`Date.now()`, its low 31 bits). Two threads whose
+ * or when it last was (`Date.now()`, its low 31 bits). Two threads whose
  * ids are equal modulo the slots share one slot, which only makes them look
  * active to each other more or less often.
  */
@@ -135,13 +137,20 @@ export class Linger {
     this.bell = bell
   }
 
-  /** A message has arrived from the pool: through the event loop, or taken at once (see `idle`). */
+  /** A message has arrived from the pool, through the event loop or taken at once (see `idle`): the worker is busy. */
   receivedOne(fromLoop: boolean): void {
     if (fromLoop) this.loopAt = performance.now()
     this.received = (this.received + 1) | 0
     if (this.busy) return
     this.busy = true
     Atomics.store(activity, this.slot, BUSY)
+  }
+
+  /** The message has been handled: what is left in flight waits, or runs on later turns. */
+  handled(): void {
+    if (!this.busy) return
+    this.busy = false
+    Atomics.store(activity, this.slot, clock())
   }
 
   /**
@@ -151,6 +160,7 @@ export class Linger {
    * once; otherwise its event loop takes any message.
    */
   idle(): boolean {
+    // It has just run what posted the last result.
     const now = clock()
     this.busy = false
     Atomics.store(activity, this.slot, now)
@@ -167,7 +177,7 @@ export class Linger {
     return false
   }
 
-  /** How many other threads are busy or went idle within `ACTIVE_MILLIS`. */
+  /** How many other threads are busy or were within `ACTIVE_MILLIS`. */
   private othersActive(now: number): number {
     let active = 0
     for (let i = 0; i < ACTIVITY_SLOTS; i++) {
