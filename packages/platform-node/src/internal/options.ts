@@ -148,9 +148,10 @@ export interface Options {
    * of a short task's round trip, so once a worker has sent its last result
    * and has nothing in flight, it watches a doorbell on shared memory before
    * its event loop runs again:
-   * - When no other worker of the process is busy (handling a message from
-   *   its pool, or within 1 ms of it), it spins on the doorbell for up to
-   *   0.1 ms; a task sent in that time wakes nobody. Fewer threads
+   * - While fewer of the process's other workers are busy (handling a
+   *   message from their pool, or within 1 ms of it) than it has cores less
+   *   one (on 2 cores: none), it spins on the doorbell for up to 0.1 ms; a
+   *   task sent in that time wakes nobody. Fewer threads
    *   spin at once than the machine has cores, across every pool of the
    *   process, so the thread that sends tasks keeps a core.
    * - Otherwise, or after a spin that caught nothing, it sleeps on the

@@ -10,13 +10,14 @@
  *   (`ringing`): it counts the message on the bell and wakes a worker that
  *   sleeps on it. The worker counts the messages it receives; a bell ahead of
  *   that count means that a message has been posted and not yet received.
- * - A worker that is the only active one of the process spins on its bell
- *   for up to `SPIN_MILLIS`, from one of the process's linger seats: a task
- *   sent in that time wakes nobody and makes no system call. There are one
- *   fewer seats than cores, across every pool of the process, so that the
- *   thread that posts the next task keeps a core. A lingering thread holds its
- *   seat by its thread id; when a thread exits, the pool frees any seat it
- *   held (`freeSeat`).
+ * - A worker spins on its bell for up to `SPIN_MILLIS`, from one of the
+ *   process's linger seats, while fewer of the process's other workers are
+ *   active than there are seats (on 2 cores: none). A task sent in that time
+ *   wakes nobody and makes no system call. There are one fewer seats than
+ *   cores, across every pool of the process, so that the thread that posts
+ *   the next task keeps a core. A lingering thread holds its seat by its
+ *   thread id; when a thread exits, the pool frees any seat it held
+ *   (`freeSeat`).
  * - Otherwise (other workers are busy, or were within `ACTIVE_MILLIS`, so a
  *   spin would take a core they need), and after a spin that caught nothing,
  *   the worker sleeps on its bell with `Atomics.wait` for up to
@@ -154,10 +155,11 @@ export class Linger {
   }
 
   /**
-   * The worker is idle, its last result posted: spins on the bell if it is
-   * the only active worker and a seat is free, else (or if the spin caught
-   * nothing) sleeps on it. Returns whether a message rang and may be taken at
-   * once; otherwise its event loop takes any message.
+   * The worker is idle, its last result posted: spins on the bell from a
+   * free seat while fewer other workers are active than there are seats,
+   * else (or if the spin caught nothing) sleeps on it. Returns whether a
+   * message rang and may be taken at once; otherwise its event loop takes
+   * any message.
    */
   idle(): boolean {
     // It has just run what posted the last result.
