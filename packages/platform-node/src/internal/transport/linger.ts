@@ -170,7 +170,7 @@ export class Linger {
       this.skip--
       return false
     }
-    if ((this.othersActive(now) < seats.length && this.spin()) || this.sleep()) {
+    if ((this.fewerActiveThan(seats.length, now) && this.spin()) || this.sleep()) {
       this.backoff = 0
       return performance.now() - this.loopAt < TAKE_MILLIS
     }
@@ -179,16 +179,16 @@ export class Linger {
     return false
   }
 
-  /** How many other threads are busy or were within `ACTIVE_MILLIS`. */
-  private othersActive(now: number): number {
+  /** Whether fewer than `limit` other threads are busy or were within `ACTIVE_MILLIS`; stops counting at `limit`. */
+  private fewerActiveThan(limit: number, now: number): boolean {
     let active = 0
-    for (let i = 0; i < ACTIVITY_SLOTS; i++) {
+    for (let i = 0; i < ACTIVITY_SLOTS && active < limit; i++) {
       if (i === this.slot) continue
       const mark = Atomics.load(activity, i)
       const since = (now - mark) | 0
       if (mark === BUSY || (since >= 0 && since <= ACTIVE_MILLIS)) active++
     }
-    return active
+    return active < limit
   }
 
   /** Spins on the bell for up to `SPIN_MILLIS` from a free seat; whether it rang. */
