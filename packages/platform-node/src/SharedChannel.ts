@@ -56,15 +56,14 @@
 import type { Errors } from "@strand/core"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { type Pipeable, Class as PipeableClass } from "effect/Pipeable"
+import type { Pipeable } from "effect/Pipeable"
 import { hasProperty } from "effect/Predicate"
 import type * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import {
-  type ChannelParts,
+  ChannelCore,
   encodeAll,
   encodeOne,
-  type ItemCodec,
   itemCodec,
   locked,
   receiveOneSync,
@@ -116,27 +115,10 @@ export interface SharedChannel<A> extends Pipeable {
   readonly _A: (_: never) => A
 }
 
-class SharedChannelImpl<A> extends PipeableClass implements SharedChannel<A>, ChannelParts<A> {
+/** The public face of a channel core. */
+class SharedChannelImpl<A> extends ChannelCore<A> implements SharedChannel<A> {
   readonly [TypeId] = TypeId
   declare readonly _A: (_: never) => A
-  readonly label: string
-  readonly ring: Ring
-  readonly codec: ItemCodec<A>
-  constructor(label: string, ring: Ring, codec: ItemCodec<A>) {
-    super()
-    this.label = label
-    this.ring = ring
-    this.codec = codec
-  }
-  get capacity(): number {
-    return this.ring.capacity
-  }
-  get bytes(): number {
-    return this.ring.bytes
-  }
-  override toString(): string {
-    return this.label
-  }
 }
 
 const implOf = <A>(self: SharedChannel<A>): SharedChannelImpl<A> => self as SharedChannelImpl<A>

@@ -7,6 +7,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import { Class as PipeableClass } from "effect/Pipeable"
 import * as Schema from "effect/Schema"
 import { ChannelClosed, ChannelItemError } from "./errors.ts"
 import * as cell from "./lock.ts"
@@ -24,11 +25,26 @@ import {
 import { isDead } from "./threads.ts"
 import { deadlineOf, waitAsync, waitSync } from "./wait.ts"
 
-/** What an operation needs of a channel. */
-export interface ChannelParts<A> {
+/** What an operation needs of a channel: its name, its ring and its item codec. */
+export class ChannelCore<A> extends PipeableClass {
   readonly label: string
   readonly ring: Ring
   readonly codec: ItemCodec<A>
+  constructor(label: string, ring: Ring, codec: ItemCodec<A>) {
+    super()
+    this.label = label
+    this.ring = ring
+    this.codec = codec
+  }
+  get capacity(): number {
+    return this.ring.capacity
+  }
+  get bytes(): number {
+    return this.ring.bytes
+  }
+  override toString(): string {
+    return this.label
+  }
 }
 
 /** Why an item did not encode or decode. */
@@ -125,11 +141,11 @@ const usable = (ring: Ring, at: number): boolean => {
   return ring.brokenBy === undefined
 }
 
-const broken = (impl: ChannelParts<any>, operation: string): ChannelClosed =>
+const broken = (impl: ChannelCore<any>, operation: string): ChannelClosed =>
   new ChannelClosed({ channel: impl.label, operation, brokenBy: impl.ring.brokenBy! })
 
 /** The error of `operation` on a closed channel: one a dead thread broke names that thread. */
-export const closedError = (impl: ChannelParts<any>, operation: string): ChannelClosed =>
+export const closedError = (impl: ChannelCore<any>, operation: string): ChannelClosed =>
   impl.ring.brokenBy === undefined ? new ChannelClosed({ channel: impl.label, operation }) : broken(impl, operation)
 
 /**
@@ -137,7 +153,7 @@ export const closedError = (impl: ChannelParts<any>, operation: string): Channel
  * sender that finds no room looks at the receive lock, and a receiver that
  * finds nothing at the send lock, before it waits for that side to move.
  */
-export const checkOtherSide = (impl: ChannelParts<any>, side: Side): void => {
+export const checkOtherSide = (impl: ChannelCore<any>, side: Side): void => {
   const ring = impl.ring
   const at = lockOf(side === "send" ? "receive" : "send")
   const holder = cell.holder(ring.cells, at)
@@ -152,7 +168,7 @@ export const checkOtherSide = (impl: ChannelParts<any>, side: Side): void => {
  * for the lock can be interrupted, never the step from taking it to letting it go.
  */
 export const locked = <B>(
-  impl: ChannelParts<any>,
+  impl: ChannelCore<any>,
   side: Side,
   operation: string,
   f: () => B
@@ -177,7 +193,7 @@ export const locked = <B>(
  * a free lock costs one compare-and-swap, and a sender looks no further, because a broken ring is
  * closed, which it checks.
  */
-export const enterSync = (impl: ChannelParts<any>, side: Side, operation: string): void => {
+export const enterSync = (impl: ChannelCore<any>, side: Side, operation: string): void => {
   const ring = impl.ring
   const cells = ring.cells
   const at = lockOf(side)
@@ -192,9 +208,9 @@ export const enterSync = (impl: ChannelParts<any>, side: Side, operation: string
 }
 
 /** Lets go of the ring's lock of `side`, which this thread holds. */
-export const leave = (impl: ChannelParts<any>, side: Side): void => cell.release(impl.ring.cells, lockOf(side))
+export const leave = (impl: ChannelCore<any>, side: Side): void => cell.release(impl.ring.cells, lockOf(side))
 
-export const encodeOne = <A>(self: ChannelParts<A>, item: A): RingRecord | ChannelItemError => {
+export const encodeOne = <A>(self: ChannelCore<A>, item: A): RingRecord | ChannelItemError => {
   const record = self.codec.encode(item)
   if (record instanceof Problem) return new ChannelItemError({ channel: self.label, reason: record.reason })
   const length = recordLength(record)
@@ -209,7 +225,7 @@ export const encodeOne = <A>(self: ChannelParts<A>, item: A): RingRecord | Chann
   return record
 }
 
-export const encodeAll = <A>(self: ChannelParts<A>, items: Iterable<A>): Array<RingRecord> | ChannelItemError => {
+export const encodeAll = <A>(self: ChannelCore<A>, items: Iterable<A>): Array<RingRecord> | ChannelItemError => {
   const records: Array<RingRecord> = []
   for (const item of items) {
     const record = encodeOne(self, item)
@@ -220,7 +236,7 @@ export const encodeAll = <A>(self: ChannelParts<A>, items: Iterable<A>): Array<R
 }
 
 /** The items of what `read` took: the same array when the codec has no `decode` and nothing failed. */
-export const decodeAll = <A>(self: ChannelParts<A>, records: Array<unknown>): Array<A> | ChannelItemError => {
+export const decodeAll = <A>(self: ChannelCore<A>, records: Array<unknown>): Array<A> | ChannelItemError => {
   const decode = self.codec.decode
   if (decode === undefined) {
     for (let i = 0; i < records.length; i++) {
@@ -244,7 +260,7 @@ export const decodeAll = <A>(self: ChannelParts<A>, records: Array<unknown>): Ar
  * lands between a send and the count of what was sent.
  */
 export const sendRecords = (
-  impl: ChannelParts<any>,
+  impl: ChannelCore<any>,
   records: ReadonlyArray<RingRecord>,
   from = 0
 ): Effect.Effect<void, ChannelClosed> =>
@@ -278,7 +294,7 @@ export const sendRecords = (
  * between the take and the return.
  */
 export const receiveUpTo = <A>(
-  impl: ChannelParts<A>,
+  impl: ChannelCore<A>,
   max: number
 ): Effect.Effect<Array<A>, ChannelItemError | ChannelClosed> =>
   Effect.uninterruptible(
@@ -309,11 +325,7 @@ export const receiveUpTo = <A>(
   )
 
 /** Sends `record`, blocking this thread while the ring is full, at most `timeoutMillis`; whether it sent. */
-export const sendOneSync = (
-  impl: ChannelParts<any>,
-  record: RingRecord,
-  timeoutMillis: number | undefined
-): boolean => {
+export const sendOneSync = (impl: ChannelCore<any>, record: RingRecord, timeoutMillis: number | undefined): boolean => {
   const ring = impl.ring
   let deadline: number | undefined
   for (;;) {
@@ -339,7 +351,7 @@ export const sendOneSync = (
 }
 
 /** Receives one item, blocking this thread while the ring is empty, at most `timeoutMillis`. */
-export const receiveOneSync = <A>(impl: ChannelParts<A>, timeoutMillis: number | undefined): Option.Option<A> => {
+export const receiveOneSync = <A>(impl: ChannelCore<A>, timeoutMillis: number | undefined): Option.Option<A> => {
   const ring = impl.ring
   let deadline: number | undefined
   for (;;) {
