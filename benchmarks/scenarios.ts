@@ -267,6 +267,22 @@ export const primitives = async ({ quick }: Sizes, subject: string): Promise<Sam
       )
       return { uncontended, contended }
     }
+    case "event-loop turn": {
+      // What each contended section above waits for: one turn of the event loop, bare and as a fiber's yield.
+      const immediate = () => new Promise((resolve) => setImmediate(resolve))
+      const turns = async () => {
+        for (let i = 0; i < n; i++) await immediate()
+      }
+      const yields = () =>
+        run(
+          Effect.gen(function* () {
+            for (let i = 0; i < n; i++) yield* Effect.yieldNow
+          })
+        )
+      await turns()
+      await yields()
+      return { setImmediate: await perOp(n, turns), yieldNow: await perOp(n, yields) }
+    }
     case "map: Effect.forEach(16)": {
       const items = Array.from({ length: quick ? 10_000 : 100_000 }, (_, i) => i)
       return {

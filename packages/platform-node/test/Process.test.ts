@@ -158,6 +158,20 @@ describe("WorkerPool (process only)", () => {
     })
   )
 
+  it.live(
+    "a task sent to a worker process that exits before reading it runs elsewhere (its claims are exact on exit)",
+    () =>
+      Effect.gen(function* () {
+        const pool = yield* makePool({ size: 1 })
+        const first = yield* pool.run(ThreadId, undefined)
+        // It replies, then is busy for 300 ms and exits: the next task waits unread on its channel.
+        assert.strictEqual(yield* pool.run(Misbehave, "exitSoon"), `${process.cwd()} undefined`)
+        const next = yield* pool.run(ThreadId, undefined)
+        assert.notStrictEqual(next, first)
+        assert.strictEqual((yield* pool.stats).crashed, 1)
+      })
+  )
+
   it.live("what the module sends with process.send arrives on messages, never as a result", () =>
     Effect.gen(function* () {
       const pool = yield* makePool({ size: 1 })

@@ -55,7 +55,9 @@ export interface Options {
    * - A task sent to a busy worker process stays there: the pool cannot take
    *   it back from another process to give it to an idle worker (no work
    *   stealing). A task that had not started when its process died still runs
-   *   elsewhere.
+   *   elsewhere, except the oldest in flight there after a death by a signal
+   *   or a fatal error: a process claims a task that starts alone without a
+   *   write, so that task counts as started.
    * - What the module sends with `process.send` arrives on `messages`; its
    *   stdout and stderr are piped to the caller's.
    * - A worker process exits when its pool's process is gone, however that

@@ -102,6 +102,11 @@ export class Outbox {
     if (performance.now() - this.lastPosted >= MAX_BATCH_MILLIS) this.flush()
   }
 
+  /** Whether nothing is queued. */
+  get empty(): boolean {
+    return this.used === 0
+  }
+
   /** Drops what is queued (the other end is gone). */
   discard(): void {
     this.staged = []

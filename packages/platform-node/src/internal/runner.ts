@@ -198,6 +198,11 @@ export class Runner {
 
   // ------------------------------------------------------------------- tasks
 
+  /** Nothing else is in flight here and no reply waits in the outbox (see `Claim`). */
+  private alone(): boolean {
+    return this.fibers.size === 0 && this.outbox.empty
+  }
+
   private start(
     code: number,
     id: number,
@@ -209,7 +214,7 @@ export class Runner {
   ): void {
     const entry = this.served.get(name)
     if (entry === undefined) {
-      if (this.host.claim(cell, id)) this.emit(Reply.NotServed, id, name)
+      if (this.host.claim(cell, id, this.alone())) this.emit(Reply.NotServed, id, name)
       return
     }
     const kind: Kind =
@@ -224,7 +229,7 @@ export class Runner {
     const fiber = Effect.runForkWith(context)(
       Effect.suspend((): Effect.Effect<unknown, unknown, unknown> => {
         // Nothing of the task runs before its claim: a task the pool took back runs elsewhere.
-        if (!this.host.claim(cell, id)) return Effect.succeed(Answered)
+        if (!this.host.claim(cell, id, this.alone())) return Effect.succeed(Answered)
         if (carried?.timing) this.startedAt.set(id, sharedNowMillis())
         let effect: Effect.Effect<unknown, unknown, unknown> | undefined
         try {

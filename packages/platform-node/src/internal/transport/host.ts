@@ -140,10 +140,18 @@ const processHostOf = (
   listen: Host["listen"]
 ): Host => {
   let timer: ReturnType<typeof setInterval> | undefined
+  // Replies handed to `send` that Node has not written to the channel yet: it calls back once it has.
+  let unwritten = 0
+  const written = () => {
+    unwritten--
+  }
   return {
-    channel: ipcChannel(send),
+    channel: ipcChannel((message) => {
+      send(message, written)
+      unwritten++
+    }),
     listen,
-    claim: fileClaim(init.claims),
+    claim: fileClaim(init.claims, () => unwritten === 0),
     config: init.config,
     bundle: init.bundle,
     watchLoop: (active) => {
