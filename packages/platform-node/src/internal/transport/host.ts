@@ -86,7 +86,7 @@ const threadHost = (data: WorkerData): Host => {
     listen: (onMessage) => {
       deliver = onMessage
       data.port.on("message", (message: unknown) => {
-        linger?.receivedOne(true)
+        linger?.receivedOne()
         onMessage(message)
         linger?.handled()
       })
@@ -99,7 +99,7 @@ const threadHost = (data: WorkerData): Host => {
       // A message that rang while the worker lingered is taken now, not on the event loop's next turn.
       if (linger === undefined || !linger.idle()) return
       for (let m = receiveMessageOnPort(data.port); m !== undefined; m = receiveMessageOnPort(data.port)) {
-        linger.receivedOne(false)
+        linger.receivedOne()
         deliver(m.message)
         linger.handled()
       }
