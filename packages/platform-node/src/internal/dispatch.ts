@@ -81,12 +81,11 @@ export abstract class Dispatcher {
     const stranded: Array<Job> = []
     const back: Array<Job> = []
     // In flight in the order they were sent: a worker process may start the oldest without a claim.
-    let oldest = true
+    let sent = 0
     for (const job of slot.inflight.values()) {
-      const first = oldest
-      oldest = false
+      const oldest = sent++ === 0
       if (job.state !== State.Running) continue // being cancelled: settled when the thread is gone
-      if (!slot.transport.claims.takeBack(job.cell, job.id, first)) started.push(job)
+      if (!slot.transport.claims.takeBack(job.cell, job.id, oldest)) started.push(job)
       // Its buffers went to the lost worker: sending it again would send them empty.
       else if (job.moved) stranded.push(job)
       else back.push(job)
@@ -124,14 +123,13 @@ export abstract class Dispatcher {
     for (const slot of this.slots) {
       if (!slot.ready || slot.dead || slot.inflight.size < 2) continue
       const back: Array<Job> = []
-      let oldest = true
+      let sent = 0
       for (const job of slot.inflight.values()) {
-        const first = oldest
-        oldest = false
+        const oldest = sent++ === 0
         // A job whose buffers were moved to this worker stays with it.
         if (job.state !== State.Running || job.moved || !slot.transport.claims.isWaiting(job.cell, job.id)) continue
         if (job.startedAt > cutoff) young = true
-        else if (slot.transport.claims.takeBack(job.cell, job.id, first)) back.push(job)
+        else if (slot.transport.claims.takeBack(job.cell, job.id, oldest)) back.push(job)
       }
       if (back.length === 0) continue
       slot.behind = true

@@ -157,11 +157,13 @@ export interface Options {
    *   spin at once than the machine has cores, across every pool of the
    *   process, so the thread that sends tasks keeps a core.
    * - Otherwise, or after a spin that caught nothing, it sleeps on the
-   *   doorbell (`Atomics.wait`) for up to 2 ms: no core is used, and the
+   *   doorbell (`Atomics.wait`) for up to 5 ms: no core is used, and the
    *   post that wakes it costs less than waking an event loop. The worker's
-   *   own timers and I/O may run up to 2 ms late meanwhile.
+   *   own timers and I/O may run about 6 ms late meanwhile.
    * - A task that arrives while it lingers is taken at once, without a turn
-   *   of its event loop, for up to 1 ms after the loop last delivered one.
+   *   of its event loop. A worker lingers only within 1 ms of its event
+   *   loop's last turn, so its own timers and I/O run however fast tasks
+   *   keep coming.
    * - A worker whose linger catches nothing backs off: it skips its next 1,
    *   3, 7... idle moments, up to 63, before it lingers again.
    *

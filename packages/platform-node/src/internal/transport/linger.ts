@@ -61,8 +61,8 @@ const SPIN_MILLIS = 0.1
 
 /**
  * How long, at most, an idle worker sleeps on its bell before its event loop
- * runs again. Longer than the kernel's timer tick (4 ms at Linux's common
- * HZ=250): a timed wait that ends before the next tick programs a timer of its
+ * runs again. Longer than the kernel's timer tick (4 ms at HZ=250, as on
+ * this machine): a timed wait that ends before the next tick programs a timer of its
  * own, on every sleep, which cost the sleeper 3 µs more CPU a wake on a 2-core
  * VM (2 ms: 4.1 user and 4.0 system µs; 4 ms and more, as untimed: 2.6 and 2.4).
  */
