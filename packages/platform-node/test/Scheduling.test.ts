@@ -1,6 +1,8 @@
 // The pool inside a long-running service: streams under back-pressure, streams that share their
 // worker, no task stuck behind a long one, refusals and time-outs counted. Real worker threads.
 import { availableParallelism } from "node:os"
+import { setFlagsFromString } from "node:v8"
+import { runInNewContext } from "node:vm"
 import { assert, describe, it } from "@effect/vitest"
 import { WorkerPool } from "@strand/platform-node"
 import { Effect, Exit, Fiber, Metric, Scope, Stream } from "effect"
@@ -21,6 +23,12 @@ import {
 } from "./fixtures/tasks.ts"
 
 const module = new URL("./fixtures/worker.ts", import.meta.url)
+
+/** A full garbage collection, through V8's `gc`, exposed for this process without a command-line flag. */
+const collectGarbage = (() => {
+  setFlagsFromString("--expose-gc")
+  return runInNewContext("gc") as () => void
+})()
 
 /** Opens `stream` and pulls from it until at least `n` items have come; returns how many did, and the pull. */
 const pullAtLeast = <A, E>(stream: Stream.Stream<A, E>, n: number) =>
@@ -224,6 +232,31 @@ describe("scheduling", () => {
         assert.include(error?._tag === "Some" ? (error.value as { reason: string }).reason : "", "transfer option")
         // A copied payload never ran either, so it runs on the replacement.
         assert.deepStrictEqual(copied, Exit.succeed(10))
+      })
+    )
+  )
+
+  it.live("a queued task that is cancelled lets go of its payload at once, before the queue drops it", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const pool = yield* WorkerPool.make({ module, size: 1 })
+        // The only worker sleeps; a task queued before ours keeps ours inside the queue,
+        // which drops a cancelled task only when it reaches it.
+        const sleeping = yield* Effect.forkChild(pool.run(Sleep, 60_000))
+        const ahead = yield* Effect.forkChild(pool.run(Sleep, 1))
+        let payload: Uint8Array | undefined = new Uint8Array(1 << 20)
+        const weak = new WeakRef(payload)
+        const cancelled = yield* Effect.forkChild(pool.run(ByteSum, payload))
+        payload = undefined
+        while ((yield* pool.stats).queued < 2) yield* Effect.yieldNow
+        yield* Fiber.interrupt(cancelled)
+        assert.strictEqual((yield* pool.stats).queued, 1)
+        // A WeakRef holds its target until the end of the turn that made it or last read it.
+        yield* Effect.promise(() => new Promise((resolve) => setImmediate(resolve)))
+        collectGarbage()
+        assert.isUndefined(weak.deref(), "the cancelled task's payload was freed")
+        yield* Fiber.interrupt(ahead)
+        yield* Fiber.interrupt(sleeping)
       })
     )
   )

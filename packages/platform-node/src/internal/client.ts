@@ -341,7 +341,7 @@ const startJob = (
 class RunJob extends Job<(effect: Effect.Effect<any, any>) => void> {
   onResult(code: number, value: unknown): void {
     this.unwatch()
-    this.callerEnd(
+    this.callerEnd?.(
       this.command === Command.RunChunk
         ? Exit.succeed(chunkOutcome(this.task, this.codec, code, value))
         : toExit(this.task, this.codec, code, value)
@@ -407,10 +407,12 @@ const streamItems = Effect.fnUntraced(function* (
 /** A stream: its items, then its end or its failure, go to the queue its consumer pulls from. */
 class StreamJob extends Job<Queue.Queue<any, any>> {
   onResult(code: number, value: unknown): void {
-    if (code === Reply.End) return void Queue.endUnsafe(this.callerEnd)
+    const queue = this.callerEnd
+    if (queue === undefined) return
+    if (code === Reply.End) return void Queue.endUnsafe(queue)
     const exit = toExit(this.task, this.codec, code === Reply.Item ? Reply.Success : code, value)
-    if (Exit.isFailure(exit)) Queue.failCauseUnsafe(this.callerEnd, exit.cause)
-    else if (code === Reply.Item) Queue.offerUnsafe(this.callerEnd, exit.value)
+    if (Exit.isFailure(exit)) Queue.failCauseUnsafe(queue, exit.cause)
+    else if (code === Reply.Item) Queue.offerUnsafe(queue, exit.value)
   }
 }
 

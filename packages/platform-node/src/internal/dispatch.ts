@@ -348,6 +348,7 @@ export abstract class Dispatcher {
     job.replay?.finish()
     job.onResult(code, value)
     job.onSettled?.()
+    job.release()
     if (slot !== undefined && !slot.dead) {
       if (slot.retiring && slot.inflight.size === 0) this.stop(slot)
       else if (slot.inflight.size === 0) this.scheduleIdle(slot)
@@ -364,6 +365,7 @@ export abstract class Dispatcher {
       case State.Admitting: {
         if (job.state === State.Queued) this.queued--
         job.state = State.Done
+        job.release()
         this.totals.cancelled++
         this.observer.queueDepth(this.queued)
         this.admit()
@@ -395,6 +397,7 @@ export abstract class Dispatcher {
       this.queued--
       job.state = State.Done
       job.onResult(POOL_ERROR, error(job))
+      job.release()
     }
     for (
       let job = MutableList.take(this.admission);
@@ -404,6 +407,7 @@ export abstract class Dispatcher {
       if (job.state !== State.Admitting) continue
       job.state = State.Done
       job.onResult(POOL_ERROR, error(job))
+      job.release()
     }
     this.observer.queueDepth(this.queued)
   }

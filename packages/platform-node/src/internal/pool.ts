@@ -129,9 +129,12 @@ export class Pool extends Dispatcher {
     }
   }
 
-  /** Where a job's spans and logs go: its caller's tracer and loggers, with annotations naming the task and worker. */
+  /**
+   * Where a job's spans and logs go: its caller's tracer and loggers, with annotations naming the
+   * task and worker. Only a job in flight is asked, and it still holds its caller (see `Job.release`).
+   */
   private replay(slot: Slot, job: Job): Replay {
-    return (job.replay ??= new Replay(job.caller, job.span, { "strand.task": job.task.name, ...slot.annotations }))
+    return (job.replay ??= new Replay(job.caller!, job.span, { "strand.task": job.task.name, ...slot.annotations }))
   }
 
   private malformed(slot: Slot): void {
