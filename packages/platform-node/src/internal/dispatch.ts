@@ -346,9 +346,8 @@ export abstract class Dispatcher {
       }
     }
     job.replay?.finish()
-    job.onResult(code, value)
+    job.end(code, value)
     job.onSettled?.()
-    job.release()
     if (slot !== undefined && !slot.dead) {
       if (slot.retiring && slot.inflight.size === 0) this.stop(slot)
       else if (slot.inflight.size === 0) this.scheduleIdle(slot)
@@ -396,8 +395,7 @@ export abstract class Dispatcher {
       MutableList.take(this.queue)
       this.queued--
       job.state = State.Done
-      job.onResult(POOL_ERROR, error(job))
-      job.release()
+      job.end(POOL_ERROR, error(job))
     }
     for (
       let job = MutableList.take(this.admission);
@@ -406,8 +404,7 @@ export abstract class Dispatcher {
     ) {
       if (job.state !== State.Admitting) continue
       job.state = State.Done
-      job.onResult(POOL_ERROR, error(job))
-      job.release()
+      job.end(POOL_ERROR, error(job))
     }
     this.observer.queueDepth(this.queued)
   }

@@ -112,6 +112,12 @@ export abstract class Job<CallerEnd = unknown> {
   /** Receives every result; for a stream, items first and then one final code. */
   abstract onResult(code: number, value: unknown): void
 
+  /** Hands over the job's final result, then lets go of its caller (see `release`). */
+  end(code: number, value: unknown): void {
+    this.onResult(code, value)
+    this.release()
+  }
+
   /**
    * Lets go of the caller once the job has ended (its result handed over): its
    * fiber, its resumption or item queue, its span, its payload and its replay.
