@@ -52,7 +52,7 @@ import { hasProperty } from "effect/Predicate"
 import { deadlineOf, withDuration } from "./internal/arguments.ts"
 import type { InvalidArgument, LockNotHeld } from "./internal/errors.ts"
 import { coreOf } from "./internal/lock.ts"
-import type { Resource } from "./internal/tracker.ts"
+import type { Figures, Resource } from "./internal/tracker.ts"
 import { makeWaiter, WaitQueue } from "./internal/waiters.ts"
 import type * as Lock from "./Lock.ts"
 import * as RLock from "./RLock.ts"
@@ -114,6 +114,7 @@ class ConditionImpl extends PipeableClass implements Condition, Resource {
   readonly queue = new WaitQueue({ onLostGrant: () => this.passOn() })
   readonly lock: Lock.Lock | RLock.RLock
   readonly label: string
+  figures: Figures | undefined = undefined
   readonly named = false
 
   constructor(lock: Lock.Lock | RLock.RLock) {

@@ -24,7 +24,8 @@
  *   which named primitives are taken and reports a possible inversion (A then
  *   B in one place, B then A in another) even when no deadlock happened.
  * - A waiter past `starvationThreshold` is reported once; wait-time and
- *   hold-time histograms are recorded through Effect's `Metric`, by primitive.
+ *   hold-time histograms are read through Effect's `Metric`, by primitive
+ *   (see `metrics`).
  * - Acquisition sites come from the fiber's innermost `Effect.fn` span.
  * - Tracking costs time on every acquire and release (see `pnpm bench`), so
  *   it is off unless the layer is provided.
@@ -198,6 +199,17 @@ export const layer = (options?: Options): Layer.Layer<never, InvalidArgument> =>
  * **When to use**
  *
  * Use to export contention figures, or to read them in tests with `Metric.value`.
+ *
+ * **Details**
+ *
+ * A primitive's two series are registered (with `Metric.registerUnsafe`) in
+ * the metric registry of the first fiber that waits for it or releases it,
+ * with that fiber's `Metric.CurrentMetricAttributes` besides `primitive`, and
+ * every later wait and hold of that primitive is counted there. The tracker
+ * keeps the counts itself and the registry reads them when metrics are read:
+ * an update through `Metric.update` looks its series up on every call, which
+ * cost as much as the rest of a tracked hold. Primitives that share a label
+ * share their series, as they would through `Metric.update`.
  *
  * @example
  * ```ts

@@ -238,6 +238,41 @@ describe("Diagnostics", () => {
     })
   )
 
+  it.effect("a primitive's hold times are counted in the registry it was first used in, bucketed as Effect does", () =>
+    Effect.gen(function* () {
+      const { handle } = collecting()
+      const registry: Metric.MetricRegistry = new Map()
+      const primitive = 'Lock "registered"'
+      const holds = yield* Effect.gen(function* () {
+        const lock = yield* Lock.make({ name: "registered" })
+        // A hold of at least 1 ms (a busy loop, not a sleep), then one as short as it gets.
+        yield* Lock.withLock(
+          lock,
+          Effect.sync(() => {
+            const end = performance.now() + 1
+            while (performance.now() < end) {}
+          })
+        )
+        yield* Lock.withLock(lock, Effect.void)
+        return yield* Metric.value(Metric.withAttributes(Diagnostics.metrics.holdTime, { primitive }))
+      }).pipe(Effect.provide(handle.layer), Effect.provideService(Metric.MetricRegistry, registry))
+      assert.strictEqual(holds.count, 2)
+      assert.isAtLeast(holds.max, 1)
+      // Effect's own histogram, given the same two values, holds the same state.
+      const same = Metric.histogram("same", { boundaries: holds.buckets.map(([boundary]) => boundary) })
+      const expected = yield* Effect.gen(function* () {
+        yield* Metric.update(same, holds.min)
+        yield* Metric.update(same, holds.max)
+        return yield* Metric.value(same)
+      }).pipe(Effect.provideService(Metric.MetricRegistry, new Map()))
+      assert.deepStrictEqual(holds, expected)
+      // The series lives in that registry only.
+      const global = yield* Metric.snapshot
+      assert.isFalse(global.some((series) => series.attributes?.primitive === primitive))
+      assert.isTrue([...registry.values()].some((series) => series.attributes?.primitive === primitive))
+    })
+  )
+
   it.effect("without the layer, nothing is tracked and the dump says so", () =>
     Effect.gen(function* () {
       const lock = yield* Lock.make({ name: "plain" })

@@ -11,7 +11,7 @@ import type * as Fiber from "effect/Fiber"
 import { Class as PipeableClass } from "effect/Pipeable"
 import { checkWhole, withDuration } from "./arguments.ts"
 import { type DeadlockDetected, type InvalidArgument, SemaphoreOverRelease } from "./errors.ts"
-import { type Resource, type Tracker, trackWait } from "./tracker.ts"
+import { type Figures, type Resource, type Tracker, trackWait } from "./tracker.ts"
 import { Waiter, WaitQueue } from "./waiters.ts"
 
 /** @internal */
@@ -25,6 +25,7 @@ export class SemaphoreCore extends PipeableClass implements Resource {
   })
   readonly tracker: Tracker | undefined
   readonly label: string
+  figures: Figures | undefined = undefined
   readonly named: boolean
   /** Permits held by each fiber, kept only when tracked. */
   readonly held = new Map<number, number>()

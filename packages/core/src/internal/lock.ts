@@ -14,7 +14,7 @@ import { Class as PipeableClass } from "effect/Pipeable"
 import { withDuration } from "./arguments.ts"
 import type { DeadlockDetected, InvalidArgument } from "./errors.ts"
 import { LockAlreadyHeld, LockNotHeld } from "./errors.ts"
-import { type Resource, type Tracker, trackWait } from "./tracker.ts"
+import { type Figures, type Resource, type Tracker, trackWait } from "./tracker.ts"
 import { makeWaiter, WaitQueue } from "./waiters.ts"
 
 const granted = Effect.succeed(true)
@@ -29,6 +29,7 @@ export class LockCore implements Resource {
   readonly reentrant: boolean
   readonly name: string | undefined
   readonly label: string
+  figures: Figures | undefined = undefined
   readonly named: boolean
   readonly tracker: Tracker | undefined
 

@@ -23,6 +23,8 @@ export interface Resource {
   readonly named: boolean
   /** Fibers holding it (for a semaphore, every fiber holding permits). */
   holders(): ReadonlyArray<number>
+  /** Its wait and hold times, set by the tracker at its first wait or release. */
+  figures: Figures | undefined
 }
 
 /** Something the tracker noticed. */
@@ -37,25 +39,10 @@ export interface TrackerOptions {
   readonly onReport: (report: Report) => void
 }
 
-interface Hold {
-  readonly resource: Resource
-  readonly site: Site
-  readonly since: number
-}
-
-interface Wait {
-  readonly resource: Resource
-  readonly site: Site
-  readonly since: number
-  warned: boolean
-}
-
 /** The most fibers kept in `Tracker.holds` with nothing held, before they are dropped. */
 const MAX_EMPTIED = 1024
 
 const boundaries = Metric.exponentialBoundaries({ start: 0.01, factor: 4, count: 12 })
-// Each primitive's series is made with its attribute, not with `Metric.withAttributes`, whose every
-// update adds the attribute to a copy of the context: the same series, read the same way.
 const waitTimeOf = (attributes?: Metric.Metric.Attributes) =>
   Metric.histogram("strand_primitive_wait_time_ms", {
     description: "Time a fiber waited for a Strand primitive, in ms",
@@ -72,6 +59,81 @@ const holdTimeOf = (attributes?: Metric.Metric.Attributes) =>
 /** Wait-time and hold-time histograms, by primitive. */
 export const waitTime = waitTimeOf()
 export const holdTime = holdTimeOf()
+
+/**
+ * One primitive's wait or hold times, in milliseconds, counted here and read
+ * by Effect's metric registry only when metrics are read
+ * (`Metric.registerUnsafe`). An update through `Metric` looks its series up
+ * in the registry every time, which cost as much as the rest of a tracked
+ * hold. The state is the one Effect's histogram keeps: a value goes to the
+ * first bucket whose boundary is at least the value.
+ */
+class Times {
+  private readonly counts = new Float64Array(boundaries.length + 1)
+  private count = 0
+  private sum = 0
+  private min = Number.MAX_VALUE
+  private max = -Number.MAX_VALUE
+
+  add(millis: number): void {
+    let bucket = 0
+    while (bucket < boundaries.length && millis > boundaries[bucket]!) bucket++
+    this.counts[bucket]!++
+    this.count++
+    this.sum += millis
+    if (millis < this.min) this.min = millis
+    if (millis > this.max) this.max = millis
+  }
+
+  state(): Metric.HistogramState {
+    let below = 0
+    const buckets = boundaries.map((boundary, bucket): [number, number] => [boundary, (below += this.counts[bucket]!)])
+    return { buckets, count: this.count, min: this.min, max: this.max, sum: this.sum }
+  }
+}
+
+/** A primitive's two histograms, as its label names them in one metric registry. */
+export interface Figures {
+  readonly wait: Times
+  readonly hold: Times
+}
+
+/**
+ * Every primitive's figures, by registry and then by label: two primitives
+ * with one label share their series, as updates through `Metric` would.
+ */
+const figuresByRegistry = new WeakMap<Metric.MetricRegistry, Map<string, Figures>>()
+
+/**
+ * The figures of `resource`. The first time, they are found or registered in
+ * the metric registry of `context`, with the attributes of `context` besides
+ * the primitive's own, and kept on the primitive.
+ */
+const figuresOf = (resource: Resource, context: Context.Context<never>): Figures => {
+  if (resource.figures !== undefined) return resource.figures
+  const registry = Context.get(context, Metric.MetricRegistry)
+  let labels = figuresByRegistry.get(registry)
+  if (labels === undefined) {
+    labels = new Map()
+    figuresByRegistry.set(registry, labels)
+  }
+  let figures = labels.get(resource.label)
+  if (figures === undefined) {
+    const attributes = { primitive: resource.label }
+    figures = { wait: new Times(), hold: new Times() }
+    series(waitTimeOf(attributes), figures.wait, context)
+    series(holdTimeOf(attributes), figures.hold, context)
+    labels.set(resource.label, figures)
+  }
+  resource.figures = figures
+  return figures
+}
+
+const ignore = () => {}
+
+const series = (metric: Metric.Histogram<number>, times: Times, context: Context.Context<never>): void => {
+  Metric.registerUnsafe(metric, context, { get: () => times.state(), update: ignore, modify: ignore })
+}
 
 /**
  * Where a fiber was when it took or waited for a primitive: the name of the
@@ -104,6 +166,23 @@ class Site {
   }
 }
 
+/** A fiber holds `resource`, taken at this site at `since`: one object, made on every acquire. */
+class Hold extends Site {
+  readonly resource: Resource
+  readonly since: number
+
+  constructor(fiber: Fiber.Fiber<unknown, unknown>, resource: Resource, since: number) {
+    super(fiber)
+    this.resource = resource
+    this.since = since
+  }
+}
+
+/** A fiber waits for `resource`, from this site, since `since`. */
+class Wait extends Hold {
+  warned = false
+}
+
 /** @internal */
 export class Tracker {
   readonly options: TrackerOptions
@@ -120,11 +199,6 @@ export class Tracker {
   readonly reported = new Set<string>()
   readonly resources = new Set<WeakRef<Resource>>()
   readonly reports: Array<Report> = []
-  /** Each primitive's wait-time and hold-time histograms, made once. */
-  readonly histograms = new WeakMap<
-    Resource,
-    { readonly wait: Metric.Histogram<number>; readonly hold: Metric.Histogram<number> }
-  >()
   nextId = 1
 
   constructor(options: TrackerOptions) {
@@ -133,8 +207,6 @@ export class Tracker {
 
   register(resource: Resource): void {
     this.resources.add(new WeakRef(resource))
-    const attributes = { primitive: resource.label }
-    this.histograms.set(resource, { wait: waitTimeOf(attributes), hold: holdTimeOf(attributes) })
   }
 
   label(kind: string, name: string | undefined): string {
@@ -152,21 +224,22 @@ export class Tracker {
    * otherwise records the wait.
    */
   beforeWait(fiber: Fiber.Fiber<unknown, unknown>, resource: Resource): DeadlockDetected | undefined {
+    const wait = new Wait(fiber, resource, performance.now())
     // Lockdep learns the order from every attempt, even one that never gets the lock.
-    this.learnOrder(fiber, resource, new Site(fiber))
+    this.learnOrder(fiber, resource, wait)
     const cycle = this.cycleFrom(fiber.id, resource)
     if (cycle !== undefined) {
       const error = new DeadlockDetected({ cycle })
       this.report({ _tag: "Deadlock", message: error.message })
       return error
     }
-    this.waiting.set(fiber.id, { resource, site: new Site(fiber), since: performance.now(), warned: false })
+    this.waiting.set(fiber.id, wait)
     return undefined
   }
 
   /** Records a wait without the deadlock check, for a waiter that cannot be refused. */
   recordWait(fiber: Fiber.Fiber<unknown, unknown>, resource: Resource): void {
-    this.waiting.set(fiber.id, { resource, site: new Site(fiber), since: performance.now(), warned: false })
+    this.waiting.set(fiber.id, new Wait(fiber, resource, performance.now()))
   }
 
   /**
@@ -185,7 +258,7 @@ export class Tracker {
           fiber: waiter,
           waitsFor: wanted.label,
           heldBy: holder,
-          acquiredAt: this.holdOf(holder, wanted)?.site.toString() ?? "unknown"
+          acquiredAt: this.holdOf(holder, wanted)?.toString() ?? "unknown"
         }
         if (holder === fiberId) {
           path ??= [edge]
@@ -214,7 +287,7 @@ export class Tracker {
     if (wait === undefined) return
     this.waiting.delete(fiber.id)
     const waited = performance.now() - wait.since
-    this.histograms.get(wait.resource)?.wait.updateUnsafe(waited, fiber.context)
+    figuresOf(wait.resource, fiber.context).wait.add(waited)
     if (!wait.warned && waited > this.options.starvationThresholdMillis) this.starved(fiber.id, wait, waited)
   }
 
@@ -224,7 +297,7 @@ export class Tracker {
       _tag: "Starvation",
       message:
         `fiber #${fiberId} has waited ${waited.toFixed(0)} ms for ${wait.resource.label} ` +
-        `(threshold ${this.options.starvationThresholdMillis} ms), at ${wait.site}`
+        `(threshold ${this.options.starvationThresholdMillis} ms), at ${wait}`
     })
   }
 
@@ -240,9 +313,8 @@ export class Tracker {
 
   /** `fiber` now holds `resource`; learns the lock order and warns of an inversion. */
   acquired(fiber: Fiber.Fiber<unknown, unknown>, resource: Resource): void {
-    const site = new Site(fiber)
-    this.learnOrder(fiber, resource, site)
-    const hold: Hold = { resource, site, since: performance.now() }
+    const hold = new Hold(fiber, resource, performance.now())
+    this.learnOrder(fiber, resource, hold)
     const held = this.holds.get(fiber.id)
     if (held === undefined) {
       this.holds.set(fiber.id, [hold])
@@ -265,7 +337,7 @@ export class Tracker {
     const edges = this.order.get(first) ?? new Map<Resource, string>()
     this.order.set(first, edges)
     if (edges.has(second)) return
-    const where = `${before.site}, then ${site}`
+    const where = `${before}, then ${site}`
     edges.set(second, where)
     const reverse = this.orderPath(second, first)
     if (reverse === undefined) return
@@ -306,7 +378,7 @@ export class Tracker {
     if (index === held.length - 1) held.pop()
     else held.splice(index, 1)
     if (held.length === 0 && ++this.emptied > MAX_EMPTIED) this.dropEmptied()
-    this.histograms.get(resource)?.hold.updateUnsafe(performance.now() - hold.since, context)
+    figuresOf(resource, context).hold.add(performance.now() - hold.since)
   }
 
   private dropEmptied(): void {
@@ -333,13 +405,13 @@ export class Tracker {
       lines.push(`${resource.label}:`)
       for (const holder of holders) {
         const hold = this.holdOf(holder, resource)
-        const since = hold === undefined ? "" : ` for ${(now - hold.since).toFixed(0)} ms, acquired at ${hold.site}`
+        const since = hold === undefined ? "" : ` for ${(now - hold.since).toFixed(0)} ms, acquired at ${hold}`
         lines.push(`  held by fiber #${holder}${since}`)
       }
       const longest = waiters.reduce<number | undefined>((m, [, w]) => Math.max(m ?? 0, now - w.since), undefined)
       for (const [fiberId, wait] of waiters) {
         const mark = now - wait.since === longest ? " (longest)" : ""
-        lines.push(`  waited on by fiber #${fiberId} for ${(now - wait.since).toFixed(0)} ms${mark}, at ${wait.site}`)
+        lines.push(`  waited on by fiber #${fiberId} for ${(now - wait.since).toFixed(0)} ms${mark}, at ${wait}`)
       }
     }
     return lines.length === 0 ? "no tracked Strand primitives are alive" : lines.join("\n")
