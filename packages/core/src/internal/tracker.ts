@@ -66,7 +66,11 @@ export const holdTime = holdTimeOf()
  * (`Metric.registerUnsafe`). An update through `Metric` looks its series up
  * in the registry every time, which cost as much as the rest of a tracked
  * hold. The state is the one Effect's histogram keeps: a value goes to the
- * first bucket whose boundary is at least the value.
+ * first bucket whose boundary is at least the value. Effect's own histogram
+ * hooks, made in a registry of their own and called directly, cost more: a
+ * tracked uncontended `Lock` took 380-437 ns a section with them against
+ * 343-402 with this, more in each of 8 interleaved pairs. Their binary search
+ * costs more than this scan, which most holds leave at the first bucket.
  */
 class Times {
   private readonly counts = new Float64Array(boundaries.length + 1)
