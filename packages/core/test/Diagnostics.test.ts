@@ -273,6 +273,56 @@ describe("Diagnostics", () => {
     })
   )
 
+  it.effect("an unnamed lock keeps its holder's site and its hold times, as a named one does", () =>
+    Effect.gen(function* () {
+      const { handle } = collecting()
+      yield* Effect.gen(function* () {
+        // A ring of two unnamed locks: the cycle names the site where each holder took its lock.
+        const [a, b] = [yield* Lock.make(), yield* Lock.make()]
+        const holding = yield* CountDownLatch.make(2)
+        const take = Effect.fn("take")(function* (first: Lock.Lock, second: Lock.Lock) {
+          yield* Lock.withLock(
+            first,
+            Effect.gen(function* () {
+              yield* CountDownLatch.countDown(holding)
+              yield* CountDownLatch.await(holding)
+              yield* Lock.withLock(second, Effect.void)
+            })
+          )
+        })
+        const exits = yield* Effect.all([Effect.exit(take(a, b)), Effect.exit(take(b, a))], {
+          concurrency: "unbounded"
+        })
+        const deadlock = exits.map(deadlockOf).find((d) => d !== undefined)!
+        assert.strictEqual(deadlock.cycle.length, 2)
+        for (const edge of deadlock.cycle) assert.match(edge.acquiredAt, /^take /)
+        const holdsOf = (label: string) =>
+          Metric.value(Metric.withAttributes(Diagnostics.metrics.holdTime, { primitive: label }))
+        const label = (yield* Diagnostics.dump).match(/^(Lock #\d+): free/m)![1]! // a, made first
+        const before = (yield* holdsOf(label)).count
+        assert.isAtLeast(before, 1)
+        // Held, it is shown with its holder.
+        yield* a.acquire
+        assert.match(yield* Diagnostics.dump, /Lock #\d+:\n {2}held by fiber #\d+ for \d+ ms, acquired at /)
+        // Four more holds: this one; a Condition waiter's before it waits; the notifier's; the
+        // waiter's after it wakes.
+        const cond = yield* Condition.make({ lock: a })
+        const waiter = yield* Effect.forkChild(Condition.withLock(cond, Condition.wait(cond)))
+        yield* a.release
+        yield* Effect.yieldNow
+        yield* Condition.withLock(cond, Condition.notify(cond))
+        yield* Fiber.join(waiter)
+        assert.strictEqual((yield* holdsOf(label)).count, before + 4)
+        // Re-entered, an unnamed RLock counts one hold.
+        const rlock = yield* RLock.make()
+        yield* RLock.withLock(rlock, RLock.withLock(rlock, Effect.void))
+        const dump = yield* Diagnostics.dump
+        assert.notMatch(dump, /held by/)
+        assert.strictEqual((yield* holdsOf(dump.match(/^(RLock #\d+): free/m)![1]!)).count, 1)
+      }).pipe(Effect.provide(handle.layer))
+    })
+  )
+
   it.effect("without the layer, nothing is tracked and the dump says so", () =>
     Effect.gen(function* () {
       const lock = yield* Lock.make({ name: "plain" })

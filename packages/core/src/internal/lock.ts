@@ -14,7 +14,7 @@ import { Class as PipeableClass } from "effect/Pipeable"
 import { withDuration } from "./arguments.ts"
 import type { DeadlockDetected, InvalidArgument } from "./errors.ts"
 import { LockAlreadyHeld, LockNotHeld } from "./errors.ts"
-import { type Figures, type Resource, type Tracker, trackWait } from "./tracker.ts"
+import { type Figures, type Hold, type Resource, type Tracker, trackWait } from "./tracker.ts"
 import { makeWaiter, WaitQueue } from "./waiters.ts"
 
 const granted = Effect.succeed(true)
@@ -30,6 +30,8 @@ export class LockCore implements Resource {
   readonly name: string | undefined
   readonly label: string
   figures: Figures | undefined = undefined
+  hold: Hold | undefined = undefined
+  spareHold: Hold | undefined = undefined
   readonly named: boolean
   readonly tracker: Tracker | undefined
 

@@ -25,6 +25,15 @@ export interface Resource {
   holders(): ReadonlyArray<number>
   /** Its wait and hold times, set by the tracker at its first wait or release. */
   figures: Figures | undefined
+  /**
+   * Declared (undefined while free) by a primitive that one fiber holds at a
+   * time, a lock. If it is unnamed, the tracker keeps its hold here rather
+   * than in the holder's list of holds, which only lock order needs, and
+   * only named primitives take part in lock order.
+   */
+  hold?: Hold | undefined
+  /** The last hold of such a lock, rewritten for its next holder: a hold allocates nothing. */
+  spareHold?: Hold | undefined
 }
 
 /** Something the tracker noticed. */
@@ -145,9 +154,9 @@ const series = (metric: Metric.Histogram<number>, times: Times, context: Context
  * dump reads it, so it is written out then, not on every acquire.
  */
 class Site {
-  private readonly frame: Fiber.Fiber<unknown, unknown>["cache"]["stackFrame"]
-  private readonly fiberId: number
-  private text: string | undefined = undefined
+  protected frame: Fiber.Fiber<unknown, unknown>["cache"]["stackFrame"]
+  fiberId: number
+  protected text: string | undefined = undefined
 
   constructor(fiber: Fiber.Fiber<unknown, unknown>) {
     this.frame = fiber.cache.stackFrame
@@ -170,15 +179,29 @@ class Site {
   }
 }
 
-/** A fiber holds `resource`, taken at this site at `since`: one object, made on every acquire. */
-class Hold extends Site {
+/**
+ * A fiber holds `resource`, taken at this site at `since`: one object, made on
+ * every acquire, except for an unnamed lock, which rewrites its last one
+ * (`retake`). Nothing keeps a hold past its release: a dump or a report
+ * writes out its site at once.
+ */
+export class Hold extends Site {
   readonly resource: Resource
-  readonly since: number
+  since: number
 
   constructor(fiber: Fiber.Fiber<unknown, unknown>, resource: Resource, since: number) {
     super(fiber)
     this.resource = resource
     this.since = since
+  }
+
+  /** The same resource, taken again, by `fiber` at `since`. */
+  retake(fiber: Fiber.Fiber<unknown, unknown>, since: number): this {
+    this.frame = fiber.cache.stackFrame
+    this.fiberId = fiber.id
+    this.text = undefined
+    this.since = since
+    return this
   }
 }
 
@@ -282,6 +305,7 @@ export class Tracker {
   }
 
   private holdOf(fiberId: number, resource: Resource): Hold | undefined {
+    if (resource.hold?.fiberId === fiberId) return resource.hold
     return this.holds.get(fiberId)?.find((h) => h.resource === resource)
   }
 
@@ -317,6 +341,13 @@ export class Tracker {
 
   /** `fiber` now holds `resource`; learns the lock order and warns of an inversion. */
   acquired(fiber: Fiber.Fiber<unknown, unknown>, resource: Resource): void {
+    // An unnamed lock keeps its one hold itself: no list to find, grow and shrink on every hold.
+    if (!resource.named && "hold" in resource) {
+      const spare = resource.spareHold
+      resource.spareHold = undefined
+      resource.hold = spare?.retake(fiber, performance.now()) ?? new Hold(fiber, resource, performance.now())
+      return
+    }
     const hold = new Hold(fiber, resource, performance.now())
     this.learnOrder(fiber, resource, hold)
     const held = this.holds.get(fiber.id)
@@ -372,6 +403,13 @@ export class Tracker {
 
   /** `fiberId` no longer holds `resource`. */
   released(fiberId: number, resource: Resource, context: Context.Context<never>): void {
+    const own = resource.hold
+    if (own !== undefined && own.fiberId === fiberId) {
+      resource.hold = undefined
+      resource.spareHold = own
+      figuresOf(resource, context).hold.add(performance.now() - own.since)
+      return
+    }
     const held = this.holds.get(fiberId)
     if (held === undefined) return
     // Holds are mostly released in the reverse order of their taking: search from the end.
