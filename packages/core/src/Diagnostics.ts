@@ -52,7 +52,8 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { decode } from "./internal/arguments.ts"
 import type { InvalidArgument } from "./internal/errors.ts"
-import { CurrentTracker, holdTime, type Report, Tracker, waitTime } from "./internal/tracker.ts"
+import { holdTime, waitTime } from "./internal/figures.ts"
+import { CurrentTracker, type Report, Tracker } from "./internal/tracker.ts"
 
 export {
   /**

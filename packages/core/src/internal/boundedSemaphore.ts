@@ -11,7 +11,8 @@ import type * as Fiber from "effect/Fiber"
 import { Class as PipeableClass } from "effect/Pipeable"
 import { checkWhole, withDuration } from "./arguments.ts"
 import { type DeadlockDetected, type InvalidArgument, SemaphoreOverRelease } from "./errors.ts"
-import { type Figures, type Resource, type Tracker, trackWait } from "./tracker.ts"
+import type { Figures } from "./figures.ts"
+import { type Resource, type Tracker, trackWait } from "./tracker.ts"
 import { Waiter, WaitQueue } from "./waiters.ts"
 
 /** @internal */

@@ -14,7 +14,8 @@ import { Class as PipeableClass } from "effect/Pipeable"
 import { withDuration } from "./arguments.ts"
 import type { DeadlockDetected, InvalidArgument } from "./errors.ts"
 import { LockAlreadyHeld, LockNotHeld } from "./errors.ts"
-import { type Figures, type Hold, type Resource, type Tracker, trackWait } from "./tracker.ts"
+import type { Figures } from "./figures.ts"
+import { type Hold, type Resource, type Tracker, trackWait } from "./tracker.ts"
 import { makeWaiter, WaitQueue } from "./waiters.ts"
 
 const granted = Effect.succeed(true)
