@@ -323,6 +323,37 @@ describe("Diagnostics", () => {
     })
   )
 
+  it.effect("an unnamed lock's waiters interrupted before or after the grant leave no hold behind", () =>
+    Effect.gen(function* () {
+      const { handle } = collecting()
+      yield* Effect.gen(function* () {
+        const lock = yield* Lock.make()
+        yield* lock.acquire
+        const early = yield* Effect.forkChild(lock.acquire)
+        const first = yield* Effect.forkChild(lock.acquire)
+        const second = yield* Effect.forkChild(Lock.withLock(lock, Effect.succeed("second ran")))
+        yield* Effect.yieldNow
+        // Interrupted while it waits, before any grant.
+        yield* Fiber.interrupt(early)
+        // The release grants `first`, whose resumption is only scheduled; interrupt it before it runs.
+        yield* lock.release
+        yield* Fiber.interrupt(first)
+        assert.strictEqual(yield* Fiber.join(second), "second ran")
+        const dump = yield* Diagnostics.dump
+        assert.match(dump, /^Lock #\d+: free$/m)
+        const label = dump.match(/^(Lock #\d+): free/m)![1]!
+        // Two holds ended: this fiber's and `second`'s; the interrupted waiters never held it.
+        const holds = yield* Metric.value(Metric.withAttributes(Diagnostics.metrics.holdTime, { primitive: label }))
+        assert.strictEqual(holds.count, 2)
+        // And it is taken again as usual.
+        yield* Lock.withLock(lock, Effect.void)
+        const after = yield* Metric.value(Metric.withAttributes(Diagnostics.metrics.holdTime, { primitive: label }))
+        assert.strictEqual(after.count, 3)
+        // A registry of its own (below): unnamed locks of other tests' trackers share this one's label.
+      }).pipe(Effect.provide(handle.layer), Effect.provideService(Metric.MetricRegistry, new Map()))
+    })
+  )
+
   it.effect("without the layer, nothing is tracked and the dump says so", () =>
     Effect.gen(function* () {
       const lock = yield* Lock.make({ name: "plain" })
