@@ -17,7 +17,9 @@
  *   later `wait` until `reset`.
  * - Once the last party has arrived, the generation is complete: a party
  *   interrupted or timed out after that moment no longer breaks it (as in
- *   Java), and the others are released normally.
+ *   Java), and the others are released normally. A party whose timeout
+ *   passes while the action runs waits for the action, and shares its
+ *   outcome with the others.
  * - An action that does not succeed (it fails, dies, or the last party is
  *   interrupted while it runs) breaks the barrier; `BrokenBarrier.actionError`
  *   carries the action's own error, so no party is ever left waiting.
@@ -128,6 +130,8 @@ class Generation {
    * longer break it (as in Java); only a failing action can.
    */
   tripped = false
+  /** The action succeeded and the parties were released. */
+  released = false
   readonly queue = new WaitQueue()
 }
 
@@ -173,18 +177,24 @@ class BarrierImpl extends PipeableClass implements Barrier {
       if (generation.broken !== undefined) return Effect.fail(brokenError(generation))
       const index = generation.arrived++
       if (generation.arrived === this.parties) return this.trip(generation, index)
+      const outcome = Effect.suspend(() =>
+        generation.broken === undefined ? Effect.succeed(index) : Effect.fail(brokenError(generation))
+      )
       return generation.queue.park(makeWaiter(fiber), timeout).pipe(
         Effect.onInterrupt(() => Effect.sync(() => this.breakGeneration(generation, "interrupted"))),
         Effect.flatMap((released) => {
-          // A wait that timed out after the last party tripped the barrier was released: it succeeds.
-          if (!released) this.breakGeneration(generation, "timeout")
-          return generation.broken === undefined ? Effect.succeed(index) : Effect.fail(brokenError(generation))
+          if (released || generation.broken !== undefined || generation.released) return outcome
+          // Timed out after the last party arrived, while it runs the action: the action's outcome
+          // decides this wait too, as in Python and Java, where the timed-out waiter needs the lock
+          // the action holds. Its release or its failure grants this second wait.
+          if (generation.tripped) return Effect.andThen(generation.queue.park(makeWaiter(fiber)), outcome)
+          this.breakGeneration(generation, "timeout")
+          return outcome
         })
       )
     })
   }
 
-  /** The last arrival runs the action, then releases the generation. */
   /**
    * The last arrival runs the action, then releases the generation. An action
    * that does not succeed (it fails, dies, or its fiber is interrupted while it
@@ -194,6 +204,7 @@ class BarrierImpl extends PipeableClass implements Barrier {
     this.current = new Generation()
     generation.tripped = true
     const release = Effect.sync(() => {
+      generation.released = true
       generation.queue.drain((waiter) => generation.queue.grant(waiter))
       return index
     })

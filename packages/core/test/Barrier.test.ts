@@ -106,6 +106,40 @@ describe("Barrier", () => {
     })
   )
 
+  it.effect("a wait that times out while the action runs shares the action's outcome", () =>
+    Effect.gen(function* () {
+      const barrier = yield* Barrier.make(3, { action: Effect.sleep("10 millis") })
+      const timed = yield* Effect.forkChild(Effect.exit(Barrier.wait(barrier, { timeout: "5 millis" })))
+      const other = yield* Effect.forkChild(Effect.exit(Barrier.wait(barrier)))
+      yield* Effect.yieldNow
+      const last = yield* Effect.forkChild(Barrier.wait(barrier))
+      yield* TestClock.adjust("6 millis")
+      // The timeout passed during the action: the wait neither ends early nor breaks the barrier.
+      assert.isUndefined(timed.pollUnsafe())
+      yield* TestClock.adjust("5 millis")
+      assert.deepStrictEqual(yield* Fiber.join(timed), Exit.succeed(0))
+      assert.deepStrictEqual(yield* Fiber.join(other), Exit.succeed(1))
+      assert.strictEqual(yield* Fiber.join(last), 2)
+      assert.isFalse(yield* Barrier.broken(barrier))
+    })
+  )
+
+  it.effect("a wait that times out while the action runs fails with it when the action is interrupted", () =>
+    Effect.gen(function* () {
+      const barrier = yield* Barrier.make(3, { action: Effect.sleep("10 millis") })
+      const timed = yield* Effect.forkChild(Effect.exit(Barrier.wait(barrier, { timeout: "5 millis" })))
+      const other = yield* Effect.forkChild(Effect.exit(Barrier.wait(barrier)))
+      yield* Effect.yieldNow
+      const last = yield* Effect.forkChild(Barrier.wait(barrier))
+      yield* TestClock.adjust("6 millis")
+      assert.isUndefined(timed.pollUnsafe())
+      yield* Fiber.interrupt(last)
+      // Nobody passed a generation whose action did not finish.
+      assert.strictEqual(brokenReason(yield* Fiber.join(timed)), "action-failed")
+      assert.strictEqual(brokenReason(yield* Fiber.join(other)), "action-failed")
+    })
+  )
+
   it.effect("parties must be a whole number of at least 1", () =>
     Effect.gen(function* () {
       assert.strictEqual((yield* Effect.flip(Barrier.make(0)))._tag, "InvalidArgument")
