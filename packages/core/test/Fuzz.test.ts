@@ -263,7 +263,9 @@ describe("fuzz", () => {
   fuzz("Barrier", (random) =>
     Effect.gen(function* () {
       const parties = 2 + random.int(3)
-      const barrier = yield* Barrier.make(parties, random.int(3) === 0 ? { action: Effect.sleep("5 millis") } : {})
+      // No action, an action that takes time, or one that fails after a while.
+      const actions = [undefined, Effect.sleep("5 millis"), Effect.andThen(Effect.sleep("5 millis"), Effect.fail("no"))]
+      const barrier = yield* Barrier.make(parties, { action: actions[random.int(3)] })
       const party = Effect.gen(function* () {
         return yield* Barrier.wait(barrier, random.int(2) === 0 ? { timeout: `${random.int(60)} millis` } : {})
       })
