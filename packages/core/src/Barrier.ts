@@ -280,8 +280,10 @@ export const make = (parties: number, options?: Options): Effect.Effect<Barrier,
  * **Details**
  *
  * Fails with `BrokenBarrier` if the barrier breaks while waiting or is
- * already broken. If this wait times out or is interrupted, it breaks the
- * barrier for everyone.
+ * already broken. If this wait times out or is interrupted before the last
+ * party arrives, it breaks the barrier for everyone. A timeout that passes
+ * while the last party runs the action waits for the action, and this wait
+ * then ends as the others do.
  *
  * @example
  * ```ts
