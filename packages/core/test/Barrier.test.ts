@@ -106,16 +106,25 @@ describe("Barrier", () => {
     })
   )
 
+  /**
+   * Three parties on a barrier whose action takes 10 ms: the first waits with a 5 ms timeout, the
+   * last trips it, and the clock stops 6 ms in, the timeout passed and the action still running.
+   */
+  const timeoutDuringAction = Effect.gen(function* () {
+    const barrier = yield* Barrier.make(3, { action: Effect.sleep("10 millis") })
+    const timed = yield* Effect.forkChild(Effect.exit(Barrier.wait(barrier, { timeout: "5 millis" })))
+    const other = yield* Effect.forkChild(Effect.exit(Barrier.wait(barrier)))
+    yield* Effect.yieldNow
+    const last = yield* Effect.forkChild(Barrier.wait(barrier))
+    yield* TestClock.adjust("6 millis")
+    // The wait neither ended early nor broke the barrier.
+    assert.isUndefined(timed.pollUnsafe())
+    return { barrier, timed, other, last }
+  })
+
   it.effect("a wait that times out while the action runs shares the action's outcome", () =>
     Effect.gen(function* () {
-      const barrier = yield* Barrier.make(3, { action: Effect.sleep("10 millis") })
-      const timed = yield* Effect.forkChild(Effect.exit(Barrier.wait(barrier, { timeout: "5 millis" })))
-      const other = yield* Effect.forkChild(Effect.exit(Barrier.wait(barrier)))
-      yield* Effect.yieldNow
-      const last = yield* Effect.forkChild(Barrier.wait(barrier))
-      yield* TestClock.adjust("6 millis")
-      // The timeout passed during the action: the wait neither ends early nor breaks the barrier.
-      assert.isUndefined(timed.pollUnsafe())
+      const { barrier, last, other, timed } = yield* timeoutDuringAction
       yield* TestClock.adjust("5 millis")
       assert.deepStrictEqual(yield* Fiber.join(timed), Exit.succeed(0))
       assert.deepStrictEqual(yield* Fiber.join(other), Exit.succeed(1))
@@ -126,13 +135,7 @@ describe("Barrier", () => {
 
   it.effect("a wait that times out while the action runs fails with it when the action is interrupted", () =>
     Effect.gen(function* () {
-      const barrier = yield* Barrier.make(3, { action: Effect.sleep("10 millis") })
-      const timed = yield* Effect.forkChild(Effect.exit(Barrier.wait(barrier, { timeout: "5 millis" })))
-      const other = yield* Effect.forkChild(Effect.exit(Barrier.wait(barrier)))
-      yield* Effect.yieldNow
-      const last = yield* Effect.forkChild(Barrier.wait(barrier))
-      yield* TestClock.adjust("6 millis")
-      assert.isUndefined(timed.pollUnsafe())
+      const { last, other, timed } = yield* timeoutDuringAction
       yield* Fiber.interrupt(last)
       // Nobody passed a generation whose action did not finish.
       assert.strictEqual(brokenReason(yield* Fiber.join(timed)), "action-failed")
