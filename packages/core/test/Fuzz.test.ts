@@ -6,6 +6,8 @@ import {
   BoundedSemaphore,
   Condition,
   CountDownLatch,
+  Executor,
+  type Future,
   JoinableQueue,
   LifoQueue,
   Lock,
@@ -181,6 +183,60 @@ describe("fuzz", () => {
       // Once it opened, no waiter is left behind.
       if (remaining === 0) for (const exit of exits.slice(0, waiters)) assert.isDefined(exit)
     })
+  )
+
+  fuzz("Executor", (random) =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const maxWorkers = 1 + random.int(3)
+        const executor = yield* Executor.make({ maxWorkers })
+        const futures: Array<Future.Future<number, unknown>> = []
+        const started = new Set<number>()
+        const finished = new Set<number>()
+        let running = 0
+        let most = 0
+        let twice = 0
+        const work = (id: number) =>
+          Effect.suspend(() => {
+            if (started.has(id)) twice++
+            started.add(id)
+            most = Math.max(most, ++running)
+            return Effect.sleep(`${random.int(20)} millis`).pipe(
+              Effect.andThen(Effect.sync(() => finished.add(id))),
+              Effect.as(id),
+              Effect.ensuring(Effect.sync(() => running--))
+            )
+          })
+        // Submits a few pieces of work, and sometimes cancels one of them (or another's) later.
+        const submitter = Effect.gen(function* () {
+          for (let i = random.int(3); i >= 0; i--) {
+            const id = futures.length
+            futures.push(yield* Executor.submit(executor, work(id)))
+          }
+          yield* Effect.sleep(`${random.int(30)} millis`)
+          if (random.int(2) === 0) yield* futures[random.int(futures.length)]!.cancel
+        })
+        const stopper = Effect.gen(function* () {
+          yield* Effect.sleep(`${random.int(60)} millis`)
+          yield* Executor.shutdown(executor, { wait: random.int(2) === 0, cancelPending: random.int(2) === 0 })
+        })
+        yield* schedule(random, [...Array.from({ length: 1 + random.int(5) }, () => submitter), stopper])
+        yield* Executor.shutdown(executor)
+        assert.isAtMost(most, maxWorkers)
+        assert.strictEqual(twice, 0)
+        assert.strictEqual(running, 0)
+        // Every future has ended, with the result of its own work, or cancelled (and nothing else).
+        for (const [id, future] of futures.entries()) {
+          const exit = future.exitUnsafe()
+          assert.isDefined(exit, `future ${id} never ended`)
+          if (Exit.isSuccess(exit!)) {
+            assert.strictEqual(exit.value, id)
+            assert.isTrue(finished.has(id))
+          }
+          assert.strictEqual(yield* future.isCancelled, Exit.isFailure(exit!))
+        }
+      })
+    )
   )
 
   fuzz("BoundedSemaphore", (random) =>
