@@ -15,8 +15,8 @@
  *   most urgent source first (a shutdown signal, say).
  * - `select` takes exactly one item and never loses one: it waits for a source
  *   to become ready without taking from it, then takes from one source
- *   synchronously. Racing `Queue.take` calls instead can take from two queues
- *   at once and drop the loser's item.
+ *   synchronously, so the order of `sources` decides which ready source
+ *   wins, not the order in which the scheduler runs fibers.
  * - A source that is done (a shut-down queue, a failed deferred) ends the
  *   select with its failure.
  * - An interrupted select takes nothing, with one exception that comes from

@@ -12,7 +12,8 @@ import {
   LifoQueue,
   Lock,
   PriorityQueue,
-  RLock
+  RLock,
+  Select
 } from "@strand/core"
 import { Cause, Effect, Exit, Fiber, Order, Queue } from "effect"
 import { TestClock } from "effect/testing"
@@ -237,6 +238,56 @@ describe("fuzz", () => {
         }
       })
     )
+  )
+
+  fuzz("Select", (random) =>
+    Effect.gen(function* () {
+      const queues = yield* Effect.forEach(Array.from({ length: 2 + random.int(2) }), () => Queue.unbounded<number>())
+      const offered: Array<number> = []
+      const taken: Array<number> = []
+      const producer = Effect.gen(function* () {
+        // Bursts, so that several queues are often ready at once.
+        for (let i = random.int(6); i >= 0; i--) {
+          if (random.int(3) === 0) yield* Effect.sleep(`${random.int(20)} millis`)
+          const queue = queues[random.int(queues.length)]!
+          // Recorded and offered in one step (an unbounded queue never suspends an offer).
+          yield* Effect.uninterruptible(
+            Effect.suspend(() => {
+              offered.push(offered.length)
+              return Queue.offer(queue, offered.length - 1)
+            })
+          )
+        }
+      })
+      const consumer = Effect.gen(function* () {
+        yield* Effect.sleep(`${random.int(30)} millis`)
+        for (let i = random.int(6); i >= 0; i--) {
+          const timeout = random.int(2) === 0 ? random.int(40) : undefined
+          // Whatever select returns is recorded, even if the consumer is interrupted right after.
+          yield* Effect.uninterruptibleMask((restore) =>
+            Effect.map(Effect.exit(restore(Select.select(queues, { timeout }))), (selected) => {
+              if (Exit.isSuccess(selected)) taken.push(selected.value.value)
+            })
+          )
+        }
+      })
+      const producers = 1 + random.int(3)
+      yield* schedule(
+        random,
+        [
+          ...Array.from({ length: producers }, () => producer),
+          ...Array.from({ length: 1 + random.int(4) }, () => consumer)
+        ],
+        true
+      )
+      // Every item offered was taken by exactly one select, or is still in its queue: none lost or doubled.
+      const left = yield* Effect.forEach(queues, (queue) => Queue.clear(queue))
+      const all = [...taken, ...left.flat()].sort((a, b) => a - b)
+      assert.deepStrictEqual(
+        all,
+        [...offered].sort((a, b) => a - b)
+      )
+    })
   )
 
   fuzz("BoundedSemaphore", (random) =>
