@@ -177,19 +177,18 @@ class BarrierImpl extends PipeableClass implements Barrier {
       if (generation.broken !== undefined) return Effect.fail(brokenError(generation))
       const index = generation.arrived++
       if (generation.arrived === this.parties) return this.trip(generation, index)
-      const outcome = Effect.suspend(() =>
+      const outcome = (): Effect.Effect<number, BrokenBarrier> =>
         generation.broken === undefined ? Effect.succeed(index) : Effect.fail(brokenError(generation))
-      )
       return generation.queue.park(makeWaiter(fiber), timeout).pipe(
         Effect.onInterrupt(() => Effect.sync(() => this.breakGeneration(generation, "interrupted"))),
         Effect.flatMap((released) => {
-          if (released || generation.broken !== undefined || generation.released) return outcome
+          if (released || generation.broken !== undefined || generation.released) return outcome()
           // Timed out after the last party arrived, while it runs the action: the action's outcome
           // decides this wait too, as in Python and Java, where the timed-out waiter needs the lock
           // the action holds. Its release or its failure grants this second wait.
-          if (generation.tripped) return Effect.andThen(generation.queue.park(makeWaiter(fiber)), outcome)
+          if (generation.tripped) return Effect.flatMap(generation.queue.park(makeWaiter(fiber)), outcome)
           this.breakGeneration(generation, "timeout")
-          return outcome
+          return outcome()
         })
       )
     })

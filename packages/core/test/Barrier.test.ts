@@ -143,6 +143,19 @@ describe("Barrier", () => {
     })
   )
 
+  it.effect("a wait interrupted while it waits for the action ends alone and breaks nothing", () =>
+    Effect.gen(function* () {
+      const { barrier, last, other, timed } = yield* timeoutDuringAction
+      yield* Fiber.interrupt(timed)
+      yield* TestClock.adjust("5 millis")
+      // The generation was complete: the others pass, and the barrier serves the next one.
+      assert.deepStrictEqual(yield* Fiber.join(other), Exit.succeed(1))
+      assert.strictEqual(yield* Fiber.join(last), 2)
+      assert.isFalse(yield* Barrier.broken(barrier))
+      assert.strictEqual(yield* Barrier.waiting(barrier), 0)
+    })
+  )
+
   it.effect("parties must be a whole number of at least 1", () =>
     Effect.gen(function* () {
       assert.strictEqual((yield* Effect.flip(Barrier.make(0)))._tag, "InvalidArgument")
