@@ -163,25 +163,44 @@ export const poolifier: PoolFactory = async ({ size }) => {
   )
 }
 
-export const poolifierCluster: PoolFactory = async ({ size }) => {
-  // Its cluster pool: worker processes over node:cluster's IPC.
-  const pool = new FixedClusterPool<Job, number>(size, worker("poolifier-cluster").pathname, {
-    enableTasksQueue: false
-  })
-  return fromPromises(
-    "poolifier cluster",
-    (job) => pool.execute(job),
-    () => pool.destroy(),
-    () => until(() => pool.info.ready)
-  )
-}
+/**
+ * The serialization of a process-based peer's IPC channel: its default (JSON, as Node's own) or
+ * `"advanced"` (structured clone, which Strand's processes use so that `Map`, `Set`, `Date`,
+ * `BigInt` and typed arrays cross intact): the same values then cross both ways, at the same cost.
+ */
+type Serialization = "json" | "advanced"
+
+/** The subject name of a process-based peer carrying structured clone, as Strand does. */
+export const STRUCTURED = " (structured clone)"
+
+const poolifierClusterWith =
+  (serialization: Serialization): PoolFactory =>
+  async ({ size }) => {
+    // Its cluster pool: worker processes over node:cluster's IPC.
+    const pool = new FixedClusterPool<Job, number>(size, worker("poolifier-cluster").pathname, {
+      enableTasksQueue: false,
+      ...(serialization === "advanced" ? { settings: { serialization } } : {})
+    })
+    return fromPromises(
+      `poolifier cluster${serialization === "advanced" ? STRUCTURED : ""}`,
+      (job) => pool.execute(job),
+      () => pool.destroy(),
+      () => until(() => pool.info.ready)
+    )
+  }
+export const poolifierCluster = poolifierClusterWith("json")
 
 const workerpoolWith =
-  (workerType: "thread" | "process"): PoolFactory =>
+  (workerType: "thread" | "process", serialization: Serialization = "json"): PoolFactory =>
   async ({ size }) => {
-    const pool = workerpool.pool(worker("workerpool").pathname, { minWorkers: size, maxWorkers: size, workerType })
+    const pool = workerpool.pool(worker("workerpool").pathname, {
+      minWorkers: size,
+      maxWorkers: size,
+      workerType,
+      ...(serialization === "advanced" ? { forkOpts: { serialization } } : {})
+    })
     return fromPromises(
-      workerType === "thread" ? "workerpool" : "workerpool process",
+      workerType === "thread" ? "workerpool" : `workerpool process${serialization === "advanced" ? STRUCTURED : ""}`,
       (job) => Promise.resolve(pool.exec("run", [job]) as PromiseLike<number>),
       () => Promise.resolve(pool.terminate() as PromiseLike<unknown>)
     )
@@ -218,7 +237,9 @@ export const all: Record<string, PoolFactory> = {
   "raw postMessage": raw,
   "strand process": strandProcess,
   "workerpool process": workerpoolProcess,
-  "poolifier cluster": poolifierCluster
+  "poolifier cluster": poolifierCluster,
+  [`workerpool process${STRUCTURED}`]: workerpoolWith("process", "advanced"),
+  [`poolifier cluster${STRUCTURED}`]: poolifierClusterWith("advanced")
 }
 
 /** Interrupts an Effect-driven task after it has started; resolves once the interruption completed. */

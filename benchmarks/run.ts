@@ -5,6 +5,7 @@ import { availableParallelism, tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { cluster } from "./cluster.ts"
+import { STRUCTURED } from "./pools.ts"
 import { markdown, movement, type Summary, summarize, svg, type Target } from "./report.ts"
 import * as Scenarios from "./scenarios.ts"
 import { sharedMemory } from "./shared.ts"
@@ -149,7 +150,14 @@ const scenarios: ReadonlyArray<Scenario> = [
   },
   {
     name: "14. Worker processes",
-    subjects: ["strand process", "workerpool process", "poolifier cluster", "strand"],
+    subjects: [
+      "strand process",
+      "workerpool process",
+      "poolifier cluster",
+      `workerpool process${STRUCTURED}`,
+      `poolifier cluster${STRUCTURED}`,
+      "strand"
+    ],
     units: {
       ...Object.fromEntries(
         Scenarios.processColdSizes(quick).flatMap((size) =>
@@ -313,6 +321,22 @@ const processTargets = (): Array<Target> => {
       }
     })
   ]
+}
+
+/**
+ * Scenario 14 like for like: Strand's processes against the peers' with structured clone on their
+ * IPC channels, as Strand's (the targets above compare against the peers as they come, with JSON).
+ */
+const structuredNote = (): string => {
+  const of = (subject: string, metric: string) => get("14.", subject, metric)
+  const against = (metric: string) =>
+    ["workerpool process", "poolifier cluster"]
+      .map((peer) => `${ratio(of("strand process", metric) / of(`${peer}${STRUCTURED}`, metric))} ${peer}'s`)
+      .join(", ")
+  return (
+    "Worker processes (14) like for like, every peer with serialization: advanced (structured clone, as Strand's): " +
+    `Strand's round trips ${against("sequentialPerSecond")}; pipelined ${against("pipelinedPerSecond")}.`
+  )
 }
 
 /** Cold start and RSS per worker of "strand bundled" within 1.5x piscina's with plain Node, 2x under tsx. */
@@ -542,6 +566,7 @@ const notes = [
   `Moving a ${quick ? 8 : 64} MB result with WorkerRunner.transfer: ${ratio(moved)} faster than copying it.`,
   `Diagnostics overhead on a Lock: ${overhead("uncontended")} uncontended, ${overhead("contended")} contended. ` +
     "It is why diagnostics stay off unless Diagnostics.layer is provided.",
+  structuredNote(),
   ...workloadNotes()
 ]
 const date = new Date().toISOString().slice(0, 10)

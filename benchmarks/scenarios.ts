@@ -10,7 +10,7 @@ import autocannon from "autocannon"
 import { Effect, Exit, Fiber, Order, Queue, Scope, Semaphore, Stream, Tracer } from "effect"
 import pLimit from "p-limit"
 import { Piscina } from "piscina"
-import { all, interruptAfter, type Pool, type PoolFactory } from "./pools.ts"
+import { all, interruptAfter, type Pool, type PoolFactory, STRUCTURED } from "./pools.ts"
 import { type Job, spin } from "./tasks.ts"
 import { Count, Exit as ExitTask, Floats, Trivial } from "./workers/strand.ts"
 import { recordBatch, runWorkload, textBytes } from "./workloads.ts"
@@ -712,8 +712,10 @@ export const coldStart = async ({ quick }: Sizes, subject: string): Promise<Samp
 export const processColdSizes = (quick: boolean): ReadonlyArray<number> => (quick ? [2] : [2, 8])
 
 /**
- * 14. Worker processes: Strand's `isolation: "process"` beside the process-based peers, and
- * Strand's threads for what a process costs. In a fresh process: the cold start of 2 and 8
+ * 14. Worker processes: Strand's `isolation: "process"` beside the process-based peers (as they
+ * come, with JSON on their IPC channels, and again with structured clone, as Strand's, for their
+ * cost on the same values), and Strand's threads for what a process costs. In a fresh process
+ * (not for the structured-clone peers, whose start is the same): the cold start of 2 and 8
  * workers and the RSS per worker (scenario 13's measure; for "strand process", bundled too).
  * Then on one pool: the CPU speedup of 16 tasks of 10 to 20 ms against running them on the main
  * thread, sequential round trips, pipelined throughput (512 in flight), and the time from a
@@ -731,7 +733,8 @@ export const processes = async (sizes: Sizes, subject: string): Promise<Samples>
       samples[`rss${key}${size}Megabytes`] = result.rssPerWorkerMegabytes
     }
   }
-  await cold(subject, "")
+  // A peer's serialization changes what a message costs, not how fast a worker starts.
+  if (!subject.endsWith(STRUCTURED)) await cold(subject, "")
   if (subject === "strand process") {
     // One unmeasured start builds the bundle first.
     await coldStartOnce("node", "strand process bundled", 1)
