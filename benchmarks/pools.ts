@@ -165,8 +165,9 @@ export const poolifier: PoolFactory = async ({ size }) => {
 
 /**
  * The serialization of a process-based peer's IPC channel: its default (JSON, as Node's own) or
- * `"advanced"` (structured clone, which Strand's processes use so that `Map`, `Set`, `Date`,
- * `BigInt` and typed arrays cross intact): the same values then cross both ways, at the same cost.
+ * `"advanced"`: structured clone, which Strand's processes use so that `Map`, `Set`, `Date`,
+ * `BigInt` and typed arrays cross intact. With it, a peer carries what Strand carries, and pays
+ * what Strand pays for it.
  */
 type Serialization = "json" | "advanced"
 
